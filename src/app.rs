@@ -1,0 +1,104 @@
+//! The application value shared by the web layer, the command line and tests: the store,
+//! configuration, clock and the key-derivation gate; and the server's start and shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::Kdf;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::Store;
+
+pub struct Casemail {
+    pub store: Store,
+    pub config: Config,
+    pub clock: Clock,
+    pub kdf: Kdf,
+}
+
+pub type AppState = Arc<Casemail>;
+
+impl Casemail {
+    /// Opens (creating if needed) the data directory and database and applies migrations.
+    pub async fn open(config: Config, clock: Clock) -> anyhow::Result<AppState> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+        let store = Store::connect(&config.database_url())
+            .await
+            .context("cannot open the database")?;
+        store.migrate().await.context("cannot apply migrations")?;
+        // Two cores: two concurrent password derivations keep both busy while bounding
+        // memory (argon2 19 MiB + scrypt 32 MiB each).
+        let kdf = Kdf::new(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        Ok(Arc::new(Self {
+            store,
+            config,
+            clock,
+            kdf,
+        }))
+    }
+}
+
+/// Serves on `listener` until `shutdown` resolves, with periodic removal of expired
+/// sessions in the background.
+pub async fn serve(
+    app: AppState,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let sweeper = tokio::spawn(sweep_sessions(app.clone()));
+    let router = crate::web::router(app);
+    let result = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    sweeper.abort();
+    result.context("server failed")
+}
+
+async fn sweep_sessions(app: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        let now = app.clock.now();
+        match app
+            .store
+            .delete_expired_sessions(now, app.config.session_idle_seconds())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
+            Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,147 @@
+//! The commands: serve (default), demo, admin create, keys recovery-new.
+
+use std::io::Read;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::accounts::{AccountDraft, CreateAccountError};
+use crate::app::{self, AppState, Casemail};
+use crate::clock::Clock;
+use crate::config::{AdminCommand, Cli, Command, KeysCommand};
+use crate::crypto::{RandomToken, sha256_hex};
+use crate::domain::{
+    EmailAddress, Jurisdiction, OrganisationKind, OrganisationName, Password, PersonName,
+    UserStatus,
+};
+use crate::store::settings::SETUP_TOKEN_HASH;
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config.resolve()?;
+    let app = Casemail::open(config, Clock::system()).await?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(app, false).await,
+        Command::Demo => serve(app, true).await,
+        Command::Admin(AdminCommand::Create {
+            email,
+            name,
+            organisation,
+            password_file,
+        }) => {
+            announce_recovery_key(&app).await?;
+            let password = read_password(password_file.as_deref())?;
+            create_service_admin(&app, &email, &name, &organisation, &password).await?;
+            println!("Created service administrator {email}.");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::RecoveryNew) => {
+            let path = app.rotate_recovery_key().await?;
+            let public = app.recovery_recipient().await?;
+            println!("New recovery recipient: {public}");
+            println!("Secret half written to {}", path.display());
+            println!(
+                "Move that file to offline custody and delete it from this server. Accounts \
+                 are re-wrapped to the new recipient as their owners next sign in."
+            );
+            if app.config.recovery_recipient.is_some() {
+                println!(
+                    "Note: CASEMAIL_RECOVERY_RECIPIENT is set and takes precedence; update it \
+                     to {public} for the new key to be used."
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(app: AppState, demo: bool) -> anyhow::Result<()> {
+    announce_recovery_key(&app).await?;
+    if app.store.count_users().await? == 0 {
+        if demo || app.config.demo {
+            crate::demo::seed(&app).await?;
+        } else {
+            let token = RandomToken::generate();
+            app.store
+                .set_setting(SETUP_TOKEN_HASH, &sha256_hex(token.as_str().as_bytes()))
+                .await?;
+            tracing::warn!(
+                "No accounts yet. Open {}/setup/{} to create the first service administrator \
+                 (the link works once), or run `casemail admin create`.",
+                app.config.public_url(),
+                token.as_str()
+            );
+        }
+    } else if demo {
+        tracing::info!("Accounts already exist; not seeding the demo again.");
+    }
+    let listener = TcpListener::bind(app.config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", app.config.bind))?;
+    tracing::info!(
+        "Casemail is serving on {} ({} database)",
+        app.config.public_url(),
+        app.store.backend().name()
+    );
+    app::serve(app, listener, app::shutdown_signal()).await
+}
+
+/// Generates the recovery key pair on first start and says loudly where its secret is.
+async fn announce_recovery_key(app: &AppState) -> anyhow::Result<()> {
+    if let Some(path) = app.ensure_recovery_key().await? {
+        tracing::warn!(
+            "Generated this deployment's recovery key. Its SECRET half is in {}. Move it to \
+             offline custody now and delete it from this server: with it and the database, \
+             every account's keys can be recovered.",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn read_password(file: Option<&std::path::Path>) -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("CASEMAIL_ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    if let Some(path) = file {
+        return std::fs::read_to_string(path)
+            .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+            .with_context(|| format!("cannot read {}", path.display()));
+    }
+    eprintln!("Password for the new administrator (then Enter, Ctrl-D):");
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input)?;
+    Ok(input.trim_end_matches(['\r', '\n']).to_string())
+}
+
+pub async fn create_service_admin(
+    app: &AppState,
+    email: &str,
+    name: &str,
+    organisation: &str,
+    password: &str,
+) -> anyhow::Result<i64> {
+    let organisation = app
+        .store
+        .ensure_organisation(
+            OrganisationKind::Service,
+            &OrganisationName::parse(organisation)?,
+            &Jurisdiction::parse("")?,
+            app.clock.now(),
+        )
+        .await?;
+    let draft = AccountDraft {
+        organisation_id: organisation.id,
+        email: EmailAddress::parse(email)?,
+        name: PersonName::parse(name)?,
+        is_admin: true,
+        status: UserStatus::Active,
+        password: Password::parse(password)?,
+    };
+    match app.create_account(draft).await {
+        Ok(id) => Ok(id),
+        Err(CreateAccountError::EmailTaken) => {
+            anyhow::bail!("an account with the address {email} already exists")
+        }
+        Err(CreateAccountError::Internal(error)) => Err(error),
+    }
+}

@@ -1,0 +1,221 @@
+//! Command line and environment. Every option has a `CASEMAIL_…` variable; options that
+//! may carry secrets also accept `…_FILE` naming a file to read the value from.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "casemail", version, about = "Secure webmail for criminal-justice correspondence")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web application (the default when no command is given).
+    Serve,
+    /// Seed a demo deployment (a fiscal office, two defence firms, users of each role),
+    /// print the demo passwords, then serve.
+    Demo,
+    /// Administration from the command line.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Recovery key management.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a service administrator (for scripted installs). The password is read from
+    /// CASEMAIL_ADMIN_PASSWORD, --password-file, or standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// The service operator organisation, created if it does not exist.
+        #[arg(long, default_value = "Casemail service")]
+        organisation: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a new recovery key pair: the public half becomes the deployment's recovery
+    /// recipient, the secret half is written to a file for the key custodians to take
+    /// offline. Accounts are re-wrapped to the new recipient as their owners sign in.
+    RecoveryNew,
+}
+
+#[derive(Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "CASEMAIL_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Directory for the embedded database, blobs and generated key files.
+    #[arg(long, env = "CASEMAIL_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB.
+    /// Default: sqlite://<data-dir>/casemail.db
+    #[arg(long, env = "CASEMAIL_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// File holding the database URL (for URLs that contain a password).
+    #[arg(long, env = "CASEMAIL_DATABASE_URL_FILE")]
+    pub database_url_file: Option<PathBuf>,
+
+    /// The address people use to reach the service, used in links printed to the log and
+    /// in email. An https:// address also turns on Secure cookies and HSTS.
+    /// Default: http://<bind>
+    #[arg(long, env = "CASEMAIL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// The deployment's recovery recipient (an age X25519 public key, age1…). Without it,
+    /// first start generates a pair and writes the secret half under the data directory.
+    #[arg(long, env = "CASEMAIL_RECOVERY_RECIPIENT")]
+    pub recovery_recipient: Option<String>,
+
+    /// File holding the recovery recipient.
+    #[arg(long, env = "CASEMAIL_RECOVERY_RECIPIENT_FILE")]
+    pub recovery_recipient_file: Option<PathBuf>,
+
+    /// Minutes without a request after which a session ends.
+    #[arg(long, env = "CASEMAIL_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: i64,
+
+    /// Hours after sign-in at which a session ends, however active.
+    #[arg(long, env = "CASEMAIL_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: i64,
+
+    /// Seed the demo deployment on first start (an empty database).
+    #[arg(long, env = "CASEMAIL_DEMO")]
+    pub demo: bool,
+
+    /// Take the client address from the last X-Forwarded-For entry (only behind a proxy
+    /// that sets it).
+    #[arg(long, env = "CASEMAIL_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|_| "<redacted>"))
+            .field("public_url", &self.public_url)
+            .field("recovery_recipient", &self.recovery_recipient)
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_max_hours", &self.session_max_hours)
+            .field("demo", &self.demo)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Settles values given as files and checks the ones that cannot be checked by type.
+    pub fn resolve(mut self) -> Result<Self, ConfigError> {
+        if self.database_url.is_none()
+            && let Some(path) = &self.database_url_file
+        {
+            self.database_url = Some(read_trimmed(path)?);
+        }
+        if self.recovery_recipient.is_none()
+            && let Some(path) = &self.recovery_recipient_file
+        {
+            self.recovery_recipient = Some(read_trimmed(path)?);
+        }
+        if self.session_idle_minutes < 1 || self.session_max_hours < 1 {
+            return Err(ConfigError::Invalid(
+                "session limits must be at least one minute and one hour".into(),
+            ));
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(
+                "CASEMAIL_PUBLIC_URL must start with http:// or https://".into(),
+            ));
+        }
+        Ok(self)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("casemail.db").display())
+        })
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// Whether people reach the service over TLS (Secure cookies, HSTS).
+    pub fn is_https(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+
+    pub fn session_idle_seconds(&self) -> i64 {
+        self.session_idle_minutes * 60
+    }
+
+    pub fn session_max_seconds(&self) -> i64 {
+        self.session_max_hours * 3600
+    }
+
+    pub fn recovery_secret_path(&self) -> PathBuf {
+        self.data_dir.join("recovery-identity.txt")
+    }
+
+    /// Defaults for a server on `bind` storing under `data_dir`; used by tests and tools.
+    pub fn for_data_dir(data_dir: &Path) -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_path_buf(),
+            database_url: None,
+            database_url_file: None,
+            public_url: None,
+            recovery_recipient: None,
+            recovery_recipient_file: None,
+            session_idle_minutes: 30,
+            session_max_hours: 12,
+            demo: false,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+fn read_trimmed(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|source| ConfigError::ReadFile {
+            path: path.to_path_buf(),
+            source,
+        })
+}

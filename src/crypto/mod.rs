@@ -1,0 +1,13 @@
+//! Every use of age lives here: user key pairs, the wraps that protect them, and (later)
+//! message envelopes and attachment streams. No other module calls age directly.
+//!
+//! Uses only `domain`.
+
+mod keys;
+mod token;
+
+pub use keys::{
+    KeyError, PASSWORD_WRAP_LOG_N, SessionKey, UserIdentity, generate_recovery_key_pair,
+    parse_recipient,
+};
+pub use token::{RandomToken, sha256_hex};

@@ -1,0 +1,21 @@
+//! The language of Casemail: validated values and the rules that apply to them.
+//!
+//! Nothing here performs I/O or knows about HTTP, SQL or templates, so every rule can be
+//! unit-tested beside the type it belongs to.
+
+mod email;
+mod organisation;
+mod password;
+mod person_name;
+mod user;
+
+pub use email::EmailAddress;
+pub use organisation::{Jurisdiction, OrganisationKind, OrganisationName};
+pub use password::Password;
+pub use person_name::PersonName;
+pub use user::{Role, UserStatus};
+
+/// A value that failed validation, with a message written for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub &'static str);

@@ -1,0 +1,119 @@
+//! One error type for every handler. A user sees a page (or, for htmx requests, a short
+//! notice) that names the problem and what to do; internal details are logged with the
+//! request id by `web::errors`, never shown.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("sign-in required")]
+    SignInRequired { expired: bool, next: Option<String> },
+    #[error("account awaiting approval")]
+    AwaitingApproval,
+    #[error("request forgery check failed")]
+    Csrf,
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(error: crate::store::StoreError) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+/// Attached to error responses for `web::errors` to render (and log, when `detail` is set).
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub message: String,
+    pub detail: Option<String>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, title, message, detail) = match self {
+            Self::SignInRequired { expired, next } => return sign_in_redirect(expired, next),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "If you typed the web address, check it is correct. If you followed a link, \
+                 the item may have been moved or you may not have access to it."
+                    .to_string(),
+                None,
+            ),
+            Self::AwaitingApproval => (
+                StatusCode::FORBIDDEN,
+                "Your registration is waiting for approval",
+                "An administrator of your organisation, or of the prosecution office for \
+                 your area, needs to approve your account. You will be told by email."
+                    .to_string(),
+                None,
+            ),
+            Self::Csrf => (
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "For your security, forms only work for a limited time. Go back, reload the \
+                 page and try again. Nothing was changed."
+                    .to_string(),
+                None,
+            ),
+            Self::BadRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                "There is a problem with your request",
+                message.to_string(),
+                None,
+            ),
+            Self::Internal(error) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sorry, there is a problem with the service",
+                "Try again later. If it keeps happening, tell your administrator and quote \
+                 the reference below."
+                    .to_string(),
+                Some(format!("{error:#}")),
+            ),
+        };
+        let mut response = status.into_response();
+        response.extensions_mut().insert(ErrorReport {
+            status,
+            title,
+            message,
+            detail,
+        });
+        response
+    }
+}
+
+/// Sends the browser to sign in, remembering where it was going. htmx requests get an
+/// `HX-Redirect` so the whole page changes rather than a fragment.
+fn sign_in_redirect(expired: bool, next: Option<String>) -> Response {
+    let mut query = Vec::new();
+    if expired {
+        query.push(("expired", "1".to_string()));
+    }
+    if let Some(next) = next {
+        query.push(("next", next));
+    }
+    let location = if query.is_empty() {
+        "/sign-in".to_string()
+    } else {
+        format!(
+            "/sign-in?{}",
+            serde_urlencoded::to_string(&query).unwrap_or_default()
+        )
+    };
+    let mut response = Redirect::to(&location).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert("hx-redirect", value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,17 @@
+//! Casemail: secure webmail for criminal-justice correspondence.
+//!
+//! Modules depend downward only: `domain` knows nothing else; `crypto` and `store` use
+//! `domain`; `auth` uses those; `accounts` combines them; `web` may use everything.
+
+pub mod accounts;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod web;
+pub mod store;

@@ -1,0 +1,252 @@
+use sqlx::FromRow;
+
+use super::{Organisation, Store, StoreError, StoreResult, flag};
+use crate::domain::{EmailAddress, OrganisationKind, PersonName, Role, UserStatus};
+
+/// What is needed to create an account; keys arrive already wrapped.
+pub struct NewUser<'a> {
+    pub organisation_id: i64,
+    pub email: &'a EmailAddress,
+    pub name: &'a PersonName,
+    pub is_admin: bool,
+    pub status: UserStatus,
+    pub password_hash: &'a str,
+    pub public_recipient: &'a str,
+    pub identity_wrapped_password: &'a [u8],
+    pub identity_wrapped_recovery: &'a [u8],
+    pub recovery_recipient: &'a str,
+    pub now: i64,
+}
+
+/// An account as shown on pages and checked by access rules: metadata only, no keys.
+#[derive(Debug, Clone)]
+pub struct UserAccount {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub status: UserStatus,
+    pub role: Role,
+    pub public_recipient: String,
+    pub organisation: Organisation,
+    pub created_at: i64,
+    pub last_sign_in_at: Option<i64>,
+    pub password_changed_at: i64,
+}
+
+/// What sign-in and password change need: the hash and the password-wrapped identity.
+pub struct SignInRecord {
+    pub id: i64,
+    pub status: UserStatus,
+    pub password_hash: Option<String>,
+    pub public_recipient: String,
+    pub identity_wrapped_password: Option<Vec<u8>>,
+    pub recovery_recipient: Option<String>,
+}
+
+pub(super) const ACCOUNT_COLUMNS: &str = "u.id, u.email, u.name, u.status, u.is_admin, \
+     u.public_recipient, u.created_at, u.last_sign_in_at, u.password_changed_at, \
+     o.id AS organisation_id, o.kind AS organisation_kind, o.name AS organisation_name, \
+     o.jurisdiction AS organisation_jurisdiction";
+
+#[derive(FromRow)]
+pub(super) struct AccountRow {
+    id: i64,
+    email: String,
+    name: String,
+    status: String,
+    is_admin: i64,
+    public_recipient: String,
+    created_at: i64,
+    last_sign_in_at: Option<i64>,
+    password_changed_at: i64,
+    organisation_id: i64,
+    organisation_kind: String,
+    organisation_name: String,
+    organisation_jurisdiction: String,
+}
+
+impl TryFrom<AccountRow> for UserAccount {
+    type Error = StoreError;
+
+    fn try_from(row: AccountRow) -> StoreResult<Self> {
+        let kind = OrganisationKind::parse(&row.organisation_kind)
+            .map_err(|_| StoreError::Corrupt("organisation kind"))?;
+        Ok(Self {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            status: UserStatus::parse(&row.status)
+                .map_err(|_| StoreError::Corrupt("user status"))?,
+            role: Role::of(row.is_admin != 0, kind),
+            public_recipient: row.public_recipient,
+            organisation: Organisation {
+                id: row.organisation_id,
+                kind,
+                name: row.organisation_name,
+                jurisdiction: row.organisation_jurisdiction,
+            },
+            created_at: row.created_at,
+            last_sign_in_at: row.last_sign_in_at,
+            password_changed_at: row.password_changed_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct SignInRow {
+    id: i64,
+    status: String,
+    password_hash: Option<String>,
+    public_recipient: String,
+    identity_wrapped_password: Option<Vec<u8>>,
+    recovery_recipient: Option<String>,
+}
+
+impl TryFrom<SignInRow> for SignInRecord {
+    type Error = StoreError;
+
+    fn try_from(row: SignInRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.id,
+            status: UserStatus::parse(&row.status)
+                .map_err(|_| StoreError::Corrupt("user status"))?,
+            password_hash: row.password_hash,
+            public_recipient: row.public_recipient,
+            identity_wrapped_password: row.identity_wrapped_password,
+            recovery_recipient: row.recovery_recipient,
+        })
+    }
+}
+
+const SIGN_IN_COLUMNS: &str = "id, status, password_hash, public_recipient, \
+     identity_wrapped_password, recovery_recipient";
+
+impl Store {
+    pub async fn create_user(&self, user: &NewUser<'_>) -> StoreResult<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO users (organisation_id, email, name, is_admin, status, password_hash, \
+             public_recipient, identity_wrapped_password, identity_wrapped_recovery, \
+             recovery_recipient, created_at, password_changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+        )
+        .bind(user.organisation_id)
+        .bind(user.email.as_str())
+        .bind(user.name.as_str())
+        .bind(flag(user.is_admin))
+        .bind(user.status.as_str())
+        .bind(user.password_hash)
+        .bind(user.public_recipient)
+        .bind(user.identity_wrapped_password)
+        .bind(user.identity_wrapped_recovery)
+        .bind(user.recovery_recipient)
+        .bind(user.now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn count_users(&self) -> StoreResult<i64> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count)
+    }
+
+    pub async fn sign_in_record(&self, email: &EmailAddress) -> StoreResult<Option<SignInRecord>> {
+        let row: Option<SignInRow> = sqlx::query_as(&format!(
+            "SELECT {SIGN_IN_COLUMNS} FROM users WHERE email = $1"
+        ))
+        .bind(email.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn sign_in_record_by_id(&self, user_id: i64) -> StoreResult<Option<SignInRecord>> {
+        let row: Option<SignInRow> = sqlx::query_as(&format!(
+            "SELECT {SIGN_IN_COLUMNS} FROM users WHERE id = $1"
+        ))
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn user_account(&self, user_id: i64) -> StoreResult<Option<UserAccount>> {
+        let row: Option<AccountRow> = sqlx::query_as(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM users u \
+             JOIN organisations o ON o.id = u.organisation_id WHERE u.id = $1"
+        ))
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn record_sign_in(&self, user_id: i64, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a new password hash and the identity re-wrapped under the new password.
+    pub async fn change_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        identity_wrapped_password: &[u8],
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, identity_wrapped_password = $2, \
+             password_changed_at = $3 WHERE id = $4",
+        )
+        .bind(password_hash)
+        .bind(identity_wrapped_password)
+        .bind(now)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn replace_recovery_wrap(
+        &self,
+        user_id: i64,
+        identity_wrapped_recovery: &[u8],
+        recovery_recipient: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET identity_wrapped_recovery = $1, recovery_recipient = $2 \
+             WHERE id = $3",
+        )
+        .bind(identity_wrapped_recovery)
+        .bind(recovery_recipient)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Changes an account's status. Sessions of an account that may no longer hold one
+    /// are removed in the same transaction, so the change takes effect on the next request.
+    pub async fn set_user_status(&self, user_id: i64, status: UserStatus) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if !status.may_hold_session() {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+//! Extractors: the signed-in user (with their session key) and the client's address.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::header;
+
+use super::session;
+use crate::app::AppState;
+use crate::crypto::{SessionKey, UserIdentity};
+use crate::domain::UserStatus;
+use crate::error::AppError;
+use crate::store::UserAccount;
+
+/// Sessions are touched at most this often, so reading pages does not write on every
+/// request while the idle limit stays accurate to a minute.
+const TOUCH_INTERVAL_SECONDS: i64 = 60;
+
+/// The person making the request, with a live session. Extracting it enforces the idle
+/// and absolute session limits and the account's status on every request.
+pub struct CurrentUser {
+    pub account: UserAccount,
+    pub token_hash: String,
+    wrapped_identity: Vec<u8>,
+    session_key: SessionKey,
+}
+
+impl CurrentUser {
+    /// Unwraps the user's private identity with the key from their cookie. Only content
+    /// pages need this; most requests never do.
+    pub fn identity(&self) -> Result<UserIdentity, AppError> {
+        self.session_key
+            .open(&self.wrapped_identity)
+            .map_err(|e| AppError::Internal(e.into()))
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, AppError> {
+        let next = Some(parts.uri.path().to_string()).filter(|p| parts.method == "GET" && p != "/");
+        let sign_in = |expired| AppError::SignInRequired {
+            expired,
+            next: next.clone(),
+        };
+        let cookie = session::read(&parts.headers, &app.config).ok_or_else(|| sign_in(false))?;
+        let token_hash = cookie.token_hash();
+        let session = app
+            .store
+            .session(&token_hash)
+            .await?
+            .ok_or_else(|| sign_in(true))?;
+        let now = app.clock.now();
+        let idle_for = now - session.last_seen_at;
+        if now >= session.expires_at || idle_for >= app.config.session_idle_seconds() {
+            app.store.delete_session(&token_hash).await?;
+            return Err(sign_in(true));
+        }
+        if !session.account.status.may_hold_session() {
+            app.store.delete_session(&token_hash).await?;
+            return Err(sign_in(false));
+        }
+        if session.account.status == UserStatus::Pending {
+            return Err(AppError::AwaitingApproval);
+        }
+        let session_key = cookie.key().ok_or_else(|| sign_in(false))?;
+        if idle_for >= TOUCH_INTERVAL_SECONDS {
+            app.store.touch_session(&token_hash, now).await?;
+        }
+        Ok(Self {
+            account: session.account,
+            token_hash,
+            wrapped_identity: session.wrapped_identity,
+            session_key,
+        })
+    }
+}
+
+/// Where a request comes from, for throttling and the session list.
+pub struct ClientInfo {
+    pub address: String,
+    pub user_agent: String,
+}
+
+impl FromRequestParts<AppState> for ClientInfo {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, AppError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_default();
+        let forwarded = app
+            .config
+            .trust_forwarded_for
+            .then(|| {
+                parts
+                    .headers
+                    .get("x-forwarded-for")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.rsplit(',').next())
+                    .map(|v| v.trim().to_string())
+            })
+            .flatten();
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect();
+        Ok(Self {
+            address: forwarded.unwrap_or(peer),
+            user_agent,
+        })
+    }
+}

@@ -1,0 +1,86 @@
+//! The web application: routes, middleware, extractors and pages.
+//!
+//! May use every other module.
+
+mod assets;
+mod csrf;
+mod errors;
+mod extract;
+mod form;
+mod headers;
+mod page;
+mod session;
+mod views;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware;
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+pub use assets::asset_version;
+pub use extract::CurrentUser;
+pub use session::session_cookie_name;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(app: AppState) -> Router {
+    let routes = Router::new()
+        .route("/", get(views::home::show))
+        .route(
+            "/sign-in",
+            get(views::sign_in::form).post(views::sign_in::submit),
+        )
+        .route("/sign-out", post(views::sign_in::sign_out))
+        .route(
+            "/setup/{token}",
+            get(views::setup::form).post(views::setup::submit),
+        )
+        .route("/account", get(views::account::show))
+        .route(
+            "/account/password",
+            get(views::account::password_form).post(views::account::change_password),
+        )
+        .route("/healthz", get(views::health::live))
+        .route("/readyz", get(views::health::ready))
+        .route("/static/{version}/{*path}", get(assets::serve))
+        .fallback(|| async { AppError::NotFound });
+
+    routes
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(
+                    |request: &axum::http::Request<_>| {
+                        let id = request
+                            .headers()
+                            .get(REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        // The path only: query strings may carry tokens.
+                        tracing::info_span!("request", method = %request.method(),
+                            path = %request.uri().path(), request_id = %id)
+                    },
+                ))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Duration::from_secs(60),
+                ))
+                .layer(middleware::from_fn_with_state(
+                    app.clone(),
+                    headers::security_headers,
+                ))
+                .layer(middleware::from_fn(errors::render_errors))
+                .layer(middleware::from_fn_with_state(app.clone(), csrf::protect)),
+        )
+        .with_state(app)
+}

@@ -1,0 +1,22 @@
+//! Probes for load balancers and orchestrators.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use crate::app::AppState;
+
+/// The process is up.
+pub async fn live() -> &'static str {
+    "ok"
+}
+
+/// The process can serve: its database answers.
+pub async fn ready(State(app): State<AppState>) -> (StatusCode, &'static str) {
+    match app.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}

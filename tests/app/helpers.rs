@@ -1,0 +1,323 @@
+//! Spawns Casemail on 127.0.0.1 with a fresh database per test, on SQLite always and on
+//! PostgreSQL when CASEMAIL_TEST_POSTGRES_URL is set.
+
+use std::sync::Arc;
+
+use casemail::accounts::AccountDraft;
+use casemail::app::{AppState, Casemail};
+use casemail::clock::Clock;
+use casemail::config::Config;
+use casemail::domain::{
+    EmailAddress, Jurisdiction, OrganisationKind, OrganisationName, Password, PersonName,
+    UserStatus,
+};
+use reqwest::cookie::Jar;
+use reqwest::redirect::Policy;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// 2026-11-23 09:00 UTC: tests run on a clock they control.
+pub const START: i64 = 1_795_424_400;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a test body on both backends. The PostgreSQL variant is skipped when no server is
+/// configured, unless CASEMAIL_TEST_REQUIRE_POSTGRES=1 (CI), where skipping fails.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::helpers::postgres_available() {
+                        super::$name($crate::helpers::Backend::Postgres).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+pub fn postgres_available() -> bool {
+    if std::env::var("CASEMAIL_TEST_POSTGRES_URL").is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var("CASEMAIL_TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+        "CASEMAIL_TEST_REQUIRE_POSTGRES=1 but CASEMAIL_TEST_POSTGRES_URL is not set"
+    );
+    eprintln!("skipping the PostgreSQL run: CASEMAIL_TEST_POSTGRES_URL is not set");
+    false
+}
+
+/// A fresh database: an SQLite file in the test's directory, or a new PostgreSQL database.
+pub struct TestDatabase {
+    pub backend: Backend,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend, dir: &std::path::Path) -> Self {
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.join("casemail.db").display()),
+            Backend::Postgres => {
+                let admin_url = std::env::var("CASEMAIL_TEST_POSTGRES_URL").unwrap_or_default();
+                let name = format!("casemail_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::postgres::PgConnection::connect_with(
+                    &admin_url.parse().unwrap_or_else(|e| panic!("bad postgres url: {e}")),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("cannot reach PostgreSQL: {e}"));
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot create test database: {e}"));
+                replace_database(&admin_url, &name)
+            }
+        };
+        Self { backend, url }
+    }
+}
+
+use sqlx::Connection;
+
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let root = match base.rfind('/') {
+        Some(slash) if slash > "postgres://".len() => &base[..slash],
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{root}/{name}?{query}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+pub struct TestApp {
+    pub app: AppState,
+    pub address: String,
+    pub clock: Clock,
+    pub dir: Arc<TempDir>,
+    pub database: Arc<TestDatabase>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        let dir = Arc::new(TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}")));
+        let database = Arc::new(TestDatabase::create(backend, dir.path()).await);
+        Self::spawn_on(dir, database, Clock::manual(START)).await
+    }
+
+    /// Another server on the same data directory and database: a restart, or a second
+    /// instance behind a load balancer.
+    pub async fn spawn_again(&self) -> Self {
+        Self::spawn_on(self.dir.clone(), self.database.clone(), self.clock.clone()).await
+    }
+
+    async fn spawn_on(dir: Arc<TempDir>, database: Arc<TestDatabase>, clock: Clock) -> Self {
+        let mut config = Config::for_data_dir(dir.path());
+        config.database_url = Some(database.url.clone());
+        let app = Casemail::open(config, clock.clone())
+            .await
+            .unwrap_or_else(|e| panic!("open: {e:#}"));
+        app.ensure_recovery_key()
+            .await
+            .unwrap_or_else(|e| panic!("recovery key: {e:#}"));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let address = format!(
+            "http://{}",
+            listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}"))
+        );
+        let (tx, rx) = oneshot::channel();
+        let served = app.clone();
+        let server = tokio::spawn(async move {
+            let _ = casemail::app::serve(served, listener, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Self {
+            app,
+            address,
+            clock,
+            dir,
+            database,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.app.store.close().await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(self.address.clone())
+    }
+
+    pub async fn organisation(&self, kind: OrganisationKind, name: &str, area: &str) -> i64 {
+        self.app
+            .store
+            .ensure_organisation(
+                kind,
+                &OrganisationName::parse(name).unwrap_or_else(|e| panic!("{e}")),
+                &Jurisdiction::parse(area).unwrap_or_else(|e| panic!("{e}")),
+                self.clock.now(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("organisation: {e}"))
+            .id
+    }
+
+    /// An active user of a new or existing organisation, with PASSWORD.
+    pub async fn user(&self, email: &str, kind: OrganisationKind, organisation: &str) -> i64 {
+        let organisation_id = self.organisation(kind, organisation, "Glasgow").await;
+        self.app
+            .create_account(AccountDraft {
+                organisation_id,
+                email: EmailAddress::parse(email).unwrap_or_else(|e| panic!("{e}")),
+                name: PersonName::parse("Test Person").unwrap_or_else(|e| panic!("{e}")),
+                is_admin: false,
+                status: UserStatus::Active,
+                password: Password::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("create user: {e}"))
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests assert them),
+/// and fills in the form token the way a page's forms do.
+#[derive(Clone)]
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub jar: Arc<Jar>,
+    base: String,
+}
+
+impl Browser {
+    pub fn new(base: String) -> Self {
+        let jar = Arc::new(Jar::default());
+        Self {
+            client: client_with(jar.clone()),
+            jar,
+            base,
+        }
+    }
+
+    /// The same cookies, talking to another server (after a restart, or another instance).
+    pub fn pointed_at(&self, base: String) -> Self {
+        Self {
+            client: client_with(self.jar.clone()),
+            jar: self.jar.clone(),
+            base,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    pub async fn text(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.text().await.unwrap_or_default()
+    }
+
+    /// Posts a form as the page at `form_page` would, with that page's CSRF token.
+    pub async fn submit(
+        &self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let page = self.get(form_page).await.text().await.unwrap_or_default();
+        let token = csrf_token(&page).unwrap_or_else(|| panic!("no CSRF token on {form_page}"));
+        let mut body: Vec<(&str, &str)> = fields.to_vec();
+        body.push(("csrf_token", &token));
+        self.post_raw(action, &body).await
+    }
+
+    pub async fn post_raw(&self, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{action}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {action}: {e}"))
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.submit(
+            "/sign-in",
+            "/sign-in",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn sign_in_ok(&self, email: &str) {
+        let response = self.sign_in(email, PASSWORD).await;
+        assert_eq!(response.status(), 303, "sign-in of {email} should redirect");
+        assert_eq!(location(&response), "/");
+    }
+}
+
+fn client_with(jar: Arc<Jar>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"))
+}
+
+pub fn csrf_token(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_string())
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}

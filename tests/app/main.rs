@@ -1,0 +1,10 @@
+//! The one integration test binary: every test drives the real server over HTTP on
+//! 127.0.0.1 against a fresh database, on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod keys;
+mod sessions;
+mod setup;
+mod sign_in;
+mod web_baseline;

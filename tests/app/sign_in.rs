@@ -1,0 +1,182 @@
+use casemail::accounts::ACCOUNT_FAILURE_LIMIT;
+use casemail::domain::{OrganisationKind, UserStatus};
+
+use crate::helpers::{Backend, PASSWORD, TestApp, location};
+use crate::on_both_backends;
+
+on_both_backends!(
+    sign_in_shows_who_and_sign_out_ends_the_session,
+    wrong_password_and_unknown_account_look_the_same,
+    repeated_failures_pause_sign_in_without_revealing_accounts,
+    locked_and_suspended_accounts_cannot_sign_in,
+    sign_in_returns_to_the_page_asked_for,
+    empty_fields_are_named_in_the_error_summary,
+);
+
+async fn sign_in_shows_who_and_sign_out_ends_the_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let user = app
+        .user("ann@brodie.example", OrganisationKind::Defence, "Brodie & Wylie")
+        .await;
+    let browser = app.browser();
+
+    let response = browser.get("/").await;
+    assert_eq!(response.status(), 303);
+    assert!(location(&response).starts_with("/sign-in"));
+
+    browser.sign_in_ok("Ann@Brodie.example").await;
+    let home = browser.text("/").await;
+    assert!(home.contains("Test Person"), "home names the user");
+    assert!(home.contains("Brodie &amp; Wylie"), "home names the organisation");
+    assert_eq!(app.app.store.count_sessions(user).await.ok(), Some(1));
+
+    let response = browser.submit("/", "/sign-out", &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/sign-in?signed_out=1");
+    assert_eq!(app.app.store.count_sessions(user).await.ok(), Some(0));
+    let response = browser.get("/account").await;
+    assert_eq!(response.status(), 303, "signed out: pages need sign-in again");
+}
+
+async fn wrong_password_and_unknown_account_look_the_same(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
+        .await;
+    let browser = app.browser();
+
+    let wrong = browser.sign_in("ann@brodie.example", "not the password").await;
+    assert_eq!(wrong.status(), 422);
+    let wrong = wrong.text().await.unwrap_or_default();
+    let unknown = browser.sign_in("nobody@brodie.example", "not the password").await;
+    assert_eq!(unknown.status(), 422);
+    let unknown = unknown.text().await.unwrap_or_default();
+
+    let message = "Enter a correct email address and password";
+    assert!(wrong.contains(message) && unknown.contains(message));
+    let strip = |page: &str, email: &str| {
+        page.replace(email, "EMAIL")
+            .lines()
+            .filter(|l| !l.contains("csrf"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        strip(&wrong, "ann@brodie.example"),
+        strip(&unknown, "nobody@brodie.example"),
+        "the two refusals must not differ"
+    );
+    assert!(!wrong.contains("not the password"), "password is never echoed");
+}
+
+async fn repeated_failures_pause_sign_in_without_revealing_accounts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
+        .await;
+    let browser = app.browser();
+    for email in ["ann@brodie.example", "ghost@brodie.example"] {
+        for _ in 0..ACCOUNT_FAILURE_LIMIT {
+            let response = browser.sign_in(email, "wrong password here").await;
+            assert_eq!(response.status(), 422);
+        }
+        // Paused: even the right password is refused without being checked.
+        let response = browser.sign_in(email, PASSWORD).await;
+        assert_eq!(response.status(), 422);
+        let page = response.text().await.unwrap_or_default();
+        assert!(
+            page.contains("too many failed attempts"),
+            "{email}: pause is explained"
+        );
+    }
+    // The pause ends by itself.
+    app.clock.advance(16 * 60);
+    browser.sign_in_ok("ann@brodie.example").await;
+}
+
+async fn locked_and_suspended_accounts_cannot_sign_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let user = app
+        .user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
+        .await;
+    let browser = app.browser();
+    for (status, words) in [
+        (UserStatus::Locked, "is locked"),
+        (UserStatus::Suspended, "is suspended"),
+    ] {
+        app.app
+            .store
+            .set_user_status(user, status)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let response = browser.sign_in("ann@brodie.example", PASSWORD).await;
+        assert_eq!(response.status(), 422);
+        let page = response.text().await.unwrap_or_default();
+        assert!(page.contains(words), "{status:?} is explained");
+        assert!(page.contains("administrator"), "says who can help");
+    }
+    app.app
+        .store
+        .set_user_status(user, UserStatus::Deleted)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let page = browser
+        .sign_in("ann@brodie.example", PASSWORD)
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        page.contains("Enter a correct email address and password"),
+        "a deleted account looks like no account"
+    );
+}
+
+async fn sign_in_returns_to_the_page_asked_for(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
+        .await;
+    let browser = app.browser();
+    let response = browser.get("/account").await;
+    assert_eq!(location(&response), "/sign-in?next=%2Faccount");
+    let response = browser
+        .submit(
+            "/sign-in?next=%2Faccount",
+            "/sign-in",
+            &[
+                ("email", "ann@brodie.example"),
+                ("password", PASSWORD),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/account");
+
+    // Never to another site.
+    let other = app.browser();
+    let response = other
+        .submit(
+            "/sign-in",
+            "/sign-in",
+            &[
+                ("email", "ann@brodie.example"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/");
+}
+
+async fn empty_fields_are_named_in_the_error_summary(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let browser = app.browser();
+    let response = browser
+        .sign_in("someone@firm.example", "")
+        .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap_or_default();
+    assert!(page.contains("govuk-error-summary"));
+    assert!(page.contains("href=\"#password\""));
+    assert!(page.contains("Enter your password"));
+    assert!(page.contains("value=\"someone@firm.example\""), "email is kept");
+    assert!(page.contains("<title>Error: Sign in"));
+}
