@@ -92,7 +92,12 @@ impl Casemail {
                 .context("CASEMAIL_RECOVERY_RECIPIENT is not an age X25519 public key")?;
             return Ok(None);
         }
-        if self.store.setting(settings::RECOVERY_RECIPIENT).await?.is_some() {
+        if self
+            .store
+            .setting(settings::RECOVERY_RECIPIENT)
+            .await?
+            .is_some()
+        {
             return Ok(None);
         }
         self.rotate_recovery_key().await.map(Some)
@@ -146,7 +151,12 @@ impl Casemail {
                 let identity = UserIdentity::generate();
                 let wrapped_password = identity.wrap_with_password(&password)?;
                 let wrapped_recovery = identity.wrap_to(&recovery_key)?;
-                Ok((hash, identity.recipient(), wrapped_password, wrapped_recovery))
+                Ok((
+                    hash,
+                    identity.recipient(),
+                    wrapped_password,
+                    wrapped_recovery,
+                ))
             })
             .await??;
         let created = self
@@ -180,14 +190,23 @@ impl Casemail {
         let account_key = format!("account:{}", attempt.email.trim().to_lowercase());
         let address_key = format!("address:{}", attempt.client_address);
         for key in [&account_key, &address_key] {
-            if let Some(until) = self.store.sign_in_paused_until(key, now).await.map_err(anyhow::Error::from)? {
+            if let Some(until) = self
+                .store
+                .sign_in_paused_until(key, now)
+                .await
+                .map_err(anyhow::Error::from)?
+            {
                 return Err(SignInError::Paused {
                     minutes: minutes_until(now, until),
                 });
             }
         }
         let record = match EmailAddress::parse(attempt.email) {
-            Ok(email) => self.store.sign_in_record(&email).await.map_err(anyhow::Error::from)?,
+            Ok(email) => self
+                .store
+                .sign_in_record(&email)
+                .await
+                .map_err(anyhow::Error::from)?,
             Err(_) => None,
         }
         .filter(|r| r.status != UserStatus::Deleted && r.password_hash.is_some());
@@ -204,7 +223,10 @@ impl Casemail {
             Some(record) if verified => record,
             _ => return Err(self.count_failure(&account_key, &address_key, now).await),
         };
-        self.store.clear_sign_in_failures(&account_key).await.map_err(anyhow::Error::from)?;
+        self.store
+            .clear_sign_in_failures(&account_key)
+            .await
+            .map_err(anyhow::Error::from)?;
         if let Some(refusal) = record.status.refusal() {
             return Err(SignInError::Refused(refusal));
         }
@@ -237,7 +259,10 @@ impl Casemail {
             })
             .await
             .map_err(anyhow::Error::from)?;
-        self.store.record_sign_in(record.id, now).await.map_err(anyhow::Error::from)?;
+        self.store
+            .record_sign_in(record.id, now)
+            .await
+            .map_err(anyhow::Error::from)?;
         Ok(SignedIn {
             user_id: record.id,
             cookie,

@@ -60,15 +60,10 @@ async fn serve(app: AppState, demo: bool) -> anyhow::Result<()> {
         if demo || app.config.demo {
             crate::demo::seed(&app).await?;
         } else {
-            let token = RandomToken::generate();
-            app.store
-                .set_setting(SETUP_TOKEN_HASH, &sha256_hex(token.as_str().as_bytes()))
-                .await?;
+            let link = issue_setup_link(&app).await?;
             tracing::warn!(
-                "No accounts yet. Open {}/setup/{} to create the first service administrator \
-                 (the link works once), or run `casemail admin create`.",
-                app.config.public_url(),
-                token.as_str()
+                "No accounts yet. Open {link} to create the first service administrator \
+                 (the link works once), or run `casemail admin create`."
             );
         }
     } else if demo {
@@ -83,6 +78,20 @@ async fn serve(app: AppState, demo: bool) -> anyhow::Result<()> {
         app.store.backend().name()
     );
     app::serve(app, listener, app::shutdown_signal()).await
+}
+
+/// A new single-use setup link (replacing any earlier one) for creating the first
+/// service administrator in the browser.
+pub async fn issue_setup_link(app: &AppState) -> anyhow::Result<String> {
+    let token = RandomToken::generate();
+    app.store
+        .set_setting(SETUP_TOKEN_HASH, &sha256_hex(token.as_str().as_bytes()))
+        .await?;
+    Ok(format!(
+        "{}/setup/{}",
+        app.config.public_url(),
+        token.as_str()
+    ))
 }
 
 /// Generates the recovery key pair on first start and says loudly where its secret is.

@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "casemail", version, about = "Secure webmail for criminal-justice correspondence")]
+#[command(
+    name = "casemail",
+    version,
+    about = "Secure webmail for criminal-justice correspondence"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -112,7 +116,10 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("bind", &self.bind)
             .field("data_dir", &self.data_dir)
-            .field("database_url", &self.database_url.as_ref().map(|_| "<redacted>"))
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "<redacted>"),
+            )
             .field("public_url", &self.public_url)
             .field("recovery_recipient", &self.recovery_recipient)
             .field("session_idle_minutes", &self.session_idle_minutes)
@@ -163,9 +170,9 @@ impl Config {
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("casemail.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("casemail.db").display()))
     }
 
     pub fn public_url(&self) -> String {

@@ -13,5 +13,5 @@ pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod error;
-pub mod web;
 pub mod store;
+pub mod web;

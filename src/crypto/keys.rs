@@ -49,10 +49,7 @@ impl UserIdentity {
         self.wrap(&recipient)
     }
 
-    pub fn unwrap_with_password(
-        wrapped: &[u8],
-        password: &SecretString,
-    ) -> Result<Self, KeyError> {
+    pub fn unwrap_with_password(wrapped: &[u8], password: &SecretString) -> Result<Self, KeyError> {
         let mut identity = age::scrypt::Identity::new(password.clone());
         // Refuse stored wraps that demand more work than we ever write: a tampered row must
         // not be able to make sign-in burn seconds of CPU and a gigabyte of memory.
@@ -85,8 +82,7 @@ impl UserIdentity {
     }
 
     fn unwrap(wrapped: &[u8], identity: &dyn age::Identity) -> Result<Self, KeyError> {
-        let decryptor =
-            age::Decryptor::new_buffered(wrapped).map_err(|_| KeyError::Malformed)?;
+        let decryptor = age::Decryptor::new_buffered(wrapped).map_err(|_| KeyError::Malformed)?;
         let mut reader = decryptor
             .decrypt(iter::once(identity))
             .map_err(|_| KeyError::Unwrap)?;
@@ -187,8 +183,8 @@ mod tests {
         let (public, private) = generate_recovery_key_pair();
         let identity = UserIdentity::generate();
         let wrapped = identity.wrap_to(&parse_recipient(&public)?)?;
-        let custodian = x25519::Identity::from_str(private.expose_secret())
-            .map_err(|_| KeyError::Malformed)?;
+        let custodian =
+            x25519::Identity::from_str(private.expose_secret()).map_err(|_| KeyError::Malformed)?;
         assert_eq!(
             UserIdentity::unwrap_with(&wrapped, &custodian)?.recipient(),
             identity.recipient()

@@ -120,7 +120,10 @@ mod tests {
     #[test]
     fn roles_follow_the_organisation_kind() {
         assert_eq!(Role::of(false, OrganisationKind::Service), Role::Member);
-        assert_eq!(Role::of(true, OrganisationKind::Service), Role::ServiceAdmin);
+        assert_eq!(
+            Role::of(true, OrganisationKind::Service),
+            Role::ServiceAdmin
+        );
         assert_eq!(
             Role::of(true, OrganisationKind::Prosecution),
             Role::JurisdictionAdmin

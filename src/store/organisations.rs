@@ -74,7 +74,10 @@ impl Store {
     ) -> StoreResult<Organisation> {
         match self.organisation_by_name(name.as_str()).await? {
             Some(existing) => Ok(existing),
-            None => self.create_organisation(kind, name, jurisdiction, now).await,
+            None => {
+                self.create_organisation(kind, name, jurisdiction, now)
+                    .await
+            }
         }
     }
 }

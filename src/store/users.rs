@@ -231,6 +231,17 @@ impl Store {
         Ok(())
     }
 
+    /// The identity wrapped to the recovery recipient, and which recipient that was.
+    pub async fn recovery_wrap(&self, user_id: i64) -> StoreResult<Option<(Vec<u8>, String)>> {
+        let row: Option<(Option<Vec<u8>>, Option<String>)> = sqlx::query_as(
+            "SELECT identity_wrapped_recovery, recovery_recipient FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(wrap, recipient)| Some((wrap?, recipient?))))
+    }
+
     /// Changes an account's status. Sessions of an account that may no longer hold one
     /// are removed in the same transaction, so the change takes effect on the next request.
     pub async fn set_user_status(&self, user_id: i64, status: UserStatus) -> StoreResult<()> {

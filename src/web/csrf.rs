@@ -55,8 +55,7 @@ pub async fn protect(State(app): State<AppState>, request: Request, next: Next) 
             Some(token) => (Some(token), body),
             None if is_form(&parts.headers) => {
                 let Ok(bytes) = to_bytes(body, FORM_LIMIT).await else {
-                    return AppError::BadRequest("The form was too large to send.")
-                        .into_response();
+                    return AppError::BadRequest("The form was too large to send.").into_response();
                 };
                 (form_field(&bytes, CSRF_FIELD), Body::from(bytes))
             }

@@ -35,7 +35,14 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    // Browsers follow a 303 inside htmx's request without telling it, so htmx is told to
+    // change the whole page instead.
+    if htmx && response.headers().contains_key("hx-redirect") {
+        response.headers_mut().remove(axum::http::header::LOCATION);
+        *response.status_mut() = axum::http::StatusCode::OK;
+        return response;
+    }
     let Some(report) = response.extensions().get::<ErrorReport>().cloned() else {
         return response;
     };

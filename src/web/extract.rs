@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 
 use super::session;
 use crate::app::AppState;

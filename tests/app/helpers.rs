@@ -78,7 +78,9 @@ impl TestDatabase {
                 let admin_url = std::env::var("CASEMAIL_TEST_POSTGRES_URL").unwrap_or_default();
                 let name = format!("casemail_test_{}", uuid::Uuid::new_v4().simple());
                 let mut admin = sqlx::postgres::PgConnection::connect_with(
-                    &admin_url.parse().unwrap_or_else(|e| panic!("bad postgres url: {e}")),
+                    &admin_url
+                        .parse()
+                        .unwrap_or_else(|e| panic!("bad postgres url: {e}")),
                 )
                 .await
                 .unwrap_or_else(|e| panic!("cannot reach PostgreSQL: {e}"));
@@ -147,7 +149,9 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("bind: {e}"));
         let address = format!(
             "http://{}",
-            listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}"))
+            listener
+                .local_addr()
+                .unwrap_or_else(|e| panic!("addr: {e}"))
         );
         let (tx, rx) = oneshot::channel();
         let served = app.clone();

@@ -1,6 +1,7 @@
 //! The one integration test binary: every test drives the real server over HTTP on
 //! 127.0.0.1 against a fresh database, on SQLite and on PostgreSQL.
 
+mod database_dump;
 mod helpers;
 
 mod keys;

@@ -16,7 +16,11 @@ on_both_backends!(
 async fn sign_in_shows_who_and_sign_out_ends_the_session(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let user = app
-        .user("ann@brodie.example", OrganisationKind::Defence, "Brodie & Wylie")
+        .user(
+            "ann@brodie.example",
+            OrganisationKind::Defence,
+            "Brodie & Wylie",
+        )
         .await;
     let browser = app.browser();
 
@@ -27,7 +31,10 @@ async fn sign_in_shows_who_and_sign_out_ends_the_session(backend: Backend) {
     browser.sign_in_ok("Ann@Brodie.example").await;
     let home = browser.text("/").await;
     assert!(home.contains("Test Person"), "home names the user");
-    assert!(home.contains("Brodie &amp; Wylie"), "home names the organisation");
+    assert!(
+        home.contains("Brodie &#38; Wylie"),
+        "home names the organisation"
+    );
     assert_eq!(app.app.store.count_sessions(user).await.ok(), Some(1));
 
     let response = browser.submit("/", "/sign-out", &[]).await;
@@ -35,7 +42,11 @@ async fn sign_in_shows_who_and_sign_out_ends_the_session(backend: Backend) {
     assert_eq!(location(&response), "/sign-in?signed_out=1");
     assert_eq!(app.app.store.count_sessions(user).await.ok(), Some(0));
     let response = browser.get("/account").await;
-    assert_eq!(response.status(), 303, "signed out: pages need sign-in again");
+    assert_eq!(
+        response.status(),
+        303,
+        "signed out: pages need sign-in again"
+    );
 }
 
 async fn wrong_password_and_unknown_account_look_the_same(backend: Backend) {
@@ -44,10 +55,14 @@ async fn wrong_password_and_unknown_account_look_the_same(backend: Backend) {
         .await;
     let browser = app.browser();
 
-    let wrong = browser.sign_in("ann@brodie.example", "not the password").await;
+    let wrong = browser
+        .sign_in("ann@brodie.example", "not the password")
+        .await;
     assert_eq!(wrong.status(), 422);
     let wrong = wrong.text().await.unwrap_or_default();
-    let unknown = browser.sign_in("nobody@brodie.example", "not the password").await;
+    let unknown = browser
+        .sign_in("nobody@brodie.example", "not the password")
+        .await;
     assert_eq!(unknown.status(), 422);
     let unknown = unknown.text().await.unwrap_or_default();
 
@@ -65,7 +80,10 @@ async fn wrong_password_and_unknown_account_look_the_same(backend: Backend) {
         strip(&unknown, "nobody@brodie.example"),
         "the two refusals must not differ"
     );
-    assert!(!wrong.contains("not the password"), "password is never echoed");
+    assert!(
+        !wrong.contains("not the password"),
+        "password is never echoed"
+    );
 }
 
 async fn repeated_failures_pause_sign_in_without_revealing_accounts(backend: Backend) {
@@ -169,14 +187,15 @@ async fn sign_in_returns_to_the_page_asked_for(backend: Backend) {
 async fn empty_fields_are_named_in_the_error_summary(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let browser = app.browser();
-    let response = browser
-        .sign_in("someone@firm.example", "")
-        .await;
+    let response = browser.sign_in("someone@firm.example", "").await;
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap_or_default();
     assert!(page.contains("govuk-error-summary"));
     assert!(page.contains("href=\"#password\""));
     assert!(page.contains("Enter your password"));
-    assert!(page.contains("value=\"someone@firm.example\""), "email is kept");
+    assert!(
+        page.contains("value=\"someone@firm.example\""),
+        "email is kept"
+    );
     assert!(page.contains("<title>Error: Sign in"));
 }

@@ -46,8 +46,10 @@ struct SetupPage {
 /// The link is valid while no account exists and it is the latest one issued.
 async fn link_is_valid(app: &AppState, token: &str) -> Result<bool, AppError> {
     let stored = app.store.setting(SETUP_TOKEN_HASH).await?;
-    Ok(stored.as_deref() == Some(sha256_hex(token.as_bytes()).as_str())
-        && app.store.count_users().await? == 0)
+    Ok(
+        stored.as_deref() == Some(sha256_hex(token.as_bytes()).as_str())
+            && app.store.count_users().await? == 0,
+    )
 }
 
 pub async fn form(

@@ -109,8 +109,7 @@ pub async fn submit(
                 if let Some(previous) = session::read(&headers, &app.config) {
                     app.store.delete_session(&previous.token_hash()).await?;
                 }
-                let mut response =
-                    Redirect::to(safe_next(Some(&input.next))).into_response();
+                let mut response = Redirect::to(safe_next(Some(&input.next))).into_response();
                 if let Some(cookie) = session::set(&app.config, &signed_in.cookie) {
                     response.headers_mut().append(header::SET_COOKIE, cookie);
                 }
