@@ -3,6 +3,7 @@
 //!
 //! Uses only `domain`.
 
+mod envelope;
 mod keys;
 mod token;
 
@@ -10,4 +11,5 @@ pub use keys::{
     KeyError, PASSWORD_WRAP_LOG_N, SessionKey, UserIdentity, generate_recovery_key_pair,
     parse_recipient,
 };
+pub use envelope::{Recipients, SealingWriter, open, opening_reader, seal};
 pub use token::{RandomToken, sha256_hex};

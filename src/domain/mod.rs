@@ -4,12 +4,16 @@
 //! unit-tested beside the type it belongs to.
 
 mod email;
+mod mail;
 mod organisation;
 mod password;
 mod person_name;
 mod user;
 
 pub use email::EmailAddress;
+pub use mail::{
+    AddressList, AttachmentRisk, BadAddress, Body, Folder, Subject, clean_file_name, safe_media_type,
+};
 pub use organisation::{Jurisdiction, OrganisationKind, OrganisationName};
 pub use password::Password;
 pub use person_name::PersonName;

@@ -5,6 +5,10 @@
 //!
 //! Uses only `domain`.
 
+pub mod blobs;
+mod directory;
+mod drafts;
+mod mail;
 mod organisations;
 mod sessions;
 pub mod settings;
@@ -16,6 +20,13 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use blobs::BlobStore;
+pub use directory::{AddressRecord, DirectoryEntry};
+pub use drafts::DraftRow;
+pub use mail::{
+    AddresseeRow, AttachmentRow, Cursor, Delivered, Delivery, MailboxRow, NewAttachment, NewEntry,
+    ThreadMessageRow,
+};
 pub use organisations::Organisation;
 pub use sessions::{NewSession, SessionUser};
 pub use throttle::ThrottleOutcome;

@@ -242,6 +242,29 @@ impl Store {
         Ok(row.and_then(|(wrap, recipient)| Some((wrap?, recipient?))))
     }
 
+    /// Deletes an account for good: its key material is destroyed (so every copy addressed
+    /// only to it becomes unreadable), its sessions, mailbox and drafts are removed. The
+    /// row stays, with the public key and name, so that mail it sent still shows its sender.
+    pub async fn shred_account(&self, user_id: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE users SET status = 'deleted', password_hash = NULL, \
+             identity_wrapped_password = NULL, identity_wrapped_recovery = NULL, \
+             recovery_recipient = NULL WHERE id = $1",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        for table in ["sessions", "mailbox_entries", "drafts"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Changes an account's status. Sessions of an account that may no longer hold one
     /// are removed in the same transaction, so the change takes effect on the next request.
     pub async fn set_user_status(&self, user_id: i64, status: UserStatus) -> StoreResult<()> {

@@ -1,0 +1,76 @@
+//! The directory of people registered in the service, and address resolution for mail.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreResult};
+use crate::domain::{EmailAddress, UserStatus};
+
+#[derive(FromRow)]
+pub struct DirectoryEntry {
+    pub name: String,
+    pub email: String,
+    pub organisation: String,
+    pub organisation_kind: String,
+}
+
+/// An addressee of a message: who they are, whether they can receive, and their public key.
+#[derive(FromRow)]
+pub struct AddressRecord {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub status: String,
+    pub public_recipient: String,
+}
+
+impl AddressRecord {
+    pub fn can_receive(&self) -> bool {
+        UserStatus::parse(&self.status).is_ok_and(|s| s == UserStatus::Active)
+    }
+}
+
+impl Store {
+    /// Active, listed people whose name, address or organisation contains `query`.
+    pub async fn directory_search(&self, query: &str, limit: i64) -> StoreResult<Vec<DirectoryEntry>> {
+        let pattern = format!("%{}%", escape_like(&query.trim().to_lowercase()));
+        let rows = sqlx::query_as(
+            "SELECT u.name, u.email, o.name AS organisation, o.kind AS organisation_kind \
+             FROM users u JOIN organisations o ON o.id = u.organisation_id \
+             WHERE u.status = 'active' AND u.ex_directory = 0 \
+               AND (LOWER(u.name) LIKE $1 ESCAPE '\\' OR u.email LIKE $1 ESCAPE '\\' \
+                    OR LOWER(o.name) LIKE $1 ESCAPE '\\') \
+             ORDER BY o.name, u.name LIMIT $2",
+        )
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    pub async fn address_record(&self, email: &EmailAddress) -> StoreResult<Option<AddressRecord>> {
+        let row = sqlx::query_as(
+            "SELECT id, email, name, status, public_recipient FROM users WHERE email = $1",
+        )
+        .bind(email.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
+    pub async fn set_ex_directory(&self, user_id: i64, ex_directory: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET ex_directory = $1 WHERE id = $2")
+            .bind(super::flag(ex_directory))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+fn escape_like(input: &str) -> String {
+    input
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -1,0 +1,405 @@
+//! Threads, messages, mailbox entries and attachments. Every read is scoped by the user
+//! asking: a message is visible to a user only through their own mailbox entry.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreResult, flag};
+use crate::domain::Folder;
+
+/// One person's copy of a message being delivered.
+pub struct NewEntry {
+    pub user_id: i64,
+    pub folder: Folder,
+    pub is_read: bool,
+    /// Subject and snippet, encrypted to this person alone.
+    pub summary: Vec<u8>,
+}
+
+pub struct NewAttachment {
+    pub blob_id: String,
+    pub size: i64,
+}
+
+pub struct Delivery {
+    /// The thread a reply continues; a new thread is started when None.
+    pub thread_id: Option<i64>,
+    pub sender_id: i64,
+    pub sent_at: i64,
+    pub envelope: Vec<u8>,
+    pub size: i64,
+    pub forwarded_from: Option<i64>,
+    pub to: Vec<i64>,
+    pub cc: Vec<i64>,
+    pub entries: Vec<NewEntry>,
+    pub attachments: Vec<NewAttachment>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Delivered {
+    pub message_id: i64,
+    pub thread_id: i64,
+}
+
+/// A row of a folder listing.
+#[derive(FromRow)]
+pub struct MailboxRow {
+    pub entry_id: i64,
+    pub message_id: i64,
+    pub thread_id: i64,
+    pub is_read: i64,
+    pub sent_at: i64,
+    pub delivered_at: i64,
+    pub has_attachments: i64,
+    pub summary: Vec<u8>,
+    pub sender_name: String,
+    pub sender_email: String,
+    pub sender_organisation: String,
+}
+
+/// A message of a thread as seen by one member of it.
+#[derive(FromRow)]
+pub struct ThreadMessageRow {
+    pub entry_id: i64,
+    pub message_id: i64,
+    pub folder: String,
+    pub is_read: i64,
+    pub sent_at: i64,
+    pub envelope: Vec<u8>,
+    pub sender_id: i64,
+    pub sender_name: String,
+    pub sender_email: String,
+    pub sender_organisation: String,
+}
+
+#[derive(FromRow)]
+pub struct AddresseeRow {
+    pub message_id: i64,
+    pub kind: String,
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(FromRow)]
+pub struct AttachmentRow {
+    pub position: i64,
+    pub blob_id: String,
+    pub size: i64,
+}
+
+/// Where a folder listing continues from: the last row shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub sent_at: i64,
+    pub entry_id: i64,
+}
+
+const MAILBOX_COLUMNS: &str = "e.id AS entry_id, e.message_id, e.thread_id, e.is_read, \
+     e.sent_at, e.delivered_at, e.has_attachments, e.summary, u.name AS sender_name, \
+     u.email AS sender_email, o.name AS sender_organisation";
+
+impl Store {
+    /// Delivers a message in one transaction: it is in every mailbox or in none.
+    pub async fn deliver(&self, delivery: &Delivery) -> StoreResult<Delivered> {
+        let mut tx = self.pool.begin().await?;
+        let thread_id = match delivery.thread_id {
+            Some(id) => id,
+            None => {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO threads (kind, created_by, created_at) \
+                     VALUES ('correspondence', $1, $2) RETURNING id",
+                )
+                .bind(delivery.sender_id)
+                .bind(delivery.sent_at)
+                .fetch_one(&mut *tx)
+                .await?;
+                id
+            }
+        };
+        let (message_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO messages (thread_id, sender_id, sent_at, envelope, size, \
+             attachment_count, forwarded_from) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(thread_id)
+        .bind(delivery.sender_id)
+        .bind(delivery.sent_at)
+        .bind(&delivery.envelope)
+        .bind(delivery.size)
+        .bind(delivery.attachments.len() as i64)
+        .bind(delivery.forwarded_from)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (kind, users) in [("to", &delivery.to), ("cc", &delivery.cc)] {
+            for user_id in users {
+                sqlx::query(
+                    "INSERT INTO message_addressees (message_id, user_id, kind) VALUES ($1, $2, $3)",
+                )
+                .bind(message_id)
+                .bind(user_id)
+                .bind(kind)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for (position, attachment) in delivery.attachments.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO attachments (message_id, position, blob_id, size) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(message_id)
+            .bind(position as i64)
+            .bind(&attachment.blob_id)
+            .bind(attachment.size)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for entry in &delivery.entries {
+            sqlx::query(
+                "INSERT INTO mailbox_entries (user_id, message_id, thread_id, folder, \
+                 restore_folder, is_read, sent_at, delivered_at, has_attachments, summary) \
+                 VALUES ($1, $2, $3, $4, $4, $5, $6, $6, $7, $8)",
+            )
+            .bind(entry.user_id)
+            .bind(message_id)
+            .bind(thread_id)
+            .bind(entry.folder.as_str())
+            .bind(flag(entry.is_read))
+            .bind(delivery.sent_at)
+            .bind(flag(!delivery.attachments.is_empty()))
+            .bind(&entry.summary)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Delivered {
+            message_id,
+            thread_id,
+        })
+    }
+
+    /// One page of a folder, newest first, starting after `after`.
+    pub async fn mailbox_page(
+        &self,
+        user_id: i64,
+        folder: Folder,
+        after: Option<Cursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<MailboxRow>> {
+        let after = after.unwrap_or(Cursor {
+            sent_at: i64::MAX,
+            entry_id: i64::MAX,
+        });
+        let rows = sqlx::query_as(&format!(
+            "SELECT {MAILBOX_COLUMNS} FROM mailbox_entries e \
+             JOIN messages m ON m.id = e.message_id \
+             JOIN users u ON u.id = m.sender_id \
+             JOIN organisations o ON o.id = u.organisation_id \
+             WHERE e.user_id = $1 AND e.folder = $2 \
+               AND (e.sent_at < $3 OR (e.sent_at = $3 AND e.id < $4)) \
+             ORDER BY e.sent_at DESC, e.id DESC LIMIT $5"
+        ))
+        .bind(user_id)
+        .bind(folder.as_str())
+        .bind(after.sent_at)
+        .bind(after.entry_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    /// Every entry of a user outside Deleted within a date range, for search.
+    pub async fn mailbox_search_candidates(
+        &self,
+        user_id: i64,
+        from: i64,
+        until: i64,
+    ) -> StoreResult<Vec<MailboxRow>> {
+        let rows = sqlx::query_as(&format!(
+            "SELECT {MAILBOX_COLUMNS} FROM mailbox_entries e \
+             JOIN messages m ON m.id = e.message_id \
+             JOIN users u ON u.id = m.sender_id \
+             JOIN organisations o ON o.id = u.organisation_id \
+             WHERE e.user_id = $1 AND e.folder <> 'deleted' \
+               AND e.sent_at >= $2 AND e.sent_at < $3 \
+             ORDER BY e.sent_at DESC, e.id DESC"
+        ))
+        .bind(user_id)
+        .bind(from)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    pub async fn unread_count(&self, user_id: i64) -> StoreResult<i64> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM mailbox_entries WHERE user_id = $1 AND folder = 'inbox' \
+             AND is_read = 0",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
+    }
+
+    /// The messages of a thread that this user holds a copy of, oldest first. Empty when the
+    /// user is not part of the thread.
+    pub async fn thread_for_user(
+        &self,
+        user_id: i64,
+        thread_id: i64,
+    ) -> StoreResult<Vec<ThreadMessageRow>> {
+        let rows = sqlx::query_as(
+            "SELECT e.id AS entry_id, e.message_id, e.folder, e.is_read, m.sent_at, m.envelope, \
+             m.sender_id, u.name AS sender_name, u.email AS sender_email, \
+             o.name AS sender_organisation \
+             FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
+             JOIN users u ON u.id = m.sender_id \
+             JOIN organisations o ON o.id = u.organisation_id \
+             WHERE e.user_id = $1 AND e.thread_id = $2 ORDER BY m.sent_at, m.id",
+        )
+        .bind(user_id)
+        .bind(thread_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    pub async fn addressees(&self, message_ids: &[i64]) -> StoreResult<Vec<AddresseeRow>> {
+        let mut out = Vec::new();
+        for message_id in message_ids {
+            let rows: Vec<AddresseeRow> = sqlx::query_as(
+                "SELECT a.message_id, a.kind, u.name, u.email FROM message_addressees a \
+                 JOIN users u ON u.id = a.user_id WHERE a.message_id = $1 \
+                 ORDER BY a.kind DESC, u.name",
+            )
+            .bind(message_id)
+            .fetch_all(&self.pool)
+            .await?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Marks a user's copies in a thread read, recording the first opening of each.
+    /// Returns the messages opened for the first time now.
+    pub async fn mark_thread_read(
+        &self,
+        user_id: i64,
+        thread_id: i64,
+        now: i64,
+    ) -> StoreResult<Vec<i64>> {
+        let first: Vec<(i64,)> = sqlx::query_as(
+            "UPDATE mailbox_entries SET first_read_at = $3 \
+             WHERE user_id = $1 AND thread_id = $2 AND first_read_at IS NULL \
+             AND folder <> 'sent' RETURNING message_id",
+        )
+        .bind(user_id)
+        .bind(thread_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        sqlx::query(
+            "UPDATE mailbox_entries SET is_read = 1 WHERE user_id = $1 AND thread_id = $2 \
+             AND is_read = 0",
+        )
+        .bind(user_id)
+        .bind(thread_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(first.into_iter().map(|(id,)| id).collect())
+    }
+
+    pub async fn set_read(&self, user_id: i64, entry_ids: &[i64], read: bool) -> StoreResult<()> {
+        for entry_id in entry_ids {
+            sqlx::query("UPDATE mailbox_entries SET is_read = $1 WHERE user_id = $2 AND id = $3")
+                .bind(flag(read))
+                .bind(user_id)
+                .bind(entry_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Files entries in `folder`. Moving to Deleted remembers where they came from.
+    pub async fn move_entries(
+        &self,
+        user_id: i64,
+        entry_ids: &[i64],
+        folder: Folder,
+    ) -> StoreResult<()> {
+        let sql = match folder {
+            Folder::Deleted => {
+                "UPDATE mailbox_entries SET restore_folder = CASE WHEN folder = 'deleted' \
+                 THEN restore_folder ELSE folder END, folder = 'deleted' \
+                 WHERE user_id = $1 AND id = $2"
+            }
+            _ => {
+                "UPDATE mailbox_entries SET folder = $3, restore_folder = $3 \
+                 WHERE user_id = $1 AND id = $2"
+            }
+        };
+        for entry_id in entry_ids {
+            sqlx::query(sql)
+                .bind(user_id)
+                .bind(entry_id)
+                .bind(folder.as_str())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Returns deleted entries to the folder they were deleted from.
+    pub async fn restore_entries(&self, user_id: i64, entry_ids: &[i64]) -> StoreResult<()> {
+        for entry_id in entry_ids {
+            sqlx::query(
+                "UPDATE mailbox_entries SET folder = restore_folder \
+                 WHERE user_id = $1 AND id = $2 AND folder = 'deleted'",
+            )
+            .bind(user_id)
+            .bind(entry_id)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes the user's copies in Deleted for good. Other people's copies are untouched.
+    pub async fn empty_deleted(&self, user_id: i64) -> StoreResult<u64> {
+        let result =
+            sqlx::query("DELETE FROM mailbox_entries WHERE user_id = $1 AND folder = 'deleted'")
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// The envelope and attachments of a message, only if this user holds a copy of it.
+    pub async fn message_for_user(
+        &self,
+        user_id: i64,
+        message_id: i64,
+    ) -> StoreResult<Option<(Vec<u8>, i64, Vec<AttachmentRow>)>> {
+        let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
+            "SELECT m.envelope, m.thread_id FROM mailbox_entries e \
+             JOIN messages m ON m.id = e.message_id WHERE e.user_id = $1 AND e.message_id = $2",
+        )
+        .bind(user_id)
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((envelope, thread_id)) = row else {
+            return Ok(None);
+        };
+        let attachments = sqlx::query_as(
+            "SELECT position, blob_id, size FROM attachments WHERE message_id = $1 \
+             ORDER BY position",
+        )
+        .bind(message_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some((envelope, thread_id, attachments)))
+    }
+}
