@@ -11,13 +11,14 @@ use tokio::net::TcpListener;
 use crate::auth::Kdf;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::store::Store;
+use crate::store::{BlobStore, Store};
 
 pub struct Casemail {
     pub store: Store,
     pub config: Config,
     pub clock: Clock,
     pub kdf: Kdf,
+    pub blobs: BlobStore,
 }
 
 pub type AppState = Arc<Casemail>;
@@ -35,7 +36,10 @@ impl Casemail {
         // Two cores: two concurrent password derivations keep both busy while bounding
         // memory (argon2 19 MiB + scrypt 32 MiB each).
         let kdf = Kdf::new(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let blobs = BlobStore::new(&config.data_dir.join("blobs"))
+            .context("cannot create the blob directory")?;
         Ok(Arc::new(Self {
+            blobs,
             store,
             config,
             clock,

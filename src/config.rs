@@ -101,6 +101,10 @@ pub struct Config {
     #[arg(long, env = "CASEMAIL_SESSION_MAX_HOURS", default_value_t = 12)]
     pub session_max_hours: i64,
 
+    /// Largest attachment accepted, in MiB.
+    #[arg(long, env = "CASEMAIL_MAX_ATTACHMENT_MB", default_value_t = 1024)]
+    pub max_attachment_mb: u64,
+
     /// Seed the demo deployment on first start (an empty database).
     #[arg(long, env = "CASEMAIL_DEMO")]
     pub demo: bool,
@@ -124,6 +128,7 @@ impl std::fmt::Debug for Config {
             .field("recovery_recipient", &self.recovery_recipient)
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_max_hours", &self.session_max_hours)
+            .field("max_attachment_mb", &self.max_attachment_mb)
             .field("demo", &self.demo)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .finish()
@@ -196,6 +201,10 @@ impl Config {
         self.session_max_hours * 3600
     }
 
+    pub fn max_attachment_bytes(&self) -> u64 {
+        self.max_attachment_mb.saturating_mul(1024 * 1024)
+    }
+
     pub fn recovery_secret_path(&self) -> PathBuf {
         self.data_dir.join("recovery-identity.txt")
     }
@@ -212,6 +221,7 @@ impl Config {
             recovery_recipient_file: None,
             session_idle_minutes: 30,
             session_max_hours: 12,
+            max_attachment_mb: 1024,
             demo: false,
             trust_forwarded_for: false,
         }

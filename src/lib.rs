@@ -13,5 +13,7 @@ pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod mail;
+pub mod mail_content;
 pub mod store;
 pub mod web;

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use super::keys::{KeyError, UserIdentity, parse_recipient};
 
 /// The public keys a piece of content is addressed to.
+#[derive(Clone)]
 pub struct Recipients(Vec<x25519::Recipient>);
 
 impl Recipients {

@@ -27,6 +27,7 @@ pub enum KeyError {
 }
 
 /// A user's private identity, unwrapped in memory for the length of one operation.
+#[derive(Clone)]
 pub struct UserIdentity(x25519::Identity);
 
 impl UserIdentity {

@@ -40,6 +40,24 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, AppError> {
+        authenticate(parts, app, true).await
+    }
+}
+
+/// The signed-in user for background requests (live counters) that must not count as
+/// activity: a page left open would otherwise never reach the idle limit.
+pub struct PollingUser(pub CurrentUser);
+
+impl FromRequestParts<AppState> for PollingUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, AppError> {
+        authenticate(parts, app, false).await.map(Self)
+    }
+}
+
+async fn authenticate(parts: &Parts, app: &AppState, touch: bool) -> Result<CurrentUser, AppError> {
+    {
         let next = Some(parts.uri.path().to_string()).filter(|p| parts.method == "GET" && p != "/");
         let sign_in = |expired| AppError::SignInRequired {
             expired,
@@ -66,10 +84,10 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Err(AppError::AwaitingApproval);
         }
         let session_key = cookie.key().ok_or_else(|| sign_in(false))?;
-        if idle_for >= TOUCH_INTERVAL_SECONDS {
+        if touch && idle_for >= TOUCH_INTERVAL_SECONDS {
             app.store.touch_session(&token_hash, now).await?;
         }
-        Ok(Self {
+        Ok(CurrentUser {
             account: session.account,
             token_hash,
             wrapped_identity: session.wrapped_identity,

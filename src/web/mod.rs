@@ -15,6 +15,7 @@ mod views;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware;
 use axum::routing::{get, post};
@@ -34,7 +35,29 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(app: AppState) -> Router {
     let routes = Router::new()
-        .route("/", get(views::home::show))
+        .route("/", get(views::mailbox::home))
+        .route("/mail/unread", get(views::mailbox::unread_count))
+        .route("/mail/bulk", post(views::mailbox::bulk))
+        .route("/mail/deleted/empty", post(views::mailbox::empty_deleted))
+        .route("/mail/{folder}", get(views::mailbox::folder))
+        .route("/threads/{id}", get(views::thread::show))
+        .route(
+            "/messages/{id}/attachments/{position}",
+            get(views::thread::download),
+        )
+        .route(
+            "/compose",
+            get(views::compose::form)
+                .post(views::compose::submit)
+                // Attachments stream to disk with their own per-file limit.
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/drafts", get(views::drafts::list))
+        .route("/drafts/autosave", post(views::drafts::autosave))
+        .route("/drafts/{id}/delete", post(views::drafts::delete))
+        .route("/directory", get(views::directory::show))
+        .route("/directory/suggest", get(views::directory::suggest))
+        .route("/search", get(views::search::show))
         .route(
             "/sign-in",
             get(views::sign_in::form).post(views::sign_in::submit),

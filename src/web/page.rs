@@ -4,11 +4,16 @@
 use super::assets::asset_version;
 use super::csrf::CsrfToken;
 use super::extract::CurrentUser;
+use crate::app::AppState;
+use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     None,
-    Home,
+    Mail,
+    Compose,
+    Directory,
+    Search,
     Account,
 }
 
@@ -16,7 +21,10 @@ impl Section {
     pub fn name(self) -> &'static str {
         match self {
             Self::None => "",
-            Self::Home => "home",
+            Self::Mail => "mail",
+            Self::Compose => "compose",
+            Self::Directory => "directory",
+            Self::Search => "search",
             Self::Account => "account",
         }
     }
@@ -25,6 +33,8 @@ impl Section {
 pub struct NavUser {
     pub name: String,
     pub organisation: String,
+    /// Unread messages in the inbox, shown in the navigation.
+    pub unread: i64,
 }
 
 pub struct Page {
@@ -55,17 +65,25 @@ impl Page {
         }
     }
 
-    pub fn signed_in(csrf: &CsrfToken, user: &CurrentUser, section: Section) -> Self {
+    /// For signed-in pages; reads the unread count for the navigation.
+    pub async fn signed_in(
+        app: &AppState,
+        csrf: &CsrfToken,
+        user: &CurrentUser,
+        section: Section,
+    ) -> Result<Self, AppError> {
+        let unread = app.store.unread_count(user.account.id).await?;
         let account = &user.account;
-        Self {
+        Ok(Self {
             assets: asset_version(),
             csrf: csrf.0.clone(),
             user: Some(NavUser {
                 name: account.name.clone(),
                 organisation: account.organisation.name.clone(),
+                unread,
             }),
             section,
-        }
+        })
     }
 
     /// Whether `name` ("home", "account", …) is the current navigation item.

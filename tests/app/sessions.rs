@@ -66,10 +66,10 @@ async fn sessions_end_after_twelve_hours_however_active(backend: Backend) {
     while elapsed + 25 * 60 < 12 * 3600 {
         app.clock.advance(25 * 60);
         elapsed += 25 * 60;
-        assert_eq!(browser.get("/").await.status(), 200, "at {elapsed} s");
+        assert_eq!(browser.get("/mail/inbox").await.status(), 200, "at {elapsed} s");
     }
     app.clock.advance(12 * 3600 - elapsed);
-    assert_eq!(browser.get("/").await.status(), 303);
+    assert_eq!(browser.get("/mail/inbox").await.status(), 303);
 }
 
 async fn locking_an_account_ends_its_sessions(backend: Backend) {
@@ -101,7 +101,7 @@ async fn a_cookie_is_useless_after_sign_out(backend: Backend) {
         .and_then(|v| v.to_str().ok().map(str::to_string))
         .unwrap_or_default();
     assert!(stolen.contains("casemail_session="));
-    browser.submit("/", "/sign-out", &[]).await;
+    browser.submit("/account", "/sign-out", &[]).await;
 
     let replay = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

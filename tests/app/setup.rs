@@ -71,7 +71,7 @@ async fn the_setup_link_creates_the_first_service_admin_once(backend: Backend) {
             .await
             .contains("Service administrator")
     );
-    let home = browser.text("/").await;
+    let home = browser.text("/mail/inbox").await;
     assert!(
         home.contains("recovery secret key is still stored on this server"),
         "the admin is told to move the generated recovery secret offline"
@@ -79,7 +79,7 @@ async fn the_setup_link_creates_the_first_service_admin_once(backend: Backend) {
     std::fs::remove_file(app.app.config.recovery_secret_path()).unwrap_or_else(|e| panic!("{e}"));
     assert!(
         !browser
-            .text("/")
+            .text("/mail/inbox")
             .await
             .contains("recovery secret key is still stored")
     );

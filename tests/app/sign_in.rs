@@ -24,12 +24,12 @@ async fn sign_in_shows_who_and_sign_out_ends_the_session(backend: Backend) {
         .await;
     let browser = app.browser();
 
-    let response = browser.get("/").await;
+    let response = browser.get("/mail/inbox").await;
     assert_eq!(response.status(), 303);
     assert!(location(&response).starts_with("/sign-in"));
 
     browser.sign_in_ok("Ann@Brodie.example").await;
-    let home = browser.text("/").await;
+    let home = browser.text("/mail/inbox").await;
     assert!(home.contains("Test Person"), "home names the user");
     assert!(
         home.contains("Brodie &#38; Wylie"),
@@ -37,7 +37,7 @@ async fn sign_in_shows_who_and_sign_out_ends_the_session(backend: Backend) {
     );
     assert_eq!(app.app.store.count_sessions(user).await.ok(), Some(1));
 
-    let response = browser.submit("/", "/sign-out", &[]).await;
+    let response = browser.submit("/account", "/sign-out", &[]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/sign-in?signed_out=1");
     assert_eq!(app.app.store.count_sessions(user).await.ok(), Some(0));

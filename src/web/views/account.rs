@@ -70,7 +70,7 @@ pub async fn show(
         keys_unlocked,
         sessions: app.store.count_sessions(account.id).await?,
         password_changed_notice: query.password_changed.is_some(),
-        page: Page::signed_in(&csrf, &user, Section::Account),
+        page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
     })
 }
 
@@ -82,13 +82,14 @@ pub struct PasswordPage {
 }
 
 pub async fn password_form(
+    State(app): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
-) -> PasswordPage {
-    PasswordPage {
-        page: Page::signed_in(&csrf, &user, Section::Account),
+) -> Result<PasswordPage, AppError> {
+    Ok(PasswordPage {
+        page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
         errors: FormErrors::default(),
-    }
+    })
 }
 
 #[derive(Deserialize)]
@@ -135,7 +136,7 @@ pub async fn change_password(
         }
     }
     let mut response = PasswordPage {
-        page: Page::signed_in(&csrf, &user, Section::Account),
+        page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
         errors,
     }
     .into_response();

@@ -1,7 +1,13 @@
 //! One file per feature: the askama template structs next to their handlers.
 
 pub mod account;
+pub mod compose;
+pub mod directory;
+pub mod drafts;
 pub mod health;
-pub mod home;
+pub mod mailbox;
+pub mod search;
 pub mod setup;
 pub mod sign_in;
+pub mod thread;
+mod upload;

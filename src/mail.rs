@@ -1,0 +1,242 @@
+//! Sending and reading mail. Content is encrypted on the way in (to the recipients' public
+//! keys, which needs no secret) and decrypted on the way out with the reader's identity
+//! from their session.
+
+use std::io::{Read, Write};
+
+use anyhow::Context;
+
+use crate::app::Casemail;
+use crate::crypto::{Recipients, SealingWriter, UserIdentity, open, opening_reader, seal};
+use crate::domain::{AddressList, Body, Folder, Subject, UserStatus};
+use crate::mail_content::{AttachmentInfo, EnvelopeContent, Summary};
+use crate::store::{AddressRecord, Delivered, Delivery, NewAttachment, NewEntry, UserAccount};
+
+/// A message ready to send.
+pub struct Outgoing {
+    pub to: AddressList,
+    pub cc: AddressList,
+    pub subject: Subject,
+    pub body: Body,
+    /// The message this replies to; the reply joins its thread.
+    pub reply_to: Option<i64>,
+    pub forward_of: Option<i64>,
+}
+
+/// The people a message goes to, checked to exist and be able to receive.
+pub struct Addressees {
+    pub to: Vec<AddressRecord>,
+    pub cc: Vec<AddressRecord>,
+}
+
+impl Addressees {
+    fn all(&self) -> impl Iterator<Item = &AddressRecord> {
+        self.to.iter().chain(&self.cc)
+    }
+
+    /// Everyone who can decrypt the content: the addressees and the sender.
+    pub fn content_recipients(&self, sender: &UserAccount) -> anyhow::Result<Recipients> {
+        let keys = self
+            .all()
+            .map(|r| r.public_recipient.as_str())
+            .chain(std::iter::once(sender.public_recipient.as_str()));
+        Ok(Recipients::parse(keys)?)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AddressProblem {
+    #[error("There is no Casemail account for {0}. Check the address, or find the person in the directory.")]
+    Unknown(String),
+    #[error("{0} cannot receive mail because their account is not active. Contact their organisation another way.")]
+    CannotReceive(String),
+    #[error("You do not need to add yourself: a copy of everything you send is kept in Sent.")]
+    Yourself,
+    #[error("Enter at least one recipient in To")]
+    NoRecipients,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// An attachment already encrypted into the blob store, waiting for its message.
+pub struct StagedAttachment {
+    pub blob_id: String,
+    pub info: AttachmentInfo,
+}
+
+impl Casemail {
+    pub async fn resolve_addressees(
+        &self,
+        sender: &UserAccount,
+        to: &AddressList,
+        cc: &AddressList,
+    ) -> Result<Addressees, AddressProblem> {
+        if to.is_empty() {
+            return Err(AddressProblem::NoRecipients);
+        }
+        let mut resolved = Addressees {
+            to: Vec::new(),
+            cc: Vec::new(),
+        };
+        for (list, out) in [(to, &mut resolved.to), (cc, &mut resolved.cc)] {
+            for email in list.addresses() {
+                if email.as_str() == sender.email {
+                    return Err(AddressProblem::Yourself);
+                }
+                let record = self
+                    .store
+                    .address_record(email)
+                    .await
+                    .map_err(anyhow::Error::from)?
+                    .filter(|r| UserStatus::parse(&r.status) != Ok(UserStatus::Deleted))
+                    .ok_or_else(|| AddressProblem::Unknown(email.to_string()))?;
+                if !record.can_receive() {
+                    return Err(AddressProblem::CannotReceive(email.to_string()));
+                }
+                out.push(record);
+            }
+        }
+        // Someone in both To and Cc receives one copy, as To.
+        let to_ids: Vec<i64> = resolved.to.iter().map(|r| r.id).collect();
+        resolved.cc.retain(|r| !to_ids.contains(&r.id));
+        Ok(resolved)
+    }
+
+    /// The thread a reply joins, if the sender holds a copy of the message replied to.
+    pub async fn thread_of(&self, user_id: i64, message_id: i64) -> anyhow::Result<Option<i64>> {
+        Ok(self
+            .store
+            .message_for_user(user_id, message_id)
+            .await?
+            .map(|(_, thread, _)| thread))
+    }
+
+    /// Encrypts and delivers a message: one envelope for everyone, one summary per mailbox,
+    /// all in one transaction.
+    pub async fn send(
+        &self,
+        sender: &UserAccount,
+        outgoing: Outgoing,
+        addressees: &Addressees,
+        attachments: Vec<StagedAttachment>,
+    ) -> anyhow::Result<Delivered> {
+        let thread_id = match outgoing.reply_to {
+            Some(message_id) => Some(
+                self.thread_of(sender.id, message_id)
+                    .await?
+                    .context("replying to a message the sender cannot see")?,
+            ),
+            None => None,
+        };
+        let envelope = EnvelopeContent {
+            subject: outgoing.subject.as_str().to_string(),
+            body: outgoing.body.as_str().to_string(),
+            attachments: attachments.iter().map(|a| a.info.clone()).collect(),
+        };
+        let recipients = addressees.content_recipients(sender)?;
+        let sealed = seal(&recipients, &serde_json::to_vec(&envelope)?)?;
+        let names = addressees
+            .all()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let summary = Summary::new(&envelope, &format!("{} {}", sender.name, sender.email), names);
+        let summary = serde_json::to_vec(&summary)?;
+        let mut entries = Vec::new();
+        entries.push(NewEntry {
+            user_id: sender.id,
+            folder: Folder::Sent,
+            is_read: true,
+            summary: seal(&Recipients::parse([sender.public_recipient.as_str()])?, &summary)?,
+        });
+        for record in addressees.all() {
+            entries.push(NewEntry {
+                user_id: record.id,
+                folder: Folder::Inbox,
+                is_read: false,
+                summary: seal(&Recipients::parse([record.public_recipient.as_str()])?, &summary)?,
+            });
+        }
+        let size = envelope.body.len() as i64
+            + attachments.iter().map(|a| a.info.size as i64).sum::<i64>();
+        let delivery = Delivery {
+            thread_id,
+            sender_id: sender.id,
+            sent_at: self.clock.now(),
+            envelope: sealed,
+            size,
+            forwarded_from: outgoing.forward_of,
+            to: addressees.to.iter().map(|r| r.id).collect(),
+            cc: addressees.cc.iter().map(|r| r.id).collect(),
+            entries,
+            attachments: attachments
+                .iter()
+                .map(|a| NewAttachment {
+                    blob_id: a.blob_id.clone(),
+                    size: a.info.size as i64,
+                })
+                .collect(),
+        };
+        match self.store.deliver(&delivery).await {
+            Ok(delivered) => Ok(delivered),
+            Err(error) => {
+                // Nothing was delivered: the encrypted attachments belong to no message.
+                for attachment in &attachments {
+                    let _ = self.blobs.delete(&attachment.blob_id);
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Re-encrypts the attachments of a message the forwarder can read for a new set of
+    /// recipients, streaming each through the forwarder's session identity.
+    pub async fn forward_attachments(
+        &self,
+        forwarder: &UserAccount,
+        identity: UserIdentity,
+        message_id: i64,
+        recipients: Recipients,
+    ) -> anyhow::Result<Vec<StagedAttachment>> {
+        let (envelope, _, rows) = self
+            .store
+            .message_for_user(forwarder.id, message_id)
+            .await?
+            .context("forwarding a message the sender cannot see")?;
+        let content: EnvelopeContent = serde_json::from_slice(&open(&identity, &envelope)?)?;
+        let blobs = self.blobs.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut staged = Vec::new();
+            for (row, info) in rows.iter().zip(content.attachments) {
+                let reader = blobs.open(&row.blob_id)?;
+                let mut plain = opening_reader(&identity, reader)?;
+                let (pending, file) = blobs.create()?;
+                let mut writer = SealingWriter::new(&recipients, file)?;
+                std::io::copy(&mut plain, &mut writer)?;
+                let (file, _, _) = writer.finish()?;
+                let blob_id = pending.commit(file)?;
+                staged.push(StagedAttachment { blob_id, info });
+            }
+            Ok(staged)
+        })
+        .await?
+    }
+
+    /// Decrypts a small item addressed to this reader and parses it.
+    pub fn open_item<T: serde::de::DeserializeOwned>(
+        identity: &UserIdentity,
+        sealed: &[u8],
+    ) -> anyhow::Result<T> {
+        let mut plain = Vec::new();
+        opening_reader(identity, sealed)?.read_to_end(&mut plain)?;
+        Ok(serde_json::from_slice(&plain)?)
+    }
+
+    /// Encrypts a small item to this one reader.
+    pub fn seal_item<T: serde::Serialize>(public_recipient: &str, item: &T) -> anyhow::Result<Vec<u8>> {
+        let mut plain = Vec::new();
+        serde_json::to_writer(&mut plain, item)?;
+        plain.flush()?;
+        Ok(seal(&Recipients::parse([public_recipient])?, &plain)?)
+    }
+}
