@@ -46,9 +46,13 @@ impl Addressees {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AddressProblem {
-    #[error("There is no Casemail account for {0}. Check the address, or find the person in the directory.")]
+    #[error(
+        "There is no Casemail account for {0}. Check the address, or find the person in the directory."
+    )]
     Unknown(String),
-    #[error("{0} cannot receive mail because their account is not active. Contact their organisation another way.")]
+    #[error(
+        "{0} cannot receive mail because their account is not active. Contact their organisation another way."
+    )]
     CannotReceive(String),
     #[error("You do not need to add yourself: a copy of everything you send is kept in Sent.")]
     Yourself,
@@ -140,21 +144,31 @@ impl Casemail {
             .map(|r| r.name.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let summary = Summary::new(&envelope, &format!("{} {}", sender.name, sender.email), names);
+        let summary = Summary::new(
+            &envelope,
+            &format!("{} {}", sender.name, sender.email),
+            names,
+        );
         let summary = serde_json::to_vec(&summary)?;
         let mut entries = Vec::new();
         entries.push(NewEntry {
             user_id: sender.id,
             folder: Folder::Sent,
             is_read: true,
-            summary: seal(&Recipients::parse([sender.public_recipient.as_str()])?, &summary)?,
+            summary: seal(
+                &Recipients::parse([sender.public_recipient.as_str()])?,
+                &summary,
+            )?,
         });
         for record in addressees.all() {
             entries.push(NewEntry {
                 user_id: record.id,
                 folder: Folder::Inbox,
                 is_read: false,
-                summary: seal(&Recipients::parse([record.public_recipient.as_str()])?, &summary)?,
+                summary: seal(
+                    &Recipients::parse([record.public_recipient.as_str()])?,
+                    &summary,
+                )?,
             });
         }
         let size = envelope.body.len() as i64
@@ -233,7 +247,10 @@ impl Casemail {
     }
 
     /// Encrypts a small item to this one reader.
-    pub fn seal_item<T: serde::Serialize>(public_recipient: &str, item: &T) -> anyhow::Result<Vec<u8>> {
+    pub fn seal_item<T: serde::Serialize>(
+        public_recipient: &str,
+        item: &T,
+    ) -> anyhow::Result<Vec<u8>> {
         let mut plain = Vec::new();
         serde_json::to_writer(&mut plain, item)?;
         plain.flush()?;

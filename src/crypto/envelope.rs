@@ -52,9 +52,7 @@ pub fn seal(recipients: &Recipients, plaintext: &[u8]) -> Result<Vec<u8>, KeyErr
 pub fn open(identity: &UserIdentity, ciphertext: &[u8]) -> Result<Vec<u8>, KeyError> {
     let mut reader = opening_reader(identity, ciphertext)?;
     let mut out = Vec::with_capacity(ciphertext.len());
-    reader
-        .read_to_end(&mut out)
-        .map_err(|_| KeyError::Unwrap)?;
+    reader.read_to_end(&mut out).map_err(|_| KeyError::Unwrap)?;
     Ok(out)
 }
 
@@ -112,7 +110,9 @@ pub fn opening_reader<R: BufRead>(
 ) -> Result<impl Read, KeyError> {
     let decryptor = age::Decryptor::new_buffered(input).map_err(|_| KeyError::Malformed)?;
     decryptor
-        .decrypt(std::iter::once(identity.age_identity() as &dyn age::Identity))
+        .decrypt(std::iter::once(
+            identity.age_identity() as &dyn age::Identity
+        ))
         .map_err(|_| KeyError::Unwrap)
 }
 

@@ -7,9 +7,9 @@ mod envelope;
 mod keys;
 mod token;
 
+pub use envelope::{Recipients, SealingWriter, open, opening_reader, seal};
 pub use keys::{
     KeyError, PASSWORD_WRAP_LOG_N, SessionKey, UserIdentity, generate_recovery_key_pair,
     parse_recipient,
 };
-pub use envelope::{Recipients, SealingWriter, open, opening_reader, seal};
 pub use token::{RandomToken, sha256_hex};

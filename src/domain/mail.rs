@@ -273,8 +273,14 @@ mod tests {
     #[test]
     fn risky_attachments_are_recognised() {
         assert_eq!(AttachmentRisk::of("Schedule.XLSM"), AttachmentRisk::Macros);
-        assert_eq!(AttachmentRisk::of("invoice.pdf.exe"), AttachmentRisk::Executable);
-        assert_eq!(AttachmentRisk::of("statement.pdf"), AttachmentRisk::Ordinary);
+        assert_eq!(
+            AttachmentRisk::of("invoice.pdf.exe"),
+            AttachmentRisk::Executable
+        );
+        assert_eq!(
+            AttachmentRisk::of("statement.pdf"),
+            AttachmentRisk::Ordinary
+        );
         assert_eq!(AttachmentRisk::of("README"), AttachmentRisk::Ordinary);
     }
 

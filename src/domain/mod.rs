@@ -12,7 +12,8 @@ mod user;
 
 pub use email::EmailAddress;
 pub use mail::{
-    AddressList, AttachmentRisk, BadAddress, Body, Folder, Subject, clean_file_name, safe_media_type,
+    AddressList, AttachmentRisk, BadAddress, Body, Folder, Subject, clean_file_name,
+    safe_media_type,
 };
 pub use organisation::{Jurisdiction, OrganisationKind, OrganisationName};
 pub use password::Password;

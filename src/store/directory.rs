@@ -31,7 +31,11 @@ impl AddressRecord {
 
 impl Store {
     /// Active, listed people whose name, address or organisation contains `query`.
-    pub async fn directory_search(&self, query: &str, limit: i64) -> StoreResult<Vec<DirectoryEntry>> {
+    pub async fn directory_search(
+        &self,
+        query: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<DirectoryEntry>> {
         let pattern = format!("%{}%", escape_like(&query.trim().to_lowercase()));
         let rows = sqlx::query_as(
             "SELECT u.name, u.email, o.name AS organisation, o.kind AS organisation_kind \

@@ -86,6 +86,15 @@ pub struct AttachmentRow {
     pub size: i64,
 }
 
+/// When one mailbox received a message and when its owner first opened it.
+#[derive(FromRow, Debug)]
+pub struct ReceiptRow {
+    pub user_id: i64,
+    pub folder: String,
+    pub delivered_at: i64,
+    pub first_read_at: Option<i64>,
+}
+
 /// Where a folder listing continues from: the last row shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
@@ -374,6 +383,18 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         Ok(result.rows_affected())
+    }
+
+    /// Delivery and first opening of every copy of a message (the sender's included).
+    pub async fn delivery_receipts(&self, message_id: i64) -> StoreResult<Vec<ReceiptRow>> {
+        let rows = sqlx::query_as(
+            "SELECT user_id, folder, delivered_at, first_read_at FROM mailbox_entries \
+             WHERE message_id = $1 ORDER BY user_id",
+        )
+        .bind(message_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
     }
 
     /// The envelope and attachments of a message, only if this user holds a copy of it.

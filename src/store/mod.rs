@@ -25,7 +25,7 @@ pub use directory::{AddressRecord, DirectoryEntry};
 pub use drafts::DraftRow;
 pub use mail::{
     AddresseeRow, AttachmentRow, Cursor, Delivered, Delivery, MailboxRow, NewAttachment, NewEntry,
-    ThreadMessageRow,
+    ReceiptRow, ThreadMessageRow,
 };
 pub use organisations::Organisation;
 pub use sessions::{NewSession, SessionUser};

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::crypto::{SessionKey, UserIdentity};
 use crate::domain::UserStatus;
 use crate::error::AppError;
-use crate::store::UserAccount;
+use crate::store::{SessionUser, UserAccount};
 
 /// Sessions are touched at most this often, so reading pages does not write on every
 /// request while the idle limit stays accurate to a minute.
@@ -72,7 +72,7 @@ async fn authenticate(parts: &Parts, app: &AppState, touch: bool) -> Result<Curr
             .ok_or_else(|| sign_in(true))?;
         let now = app.clock.now();
         let idle_for = now - session.last_seen_at;
-        if now >= session.expires_at || idle_for >= app.config.session_idle_seconds() {
+        if has_expired(app, &session, now) {
             app.store.delete_session(&token_hash).await?;
             return Err(sign_in(true));
         }
@@ -94,6 +94,11 @@ async fn authenticate(parts: &Parts, app: &AppState, touch: bool) -> Result<Curr
             session_key,
         })
     }
+}
+
+/// Whether a session is past its idle or absolute limit.
+pub fn has_expired(app: &AppState, session: &SessionUser, now: i64) -> bool {
+    now >= session.expires_at || now - session.last_seen_at >= app.config.session_idle_seconds()
 }
 
 /// Where a request comes from, for throttling and the session list.

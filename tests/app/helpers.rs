@@ -124,19 +124,37 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// A server whose configuration `adjust` changes first.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = Arc::new(TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}")));
         let database = Arc::new(TestDatabase::create(backend, dir.path()).await);
-        Self::spawn_on(dir, database, Clock::manual(START)).await
+        let mut config = Config::for_data_dir(dir.path());
+        adjust(&mut config);
+        Self::spawn_on(dir, database, Clock::manual(START), config).await
     }
 
     /// Another server on the same data directory and database: a restart, or a second
     /// instance behind a load balancer.
     pub async fn spawn_again(&self) -> Self {
-        Self::spawn_on(self.dir.clone(), self.database.clone(), self.clock.clone()).await
+        let config = self.app.config.clone();
+        Self::spawn_on(
+            self.dir.clone(),
+            self.database.clone(),
+            self.clock.clone(),
+            config,
+        )
+        .await
     }
 
-    async fn spawn_on(dir: Arc<TempDir>, database: Arc<TestDatabase>, clock: Clock) -> Self {
-        let mut config = Config::for_data_dir(dir.path());
+    async fn spawn_on(
+        dir: Arc<TempDir>,
+        database: Arc<TestDatabase>,
+        clock: Clock,
+        mut config: Config,
+    ) -> Self {
         config.database_url = Some(database.url.clone());
         let app = Casemail::open(config, clock.clone())
             .await
@@ -295,6 +313,56 @@ impl Browser {
         .await
     }
 
+    /// Sends a message through the compose form, as a browser without JavaScript would.
+    pub async fn send(&self, message: &Outgoing<'_>) -> reqwest::Response {
+        let page = self.text("/compose").await;
+        let token = csrf_token(&page).unwrap_or_else(|| panic!("no CSRF token on /compose"));
+        let mut form = reqwest::multipart::Form::new()
+            .text("to", message.to.to_string())
+            .text("cc", message.cc.to_string())
+            .text("subject", message.subject.to_string())
+            .text("body", message.body.to_string());
+        for (name, value) in message.extra {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        for (name, bytes) in message.attachments {
+            let part = reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name(name.to_string())
+                .mime_str(match name.rsplit('.').next() {
+                    Some("html") => "text/html",
+                    Some("xlsm") => "application/vnd.ms-excel.sheet.macroenabled.12",
+                    _ => "application/pdf",
+                })
+                .unwrap_or_else(|e| panic!("{e}"));
+            form = form.part("attachments", part);
+        }
+        form = form.text("action", message.action.to_string());
+        self.client
+            .post(format!("{}/compose?csrf_token={token}", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /compose: {e}"))
+    }
+
+    /// Sends and returns the new thread's path.
+    pub async fn send_ok(&self, message: &Outgoing<'_>) -> String {
+        let response = self.send(message).await;
+        let status = response.status();
+        let target = location(&response);
+        if status != 303 {
+            let body = response.text().await.unwrap_or_default();
+            panic!(
+                "send failed with {status}: {}",
+                &body[body.find("govuk-error-summary").unwrap_or(0)..]
+                    .chars()
+                    .take(600)
+                    .collect::<String>()
+            );
+        }
+        target.trim_end_matches("?sent=1").to_string()
+    }
+
     pub async fn sign_in_ok(&self, email: &str) {
         let response = self.sign_in(email, PASSWORD).await;
         assert_eq!(response.status(), 303, "sign-in of {email} should redirect");
@@ -324,4 +392,29 @@ pub fn location(response: &reqwest::Response) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string()
+}
+
+/// A message as typed into the compose form.
+pub struct Outgoing<'a> {
+    pub to: &'a str,
+    pub cc: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub attachments: &'a [(&'a str, Vec<u8>)],
+    pub extra: &'a [(&'a str, &'a str)],
+    pub action: &'a str,
+}
+
+impl<'a> Outgoing<'a> {
+    pub fn to(to: &'a str, subject: &'a str, body: &'a str) -> Self {
+        Self {
+            to,
+            cc: "",
+            subject,
+            body,
+            attachments: &[],
+            extra: &[],
+            action: "send",
+        }
+    }
 }

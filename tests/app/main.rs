@@ -5,6 +5,7 @@ mod database_dump;
 mod helpers;
 
 mod keys;
+mod mail;
 mod sessions;
 mod setup;
 mod sign_in;

@@ -66,7 +66,11 @@ async fn sessions_end_after_twelve_hours_however_active(backend: Backend) {
     while elapsed + 25 * 60 < 12 * 3600 {
         app.clock.advance(25 * 60);
         elapsed += 25 * 60;
-        assert_eq!(browser.get("/mail/inbox").await.status(), 200, "at {elapsed} s");
+        assert_eq!(
+            browser.get("/mail/inbox").await.status(),
+            200,
+            "at {elapsed} s"
+        );
     }
     app.clock.advance(12 * 3600 - elapsed);
     assert_eq!(browser.get("/mail/inbox").await.status(), 303);

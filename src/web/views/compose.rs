@@ -3,9 +3,9 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Extension;
 use axum::extract::{Multipart, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use serde::Deserialize;
 
 use super::upload::{ComposeFields, read_compose_form};
@@ -141,7 +141,10 @@ async fn original_metadata(
         .thread_of(user.account.id, message_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let rows = app.store.thread_for_user(user.account.id, thread_id).await?;
+    let rows = app
+        .store
+        .thread_for_user(user.account.id, thread_id)
+        .await?;
     let row = rows
         .iter()
         .find(|r| r.message_id == message_id)

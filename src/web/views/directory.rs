@@ -2,8 +2,8 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
 use axum::Extension;
+use axum::extract::{Query, State};
 use serde::Deserialize;
 
 use crate::app::AppState;

@@ -2,9 +2,9 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Extension;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::response::Redirect;
-use axum::Extension;
 use serde::Deserialize;
 
 use super::compose::save_draft;

@@ -38,7 +38,11 @@ impl ListedMessage {
         let summary: Option<Summary> = Casemail::open_item(identity, &row.summary).ok();
         let (subject, snippet, to) = match summary {
             Some(s) => (s.subject, s.snippet, s.to),
-            None => ("(this copy cannot be decrypted)".into(), String::new(), String::new()),
+            None => (
+                "(this copy cannot be decrypted)".into(),
+                String::new(),
+                String::new(),
+            ),
         };
         let (correspondent, organisation) = if sent_folder {
             (format!("To: {to}"), String::new())
@@ -97,8 +101,7 @@ pub async fn folder(
         .await?;
     let older = if rows.len() as i64 > PAGE_SIZE {
         rows.truncate(PAGE_SIZE as usize);
-        rows.last()
-            .map(|r| format!("{}.{}", r.sent_at, r.entry_id))
+        rows.last().map(|r| format!("{}.{}", r.sent_at, r.entry_id))
     } else {
         None
     };
@@ -124,7 +127,9 @@ pub async fn folder(
 fn notice(done: Option<&str>) -> Option<&'static str> {
     match done? {
         "archive" => Some("Moved to Archive."),
-        "deleted" => Some("Moved to Deleted. You can restore messages from there until you empty it."),
+        "deleted" => {
+            Some("Moved to Deleted. You can restore messages from there until you empty it.")
+        }
         "restore" => Some("Restored."),
         "inbox" => Some("Moved to Inbox."),
         "read" => Some("Marked as read."),
@@ -175,9 +180,17 @@ pub async fn bulk(
         "restore" => store.restore_entries(id, &entries).await?,
         "read" => store.set_read(id, &entries, true).await?,
         "unread" => store.set_read(id, &entries, false).await?,
-        _ => return Err(AppError::BadRequest("Choose what to do with the selected messages.")),
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose what to do with the selected messages.",
+            ));
+        }
     }
-    let done = if action == "delete" { "deleted" } else { action };
+    let done = if action == "delete" {
+        "deleted"
+    } else {
+        action
+    };
     Ok(Redirect::to(&format!("/mail/{}?done={done}", back.as_str())).into_response())
 }
 

@@ -4,8 +4,8 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
 use axum::Extension;
+use axum::extract::{Query, State};
 use serde::Deserialize;
 
 use super::mailbox::ListedMessage;
@@ -52,7 +52,9 @@ pub async fn show(
 ) -> Result<SearchPage, AppError> {
     let mut errors = FormErrors::default();
     let from = errors.check("from", parse_day(&query.from, 0)).flatten();
-    let until = errors.check("until", parse_day(&query.until, 86_400)).flatten();
+    let until = errors
+        .check("until", parse_day(&query.until, 86_400))
+        .flatten();
     let searched = [&query.q, &query.sender, &query.from, &query.until]
         .iter()
         .any(|v| !v.trim().is_empty());
@@ -70,11 +72,9 @@ pub async fn show(
         let identity = user.identity()?;
         let words = query.q.clone();
         let sender = query.sender.clone();
-        let found = tokio::task::spawn_blocking(move || {
-            search(&identity, rows, &words, &sender)
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+        let found = tokio::task::spawn_blocking(move || search(&identity, rows, &words, &sender))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
         truncated = found.len() > MAX_RESULTS;
         messages = found.into_iter().take(MAX_RESULTS).collect();
     }

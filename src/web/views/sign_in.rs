@@ -13,7 +13,7 @@ use crate::accounts::{SignInAttempt, SignInError};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
-use crate::web::extract::ClientInfo;
+use crate::web::extract::{ClientInfo, has_expired};
 use crate::web::form::FormErrors;
 use crate::web::page::Page;
 use crate::web::session;
@@ -48,7 +48,9 @@ pub async fn form(
 ) -> Result<Response, AppError> {
     if let Some(cookie) = session::read(&headers, &app.config)
         && query.expired.is_none()
-        && app.store.session(&cookie.token_hash()).await?.is_some()
+        && let Some(live) = app.store.session(&cookie.token_hash()).await?
+        && !has_expired(&app, &live, app.clock.now())
+        && live.account.status.may_hold_session()
     {
         return Ok(Redirect::to("/").into_response());
     }

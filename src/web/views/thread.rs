@@ -66,7 +66,10 @@ pub async fn show(
     Query(query): Query<ThreadQuery>,
     user: CurrentUser,
 ) -> Result<ThreadPage, AppError> {
-    let rows = app.store.thread_for_user(user.account.id, thread_id).await?;
+    let rows = app
+        .store
+        .thread_for_user(user.account.id, thread_id)
+        .await?;
     if rows.is_empty() {
         return Err(AppError::NotFound);
     }
@@ -192,7 +195,13 @@ pub async fn download(
     let name = clean_file_name(&info.name);
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || ".-_ ()".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ()".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = name
         .bytes()

@@ -98,22 +98,30 @@ pub async fn read_compose_form(
             check = run_check(app, sender, &fields, &mut errors).await?;
         }
         if attachment_names.len() > MAX_ATTACHMENTS {
-            errors.add("attachments", format!("Attach {MAX_ATTACHMENTS} files or fewer"));
+            errors.add(
+                "attachments",
+                format!("Attach {MAX_ATTACHMENTS} files or fewer"),
+            );
             check = Check::Invalid;
         }
         let Check::Valid(_, _, recipients) = &check else {
             drain(&mut field).await?;
             continue;
         };
-        let media_type = field
-            .content_type()
-            .map(str::to_string)
-            .unwrap_or_else(|| {
-                mime_guess::from_path(&file_name)
-                    .first_or_octet_stream()
-                    .to_string()
-            });
-        match stage(app, recipients.clone(), &mut field, file_name.clone(), media_type).await? {
+        let media_type = field.content_type().map(str::to_string).unwrap_or_else(|| {
+            mime_guess::from_path(&file_name)
+                .first_or_octet_stream()
+                .to_string()
+        });
+        match stage(
+            app,
+            recipients.clone(),
+            &mut field,
+            file_name.clone(),
+            media_type,
+        )
+        .await?
+        {
             Some(staged) => attachments.push(staged),
             None => {
                 errors.add(
@@ -224,7 +232,8 @@ async fn read_text(field: &mut Field<'_>) -> Result<String, AppError> {
         }
         bytes.extend_from_slice(&chunk);
     }
-    String::from_utf8(bytes).map_err(|_| AppError::BadRequest("The form contained text that is not valid UTF-8."))
+    String::from_utf8(bytes)
+        .map_err(|_| AppError::BadRequest("The form contained text that is not valid UTF-8."))
 }
 
 async fn drain(field: &mut Field<'_>) -> Result<(), AppError> {
