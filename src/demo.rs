@@ -80,9 +80,114 @@ pub async fn seed(app: &AppState) -> anyhow::Result<String> {
             lines.push(format!("  {email:<32} {role:<6} {}", organisation.name));
         }
     }
+    seed_mail(app).await?;
     tracing::warn!(
         "Demo deployment seeded. Every demo account's password is: {password}\n{}",
         lines.join("\n")
     );
     Ok(password)
+}
+
+/// (from, to, cc, subject, body, attachment, reply to the previous message)
+type DemoMessage = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+    bool,
+);
+
+const DEMO_MAIL: &[DemoMessage] = &[
+    (
+        "fiona.fiscal@pf.example",
+        "deborah@brodiewylie.example",
+        "",
+        "PF/2026/000123 HMA v Campbell: disclosure of witness statements",
+        "Dear Ms Defence,\n\nPlease find attached the statement of the first complainer, disclosed \
+         under section 121 of the Criminal Justice and Licensing (Scotland) Act 2010.\n\nFurther \
+         statements will follow once the CCTV review is complete.\n\nFiona Fiscal\nProcurator Fiscal Depute",
+        Some((
+            "Statement of J Smith.txt",
+            "STATEMENT OF JOHN SMITH\n\nOn the evening of 14 March I was walking along Argyle Street...\n",
+        )),
+        false,
+    ),
+    (
+        "deborah@brodiewylie.example",
+        "fiona.fiscal@pf.example",
+        "",
+        "Re: PF/2026/000123 HMA v Campbell: disclosure of witness statements",
+        "Dear Ms Fiscal,\n\nThank you, received. Could you confirm when the CCTV footage from the \
+         Argyle Street cameras will be available for viewing?\n\nDeborah Defence\nBrodie & Wylie",
+        None,
+        true,
+    ),
+    (
+        "duncan.depute@pf.example",
+        "kirsty@kerrlegal.example",
+        "fiona.fiscal@pf.example",
+        "PF/2026/000456 HMA v Brown: intermediate diet",
+        "Dear Ms Kerr,\n\nThe intermediate diet is fixed for 2 December at Glasgow Sheriff Court. \
+         Please let me know by Friday whether your client's position on charge 2 has changed.\n\nDuncan Depute",
+        None,
+        false,
+    ),
+    (
+        "kirsty@kerrlegal.example",
+        "fiona.fiscal@pf.example",
+        "",
+        "Request for CCTV footage: HMA v Brown",
+        "Dear Fiscal,\n\nWe request disclosure of all CCTV footage seized in connection with this \
+         case, including from the Buchanan Street premises.\n\nKirsty Kerr\nKerr Legal",
+        None,
+        false,
+    ),
+];
+
+async fn seed_mail(app: &AppState) -> anyhow::Result<()> {
+    use crate::domain::{AddressList, Body, Subject};
+    use crate::mail::Outgoing;
+
+    let mut previous: Option<i64> = None;
+    for (from, to, cc, subject, body, attachment, is_reply) in DEMO_MAIL {
+        let sender = app
+            .store
+            .sign_in_record(&EmailAddress::parse(from)?)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("demo sender missing"))?;
+        let sender = app
+            .store
+            .user_account(sender.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("demo sender missing"))?;
+        let to = AddressList::parse(to)?;
+        let cc = AddressList::parse(cc)?;
+        let addressees = app
+            .resolve_addressees(&sender, &to, &cc)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut attachments = Vec::new();
+        if let Some((name, text)) = attachment {
+            let recipients = addressees.content_recipients(&sender)?;
+            attachments.push(
+                app.stage_bytes(recipients, name, "text/plain", text.as_bytes().to_vec())
+                    .await?,
+            );
+        }
+        let outgoing = Outgoing {
+            to,
+            cc,
+            subject: Subject::parse(subject)?,
+            body: Body::parse(body)?,
+            reply_to: if *is_reply { previous } else { None },
+            forward_of: None,
+        };
+        let delivered = app
+            .send(&sender, outgoing, &addressees, attachments)
+            .await?;
+        previous = Some(delivered.message_id);
+    }
+    Ok(())
 }

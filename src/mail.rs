@@ -236,6 +236,34 @@ impl Casemail {
         .await?
     }
 
+    /// Encrypts an attachment held in memory (demo data and benchmarks; uploads stream).
+    pub async fn stage_bytes(
+        &self,
+        recipients: Recipients,
+        name: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<StagedAttachment> {
+        let blobs = self.blobs.clone();
+        let (blob_id, size, sha256) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let (pending, file) = blobs.create()?;
+            let mut writer = SealingWriter::new(&recipients, file)?;
+            writer.write_all(&bytes)?;
+            let (file, size, sha256) = writer.finish()?;
+            Ok((pending.commit(file)?, size, sha256))
+        })
+        .await??;
+        Ok(StagedAttachment {
+            blob_id,
+            info: AttachmentInfo {
+                name: name.to_string(),
+                media_type: media_type.to_string(),
+                size,
+                sha256,
+            },
+        })
+    }
+
     /// Decrypts a small item addressed to this reader and parses it.
     pub fn open_item<T: serde::de::DeserializeOwned>(
         identity: &UserIdentity,

@@ -53,3 +53,8 @@ pub async fn serve(Path((version, path)): Path<(String, String)>) -> Result<Resp
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     Ok(response)
 }
+
+/// Browsers ask for /favicon.ico whatever the page says; send them to the embedded icon.
+pub async fn favicon() -> axum::response::Redirect {
+    axum::response::Redirect::permanent(&format!("/static/{}/favicon.svg", asset_version()))
+}

@@ -75,6 +75,7 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(views::health::live))
         .route("/readyz", get(views::health::ready))
         .route("/static/{version}/{*path}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .fallback(|| async { AppError::NotFound });
 
     routes
