@@ -17,6 +17,9 @@ use crate::domain::{
 use crate::store::settings::SETUP_TOKEN_HASH;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Bench(options)) = cli.command {
+        return crate::bench::run(options).await;
+    }
     let config = cli.config.resolve()?;
     let app = Casemail::open(config, Clock::system()).await?;
     match cli.command.unwrap_or(Command::Serve) {
@@ -34,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Created service administrator {email}.");
             Ok(())
         }
+        Command::Bench(_) => Ok(()),
         Command::Keys(KeysCommand::RecoveryNew) => {
             let path = app.rotate_recovery_key().await?;
             let public = app.recovery_recipient().await?;

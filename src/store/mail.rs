@@ -110,79 +110,20 @@ impl Store {
     /// Delivers a message in one transaction: it is in every mailbox or in none.
     pub async fn deliver(&self, delivery: &Delivery) -> StoreResult<Delivered> {
         let mut tx = self.pool.begin().await?;
-        let thread_id = match delivery.thread_id {
-            Some(id) => id,
-            None => {
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO threads (kind, created_by, created_at) \
-                     VALUES ('correspondence', $1, $2) RETURNING id",
-                )
-                .bind(delivery.sender_id)
-                .bind(delivery.sent_at)
-                .fetch_one(&mut *tx)
-                .await?;
-                id
-            }
-        };
-        let (message_id,): (i64,) = sqlx::query_as(
-            "INSERT INTO messages (thread_id, sender_id, sent_at, envelope, size, \
-             attachment_count, forwarded_from) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(thread_id)
-        .bind(delivery.sender_id)
-        .bind(delivery.sent_at)
-        .bind(&delivery.envelope)
-        .bind(delivery.size)
-        .bind(delivery.attachments.len() as i64)
-        .bind(delivery.forwarded_from)
-        .fetch_one(&mut *tx)
-        .await?;
-        for (kind, users) in [("to", &delivery.to), ("cc", &delivery.cc)] {
-            for user_id in users {
-                sqlx::query(
-                    "INSERT INTO message_addressees (message_id, user_id, kind) VALUES ($1, $2, $3)",
-                )
-                .bind(message_id)
-                .bind(user_id)
-                .bind(kind)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        for (position, attachment) in delivery.attachments.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO attachments (message_id, position, blob_id, size) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(message_id)
-            .bind(position as i64)
-            .bind(&attachment.blob_id)
-            .bind(attachment.size)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for entry in &delivery.entries {
-            sqlx::query(
-                "INSERT INTO mailbox_entries (user_id, message_id, thread_id, folder, \
-                 restore_folder, is_read, sent_at, delivered_at, has_attachments, summary) \
-                 VALUES ($1, $2, $3, $4, $4, $5, $6, $6, $7, $8)",
-            )
-            .bind(entry.user_id)
-            .bind(message_id)
-            .bind(thread_id)
-            .bind(entry.folder.as_str())
-            .bind(flag(entry.is_read))
-            .bind(delivery.sent_at)
-            .bind(flag(!delivery.attachments.is_empty()))
-            .bind(&entry.summary)
-            .execute(&mut *tx)
-            .await?;
+        let delivered = insert_delivery(&mut tx, delivery).await?;
+        tx.commit().await?;
+        Ok(delivered)
+    }
+
+    /// Delivers many messages in one transaction (bulk import and benchmarks).
+    pub async fn deliver_many(&self, deliveries: &[Delivery]) -> StoreResult<Vec<Delivered>> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            out.push(insert_delivery(&mut tx, delivery).await?);
         }
         tx.commit().await?;
-        Ok(Delivered {
-            message_id,
-            thread_id,
-        })
+        Ok(out)
     }
 
     /// One page of a folder, newest first, starting after `after`.
@@ -423,4 +364,82 @@ impl Store {
         .await?;
         Ok(Some((envelope, thread_id, attachments)))
     }
+}
+
+async fn insert_delivery(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    delivery: &Delivery,
+) -> StoreResult<Delivered> {
+    let thread_id = match delivery.thread_id {
+        Some(id) => id,
+        None => {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO threads (kind, created_by, created_at) \
+                     VALUES ('correspondence', $1, $2) RETURNING id",
+            )
+            .bind(delivery.sender_id)
+            .bind(delivery.sent_at)
+            .fetch_one(&mut **tx)
+            .await?;
+            id
+        }
+    };
+    let (message_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (thread_id, sender_id, sent_at, envelope, size, \
+             attachment_count, forwarded_from) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(thread_id)
+    .bind(delivery.sender_id)
+    .bind(delivery.sent_at)
+    .bind(&delivery.envelope)
+    .bind(delivery.size)
+    .bind(delivery.attachments.len() as i64)
+    .bind(delivery.forwarded_from)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (kind, users) in [("to", &delivery.to), ("cc", &delivery.cc)] {
+        for user_id in users {
+            sqlx::query(
+                "INSERT INTO message_addressees (message_id, user_id, kind) VALUES ($1, $2, $3)",
+            )
+            .bind(message_id)
+            .bind(user_id)
+            .bind(kind)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    for (position, attachment) in delivery.attachments.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO attachments (message_id, position, blob_id, size) \
+                 VALUES ($1, $2, $3, $4)",
+        )
+        .bind(message_id)
+        .bind(position as i64)
+        .bind(&attachment.blob_id)
+        .bind(attachment.size)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for entry in &delivery.entries {
+        sqlx::query(
+            "INSERT INTO mailbox_entries (user_id, message_id, thread_id, folder, \
+                 restore_folder, is_read, sent_at, delivered_at, has_attachments, summary) \
+                 VALUES ($1, $2, $3, $4, $4, $5, $6, $6, $7, $8)",
+        )
+        .bind(entry.user_id)
+        .bind(message_id)
+        .bind(thread_id)
+        .bind(entry.folder.as_str())
+        .bind(flag(entry.is_read))
+        .bind(delivery.sent_at)
+        .bind(flag(!delivery.attachments.is_empty()))
+        .bind(&entry.summary)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(Delivered {
+        message_id,
+        thread_id,
+    })
 }
