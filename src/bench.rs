@@ -363,6 +363,7 @@ async fn send_figures(app: &AppState, people: &[UserAccount]) -> anyhow::Result<
             )?,
             reply_to: None,
             forward_of: None,
+            case_id: None,
         };
         app.send(sender, outgoing, &addressees, Vec::new()).await?;
         samples.push(start.elapsed());
@@ -422,6 +423,8 @@ async fn seed_inbox(
                 serde_json::to_vec(&Summary::new(&envelope, &sender.name, owner.name.clone()))?;
             batch.push(Delivery {
                 thread_id: None,
+                case_id: None,
+                plea: false,
                 sender_id: sender.id,
                 sent_at: start + n as i64,
                 envelope: seal(&both, &serde_json::to_vec(&envelope)?)?,

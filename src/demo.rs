@@ -183,6 +183,7 @@ async fn seed_mail(app: &AppState) -> anyhow::Result<()> {
             body: Body::parse(body)?,
             reply_to: if *is_reply { previous } else { None },
             forward_of: None,
+            case_id: None,
         };
         let delivered = app
             .send(&sender, outgoing, &addressees, attachments)

@@ -21,6 +21,8 @@ pub struct Outgoing {
     /// The message this replies to; the reply joins its thread.
     pub reply_to: Option<i64>,
     pub forward_of: Option<i64>,
+    /// The case a new thread is tagged with (replies keep their thread's case).
+    pub case_id: Option<i64>,
 }
 
 /// The people a message goes to, checked to exist and be able to receive.
@@ -60,6 +62,15 @@ pub enum AddressProblem {
     NoRecipients,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// Where a message goes: an existing thread, or a new one (tagged with a case, carrying a
+/// plea negotiation).
+pub struct DeliveryRoute {
+    pub thread_id: Option<i64>,
+    pub case_id: Option<i64>,
+    pub plea: bool,
+    pub forwarded_from: Option<i64>,
 }
 
 /// An attachment already encrypted into the blob store, waiting for its message.
@@ -137,60 +148,18 @@ impl Casemail {
             body: outgoing.body.as_str().to_string(),
             attachments: attachments.iter().map(|a| a.info.clone()).collect(),
         };
-        let recipients = addressees.content_recipients(sender)?;
-        let sealed = seal(&recipients, &serde_json::to_vec(&envelope)?)?;
-        let names = addressees
-            .all()
-            .map(|r| r.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let summary = Summary::new(
+        let delivery = self.seal_delivery(
+            sender,
             &envelope,
-            &format!("{} {}", sender.name, sender.email),
-            names,
-        );
-        let summary = serde_json::to_vec(&summary)?;
-        let mut entries = Vec::new();
-        entries.push(NewEntry {
-            user_id: sender.id,
-            folder: Folder::Sent,
-            is_read: true,
-            summary: seal(
-                &Recipients::parse([sender.public_recipient.as_str()])?,
-                &summary,
-            )?,
-        });
-        for record in addressees.all() {
-            entries.push(NewEntry {
-                user_id: record.id,
-                folder: Folder::Inbox,
-                is_read: false,
-                summary: seal(
-                    &Recipients::parse([record.public_recipient.as_str()])?,
-                    &summary,
-                )?,
-            });
-        }
-        let size = envelope.body.len() as i64
-            + attachments.iter().map(|a| a.info.size as i64).sum::<i64>();
-        let delivery = Delivery {
-            thread_id,
-            sender_id: sender.id,
-            sent_at: self.clock.now(),
-            envelope: sealed,
-            size,
-            forwarded_from: outgoing.forward_of,
-            to: addressees.to.iter().map(|r| r.id).collect(),
-            cc: addressees.cc.iter().map(|r| r.id).collect(),
-            entries,
-            attachments: attachments
-                .iter()
-                .map(|a| NewAttachment {
-                    blob_id: a.blob_id.clone(),
-                    size: a.info.size as i64,
-                })
-                .collect(),
-        };
+            addressees,
+            DeliveryRoute {
+                thread_id,
+                case_id: outgoing.case_id,
+                plea: false,
+                forwarded_from: outgoing.forward_of,
+            },
+            &attachments,
+        )?;
         match self.store.deliver(&delivery).await {
             Ok(delivered) => Ok(delivered),
             Err(error) => {
@@ -201,6 +170,62 @@ impl Casemail {
                 Err(error.into())
             }
         }
+    }
+
+    /// Encrypts a message for delivery: one envelope for everyone, one summary per mailbox.
+    pub fn seal_delivery(
+        &self,
+        sender: &UserAccount,
+        envelope: &EnvelopeContent,
+        addressees: &Addressees,
+        route: DeliveryRoute,
+        attachments: &[StagedAttachment],
+    ) -> anyhow::Result<Delivery> {
+        let recipients = addressees.content_recipients(sender)?;
+        let sealed = seal(&recipients, &serde_json::to_vec(envelope)?)?;
+        let names = addressees
+            .all()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let summary = Summary::new(envelope, &format!("{} {}", sender.name, sender.email), names);
+        let summary = serde_json::to_vec(&summary)?;
+        let mut entries = vec![NewEntry {
+            user_id: sender.id,
+            folder: Folder::Sent,
+            is_read: true,
+            summary: seal(&Recipients::parse([sender.public_recipient.as_str()])?, &summary)?,
+        }];
+        for record in addressees.all() {
+            entries.push(NewEntry {
+                user_id: record.id,
+                folder: Folder::Inbox,
+                is_read: false,
+                summary: seal(&Recipients::parse([record.public_recipient.as_str()])?, &summary)?,
+            });
+        }
+        let size = envelope.body.len() as i64
+            + attachments.iter().map(|a| a.info.size as i64).sum::<i64>();
+        Ok(Delivery {
+            thread_id: route.thread_id,
+            case_id: route.case_id,
+            plea: route.plea,
+            sender_id: sender.id,
+            sent_at: self.clock.now(),
+            envelope: sealed,
+            size,
+            forwarded_from: route.forwarded_from,
+            to: addressees.to.iter().map(|r| r.id).collect(),
+            cc: addressees.cc.iter().map(|r| r.id).collect(),
+            entries,
+            attachments: attachments
+                .iter()
+                .map(|a| NewAttachment {
+                    blob_id: a.blob_id.clone(),
+                    size: a.info.size as i64,
+                })
+                .collect(),
+        })
     }
 
     /// Re-encrypts the attachments of a message the forwarder can read for a new set of

@@ -42,6 +42,8 @@ pub struct DraftContent {
     pub body: String,
     pub reply_to: Option<i64>,
     pub forward_of: Option<i64>,
+    #[serde(default)]
+    pub case_id: Option<i64>,
 }
 
 const SNIPPET_CHARS: usize = 120;

@@ -3,13 +3,16 @@
 //! Nothing here performs I/O or knows about HTTP, SQL or templates, so every rule can be
 //! unit-tested beside the type it belongs to.
 
+mod case;
 mod email;
 mod mail;
 mod organisation;
 mod password;
 mod person_name;
+mod plea;
 mod user;
 
+pub use case::{CaseReference, CaseStatus, parse_charges, parse_line};
 pub use email::EmailAddress;
 pub use mail::{
     AddressList, AttachmentRisk, BadAddress, Body, Folder, Subject, clean_file_name,
@@ -18,6 +21,9 @@ pub use mail::{
 pub use organisation::{Jurisdiction, OrganisationKind, OrganisationName};
 pub use password::Password;
 pub use person_name::PersonName;
+pub use plea::{
+    ChargePosition, Negotiation, NegotiationState, OfferOutcome, PleaAction, Refusal, Side, Transition,
+};
 pub use user::{Role, UserStatus};
 
 /// A value that failed validation, with a message written for the person who typed it.

@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use super::cases::CASE_VISIBLE;
 use super::{Store, StoreResult, flag};
 use crate::domain::Folder;
 
@@ -23,6 +24,10 @@ pub struct NewAttachment {
 pub struct Delivery {
     /// The thread a reply continues; a new thread is started when None.
     pub thread_id: Option<i64>,
+    /// For a new thread: its case and whether it carries a plea negotiation. A reply
+    /// inherits both from its thread.
+    pub case_id: Option<i64>,
+    pub plea: bool,
     pub sender_id: i64,
     pub sent_at: i64,
     pub envelope: Vec<u8>,
@@ -54,6 +59,7 @@ pub struct MailboxRow {
     pub sender_name: String,
     pub sender_email: String,
     pub sender_organisation: String,
+    pub case_reference: Option<String>,
 }
 
 /// A message of a thread as seen by one member of it.
@@ -104,7 +110,11 @@ pub struct Cursor {
 
 const MAILBOX_COLUMNS: &str = "e.id AS entry_id, e.message_id, e.thread_id, e.is_read, \
      e.sent_at, e.delivered_at, e.has_attachments, e.summary, u.name AS sender_name, \
-     u.email AS sender_email, o.name AS sender_organisation";
+     u.email AS sender_email, o.name AS sender_organisation, c.reference AS case_reference";
+
+const MAILBOX_FROM: &str = "FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
+     JOIN users u ON u.id = m.sender_id JOIN organisations o ON o.id = u.organisation_id \
+     LEFT JOIN cases c ON c.id = e.case_id";
 
 impl Store {
     /// Delivers a message in one transaction: it is in every mailbox or in none.
@@ -134,24 +144,51 @@ impl Store {
         after: Option<Cursor>,
         limit: i64,
     ) -> StoreResult<Vec<MailboxRow>> {
+        self.mailbox_page_for_case(user_id, folder, None, after, limit)
+            .await
+    }
+
+    /// One page of a folder, optionally only the messages tagged with `case_id`.
+    pub async fn mailbox_page_for_case(
+        &self,
+        user_id: i64,
+        folder: Folder,
+        case_id: Option<i64>,
+        after: Option<Cursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<MailboxRow>> {
         let after = after.unwrap_or(Cursor {
             sent_at: i64::MAX,
             entry_id: i64::MAX,
         });
-        let rows = sqlx::query_as(&format!(
-            "SELECT {MAILBOX_COLUMNS} FROM mailbox_entries e \
-             JOIN messages m ON m.id = e.message_id \
-             JOIN users u ON u.id = m.sender_id \
-             JOIN organisations o ON o.id = u.organisation_id \
-             WHERE e.user_id = $1 AND e.folder = $2 \
-               AND (e.sent_at < $3 OR (e.sent_at = $3 AND e.id < $4)) \
+        let case_filter = if case_id.is_some() { "AND e.case_id = $6" } else { "" };
+        let query = format!(
+            "SELECT {MAILBOX_COLUMNS} {MAILBOX_FROM} \
+             WHERE e.user_id = $1 AND e.folder = $2 {case_filter} \
+               AND (e.sent_at < $3 OR (e.sent_at = $3 AND e.id < $4)) AND {CASE_VISIBLE} \
              ORDER BY e.sent_at DESC, e.id DESC LIMIT $5"
+        );
+        let mut query = sqlx::query_as(&query)
+            .bind(user_id)
+            .bind(folder.as_str())
+            .bind(after.sent_at)
+            .bind(after.entry_id)
+            .bind(limit);
+        if let Some(case_id) = case_id {
+            query = query.bind(case_id);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    /// A participant's messages in a case's threads, in any folder but Deleted.
+    pub async fn case_messages(&self, user_id: i64, case_id: i64) -> StoreResult<Vec<MailboxRow>> {
+        let rows = sqlx::query_as(&format!(
+            "SELECT {MAILBOX_COLUMNS} {MAILBOX_FROM} \
+             WHERE e.user_id = $1 AND e.case_id = $2 AND e.folder <> 'deleted' AND {CASE_VISIBLE} \
+             ORDER BY e.sent_at DESC, e.id DESC LIMIT 500"
         ))
         .bind(user_id)
-        .bind(folder.as_str())
-        .bind(after.sent_at)
-        .bind(after.entry_id)
-        .bind(limit)
+        .bind(case_id)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows)
@@ -165,11 +202,8 @@ impl Store {
         until: i64,
     ) -> StoreResult<Vec<MailboxRow>> {
         let rows = sqlx::query_as(&format!(
-            "SELECT {MAILBOX_COLUMNS} FROM mailbox_entries e \
-             JOIN messages m ON m.id = e.message_id \
-             JOIN users u ON u.id = m.sender_id \
-             JOIN organisations o ON o.id = u.organisation_id \
-             WHERE e.user_id = $1 AND e.folder <> 'deleted' \
+            "SELECT {MAILBOX_COLUMNS} {MAILBOX_FROM} \
+             WHERE e.user_id = $1 AND e.folder <> 'deleted' AND {CASE_VISIBLE} \
                AND e.sent_at >= $2 AND e.sent_at < $3 \
              ORDER BY e.sent_at DESC, e.id DESC"
         ))
@@ -182,10 +216,10 @@ impl Store {
     }
 
     pub async fn unread_count(&self, user_id: i64) -> StoreResult<i64> {
-        let (count,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM mailbox_entries WHERE user_id = $1 AND folder = 'inbox' \
-             AND is_read = 0",
-        )
+        let (count,): (i64,) = sqlx::query_as(&format!(
+            "SELECT COUNT(*) FROM mailbox_entries e WHERE e.user_id = $1 AND e.folder = 'inbox' \
+             AND e.is_read = 0 AND {CASE_VISIBLE}"
+        ))
         .bind(user_id)
         .fetch_one(&self.pool)
         .await?;
@@ -199,15 +233,16 @@ impl Store {
         user_id: i64,
         thread_id: i64,
     ) -> StoreResult<Vec<ThreadMessageRow>> {
-        let rows = sqlx::query_as(
+        let rows = sqlx::query_as(&format!(
             "SELECT e.id AS entry_id, e.message_id, e.folder, e.is_read, m.sent_at, m.envelope, \
              m.sender_id, u.name AS sender_name, u.email AS sender_email, \
              o.name AS sender_organisation \
              FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
              JOIN users u ON u.id = m.sender_id \
              JOIN organisations o ON o.id = u.organisation_id \
-             WHERE e.user_id = $1 AND e.thread_id = $2 ORDER BY m.sent_at, m.id",
-        )
+             WHERE e.user_id = $1 AND e.thread_id = $2 AND {CASE_VISIBLE} \
+             ORDER BY m.sent_at, m.id"
+        ))
         .bind(user_id)
         .bind(thread_id)
         .fetch_all(&self.pool)
@@ -344,10 +379,11 @@ impl Store {
         user_id: i64,
         message_id: i64,
     ) -> StoreResult<Option<(Vec<u8>, i64, Vec<AttachmentRow>)>> {
-        let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
+        let row: Option<(Vec<u8>, i64)> = sqlx::query_as(&format!(
             "SELECT m.envelope, m.thread_id FROM mailbox_entries e \
-             JOIN messages m ON m.id = e.message_id WHERE e.user_id = $1 AND e.message_id = $2",
-        )
+             JOIN messages m ON m.id = e.message_id \
+             WHERE e.user_id = $1 AND e.message_id = $2 AND {CASE_VISIBLE}"
+        ))
         .bind(user_id)
         .bind(message_id)
         .fetch_optional(&self.pool)
@@ -366,22 +402,31 @@ impl Store {
     }
 }
 
-async fn insert_delivery(
+pub(super) async fn insert_delivery(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     delivery: &Delivery,
 ) -> StoreResult<Delivered> {
-    let thread_id = match delivery.thread_id {
-        Some(id) => id,
+    let (thread_id, case_id) = match delivery.thread_id {
+        Some(id) => {
+            let (case_id,): (Option<i64>,) =
+                sqlx::query_as("SELECT case_id FROM threads WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+            (id, case_id)
+        }
         None => {
             let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO threads (kind, created_by, created_at) \
-                     VALUES ('correspondence', $1, $2) RETURNING id",
+                "INSERT INTO threads (kind, created_by, created_at, case_id) \
+                 VALUES ($1, $2, $3, $4) RETURNING id",
             )
+            .bind(if delivery.plea { "plea" } else { "correspondence" })
             .bind(delivery.sender_id)
             .bind(delivery.sent_at)
+            .bind(delivery.case_id)
             .fetch_one(&mut **tx)
             .await?;
-            id
+            (id, delivery.case_id)
         }
     };
     let (message_id,): (i64,) = sqlx::query_as(
@@ -424,8 +469,8 @@ async fn insert_delivery(
     for entry in &delivery.entries {
         sqlx::query(
             "INSERT INTO mailbox_entries (user_id, message_id, thread_id, folder, \
-                 restore_folder, is_read, sent_at, delivered_at, has_attachments, summary) \
-                 VALUES ($1, $2, $3, $4, $4, $5, $6, $6, $7, $8)",
+                 restore_folder, is_read, sent_at, delivered_at, has_attachments, summary, \
+                 case_id) VALUES ($1, $2, $3, $4, $4, $5, $6, $6, $7, $8, $9)",
         )
         .bind(entry.user_id)
         .bind(message_id)
@@ -435,6 +480,7 @@ async fn insert_delivery(
         .bind(delivery.sent_at)
         .bind(flag(!delivery.attachments.is_empty()))
         .bind(&entry.summary)
+        .bind(case_id)
         .execute(&mut **tx)
         .await?;
     }

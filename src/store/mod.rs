@@ -6,10 +6,12 @@
 //! Uses only `domain`.
 
 pub mod blobs;
+mod cases;
 mod directory;
 mod drafts;
 mod mail;
 mod organisations;
+mod plea;
 mod sessions;
 pub mod settings;
 mod throttle;
@@ -21,6 +23,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use blobs::BlobStore;
+pub use cases::{AccessRequestRow, CaseRow, ParticipantCopy, ParticipantRow};
 pub use directory::{AddressRecord, DirectoryEntry};
 pub use drafts::DraftRow;
 pub use mail::{
@@ -28,6 +31,7 @@ pub use mail::{
     ReceiptRow, ThreadMessageRow,
 };
 pub use organisations::Organisation;
+pub use plea::{Expected, NegotiationRow, NewOffer, OfferRow, PleaWrite, PleaWritten};
 pub use sessions::{NewSession, SessionUser};
 pub use throttle::ThrottleOutcome;
 pub use users::{NewUser, SignInRecord, UserAccount};

@@ -29,6 +29,19 @@ pub struct ComposePage {
     heading: &'static str,
     forwarded_attachments: Vec<String>,
     max_attachment: String,
+    /// The user's open cases, offered for tagging a new conversation.
+    cases: Vec<(i64, String)>,
+}
+
+async fn open_cases(app: &AppState, user: &CurrentUser) -> Result<Vec<(i64, String)>, AppError> {
+    Ok(app
+        .store
+        .cases_for_user(user.account.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.status == "open")
+        .map(|c| (c.id, c.reference))
+        .collect())
 }
 
 #[derive(Deserialize, Default)]
@@ -38,6 +51,7 @@ pub struct ComposeQuery {
     forward: Option<i64>,
     draft: Option<i64>,
     to: Option<String>,
+    case: Option<i64>,
 }
 
 pub async fn form(
@@ -48,6 +62,7 @@ pub async fn form(
 ) -> Result<ComposePage, AppError> {
     let mut form = ComposeFields {
         to: query.to.clone().unwrap_or_default(),
+        case_id: query.case,
         ..ComposeFields::default()
     };
     let mut heading = "Write a message";
@@ -66,6 +81,7 @@ pub async fn form(
             body: content.body,
             reply_to: content.reply_to,
             forward_of: content.forward_of,
+            case_id: content.case_id,
             draft_id: Some(draft_id),
             ..ComposeFields::default()
         };
@@ -121,6 +137,7 @@ pub async fn form(
         heading,
         forwarded_attachments,
         max_attachment: super::thread::human_size(app.config.max_attachment_bytes()),
+        cases: open_cases(&app, &user).await?,
     })
 }
 
@@ -236,6 +253,7 @@ pub async fn submit(
         heading: "Write a message",
         forwarded_attachments: Vec::new(),
         max_attachment: super::thread::human_size(app.config.max_attachment_bytes()),
+        cases: open_cases(&app, &user).await?,
     }
     .into_response();
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -269,6 +287,29 @@ pub async fn validate(
     else {
         return Ok(None);
     };
+    // A case-tagged conversation may only include the case's participants.
+    let case_id = match form.reply_to {
+        Some(message_id) => match app.thread_of(sender.id, message_id).await? {
+            Some(thread_id) => app.store.thread_case(thread_id).await?,
+            None => return Err(AppError::NotFound),
+        },
+        None => form.case_id,
+    };
+    if let Some(case_id) = case_id {
+        if app.store.case_for_user(sender.id, case_id).await?.is_none() {
+            errors.add("case_id", "Choose one of your cases");
+            return Ok(None);
+        }
+        let emails = to.addresses().iter().chain(cc.addresses()).map(|e| e.as_str());
+        match app.check_case_addressees(case_id, emails).await {
+            Ok(()) => {}
+            Err(crate::cases::CaseProblem::Internal(e)) => return Err(AppError::Internal(e)),
+            Err(problem) => {
+                errors.add("to", problem.to_string());
+                return Ok(None);
+            }
+        }
+    }
     Ok(Some((
         Outgoing {
             to,
@@ -277,6 +318,7 @@ pub async fn validate(
             body,
             reply_to: form.reply_to,
             forward_of: form.forward_of,
+            case_id: if form.reply_to.is_some() { None } else { case_id },
         },
         addressees,
     )))
@@ -294,6 +336,7 @@ pub async fn save_draft(
         body: form.body.clone(),
         reply_to: form.reply_to,
         forward_of: form.forward_of,
+        case_id: form.case_id,
     };
     let sealed = Casemail::seal_item(&user.account.public_recipient, &content)?;
     let now = app.clock.now();

@@ -31,6 +31,7 @@ pub struct ListedMessage {
     pub snippet: String,
     pub has_attachments: bool,
     pub when: String,
+    pub case_reference: Option<String>,
 }
 
 impl ListedMessage {
@@ -59,6 +60,7 @@ impl ListedMessage {
             snippet,
             has_attachments: row.has_attachments != 0,
             when: display_time(row.delivered_at),
+            case_reference: row.case_reference.clone(),
         }
     }
 }
@@ -70,6 +72,7 @@ pub struct MailboxPage {
     folder: Folder,
     messages: Vec<ListedMessage>,
     older: Option<String>,
+    case_filter: Option<(i64, String)>,
     notice: Option<&'static str>,
     recovery_secret_path: Option<String>,
 }
@@ -80,6 +83,8 @@ pub struct ListQuery {
     after: Option<String>,
     #[serde(default)]
     done: Option<String>,
+    #[serde(default)]
+    case: Option<i64>,
 }
 
 pub async fn home() -> Redirect {
@@ -95,9 +100,24 @@ pub async fn folder(
 ) -> Result<MailboxPage, AppError> {
     let folder = Folder::parse(&folder).map_err(|_| AppError::NotFound)?;
     let after = query.after.as_deref().and_then(parse_cursor);
+    let case_filter = match query.case {
+        Some(case_id) => Some(
+            app.store
+                .case_for_user(user.account.id, case_id)
+                .await?
+                .ok_or(AppError::NotFound)?,
+        ),
+        None => None,
+    };
     let mut rows = app
         .store
-        .mailbox_page(user.account.id, folder, after, PAGE_SIZE + 1)
+        .mailbox_page_for_case(
+            user.account.id,
+            folder,
+            case_filter.as_ref().map(|c| c.id),
+            after,
+            PAGE_SIZE + 1,
+        )
         .await?;
     let older = if rows.len() as i64 > PAGE_SIZE {
         rows.truncate(PAGE_SIZE as usize);
@@ -119,6 +139,7 @@ pub async fn folder(
         folder,
         messages,
         older,
+        case_filter: case_filter.map(|c| (c.id, c.reference)),
         notice: notice(query.done.as_deref()),
         recovery_secret_path,
     })

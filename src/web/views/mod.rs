@@ -1,11 +1,13 @@
 //! One file per feature: the askama template structs next to their handlers.
 
 pub mod account;
+pub mod cases;
 pub mod compose;
 pub mod directory;
 pub mod drafts;
 pub mod health;
 pub mod mailbox;
+pub mod plea;
 pub mod search;
 pub mod setup;
 pub mod sign_in;

@@ -51,12 +51,20 @@ pub struct ThreadPage {
     messages: Vec<ShownMessage>,
     last_message_id: i64,
     sent_notice: bool,
+    thread_id: i64,
+    /// (id, reference) of the case the thread is tagged with.
+    case: Option<(i64, String)>,
+    /// The user's open cases, offered for tagging an untagged thread.
+    taggable: Vec<(i64, String)>,
+    tag_error: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct ThreadQuery {
     #[serde(default)]
     sent: Option<String>,
+    #[serde(default)]
+    tag_error: Option<String>,
 }
 
 pub async fn show(
@@ -124,13 +132,64 @@ pub async fn show(
         .map(|m| m.subject.clone())
         .unwrap_or_default();
     let last_message_id = messages.last().map(|m| m.message_id).unwrap_or_default();
+    let case = match app.store.thread_case(thread_id).await? {
+        Some(case_id) => app
+            .store
+            .case_for_user(user.account.id, case_id)
+            .await?
+            .map(|c| (c.id, c.reference)),
+        None => None,
+    };
+    let taggable = if case.is_none() {
+        app.store
+            .cases_for_user(user.account.id)
+            .await?
+            .into_iter()
+            .filter(|c| c.status == "open")
+            .map(|c| (c.id, c.reference))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(ThreadPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
         subject,
         messages,
         last_message_id,
         sent_notice: query.sent.is_some(),
+        thread_id,
+        case,
+        taggable,
+        tag_error: query.tag_error.filter(|e| e.len() < 300),
     })
+}
+
+#[derive(Deserialize)]
+pub struct TagForm {
+    #[serde(default)]
+    case_id: String,
+}
+
+/// Tags a thread with one of the user's cases.
+pub async fn tag_case(
+    State(app): State<AppState>,
+    Path(thread_id): Path<i64>,
+    user: CurrentUser,
+    axum::Form(form): axum::Form<TagForm>,
+) -> Result<axum::response::Redirect, AppError> {
+    let Ok(case_id) = form.case_id.parse::<i64>() else {
+        return Err(AppError::BadRequest("Choose a case to tag the conversation with."));
+    };
+    match app.tag_thread(&user.account, thread_id, case_id).await {
+        Ok(true) => Ok(axum::response::Redirect::to(&format!("/threads/{thread_id}"))),
+        Ok(false) => Err(AppError::NotFound),
+        Err(crate::cases::CaseProblem::Internal(e)) => Err(AppError::Internal(e)),
+        Err(problem) => {
+            let query = serde_urlencoded::to_string([("tag_error", problem.to_string())])
+                .unwrap_or_default();
+            Ok(axum::response::Redirect::to(&format!("/threads/{thread_id}?{query}")))
+        }
+    }
 }
 
 /// Streams an attachment, decrypting as it goes: never whole in memory.

@@ -31,6 +31,7 @@ pub struct ComposeFields {
     pub reply_to: Option<i64>,
     pub forward_of: Option<i64>,
     pub draft_id: Option<i64>,
+    pub case_id: Option<i64>,
     pub action: String,
 }
 
@@ -45,6 +46,7 @@ impl ComposeFields {
             "reply_to" => self.reply_to = number(),
             "forward_of" => self.forward_of = number(),
             "draft_id" => self.draft_id = number(),
+            "case_id" => self.case_id = number(),
             "action" => self.action = value,
             _ => {}
         }

@@ -1,0 +1,249 @@
+//! The plea negotiation page of a case, its actions and the minute of agreement.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+
+use crate::app::{AppState, Casemail};
+use crate::cases::CaseDetails;
+use crate::clock::display_time;
+use crate::domain::{ChargePosition, NegotiationState, Side};
+use crate::error::AppError;
+use crate::plea::{ChargeTerm, OfferTerms, PleaProblem, PleaRequest, negotiation_of};
+use crate::store::{CaseRow, ParticipantRow};
+use crate::web::csrf::CsrfToken;
+use crate::web::extract::CurrentUser;
+use crate::web::form::FormErrors;
+use crate::web::page::{Page, Section};
+
+pub struct ShownOffer {
+    pub version: i64,
+    pub side: &'static str,
+    pub proposer: String,
+    pub made: String,
+    pub respond_by: Option<String>,
+    pub outcome: String,
+    pub answered: Option<String>,
+    pub terms: Option<OfferTerms>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/plea.html")]
+pub struct PleaPage {
+    page: Page,
+    case: CaseRow,
+    details: CaseDetails,
+    state: Option<NegotiationState>,
+    version: i64,
+    my_side: Side,
+    offered_by: Option<Side>,
+    thread_id: Option<i64>,
+    offers: Vec<ShownOffer>,
+    positions: [ChargePosition; 4],
+    errors: FormErrors,
+}
+
+impl PleaPage {
+    fn can_offer(&self) -> bool {
+        matches!(self.state, None | Some(NegotiationState::Open))
+    }
+
+    fn can_answer(&self) -> bool {
+        self.state == Some(NegotiationState::OfferPending) && self.offered_by != Some(self.my_side)
+    }
+
+    fn can_withdraw(&self) -> bool {
+        self.state == Some(NegotiationState::OfferPending) && self.offered_by == Some(self.my_side)
+    }
+
+    fn can_close(&self) -> bool {
+        matches!(self.state, Some(NegotiationState::Open | NegotiationState::OfferPending))
+    }
+
+    fn agreed(&self) -> bool {
+        self.state == Some(NegotiationState::Agreed)
+    }
+}
+
+pub async fn show(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(case_id): Path<i64>,
+    user: CurrentUser,
+) -> Result<PleaPage, AppError> {
+    render(&app, &csrf, &user, case_id, FormErrors::default()).await
+}
+
+async fn render(
+    app: &AppState,
+    csrf: &CsrfToken,
+    user: &CurrentUser,
+    case_id: i64,
+    errors: FormErrors,
+) -> Result<PleaPage, AppError> {
+    let identity = user.identity()?;
+    let (case, details) = app
+        .case_for(&user.account, &identity, case_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let negotiation = app.negotiation(case_id).await?;
+    let mut offers = Vec::new();
+    if let Some(row) = &negotiation {
+        for offer in app.store.offers(row.thread_id).await? {
+            offers.push(ShownOffer {
+                version: offer.version,
+                side: Side::parse(&offer.side).map_or("", Side::label),
+                proposer: offer.proposer_name,
+                made: display_time(offer.made_at),
+                respond_by: offer.respond_by.map(display_time),
+                outcome: offer.outcome,
+                answered: offer
+                    .answered_at
+                    .map(|at| format!("{} by {}", display_time(at), offer.answerer_name.unwrap_or_else(|| "time limit".into()))),
+                terms: Casemail::open_item(&identity, &offer.terms).ok(),
+            });
+        }
+    }
+    let state = negotiation.as_ref().map(|r| negotiation_of(r).state);
+    Ok(PleaPage {
+        page: Page::signed_in(app, csrf, user, Section::Cases).await?,
+        my_side: case.side(),
+        offered_by: negotiation.as_ref().and_then(|r| negotiation_of(r).offered_by),
+        version: negotiation.as_ref().map_or(0, |r| r.version),
+        thread_id: negotiation.as_ref().map(|r| r.thread_id),
+        state,
+        case,
+        details,
+        offers,
+        positions: ChargePosition::ALL,
+        errors,
+    })
+}
+
+/// One form for every action; `action` says which, `version` which offer it answers.
+pub async fn act(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(case_id): Path<i64>,
+    user: CurrentUser,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let field = |name: &str| {
+        fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+    };
+    let identity = user.identity()?;
+    let (case, details) = app
+        .case_for(&user.account, &identity, case_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut errors = FormErrors::default();
+    let version = field("version").parse::<i64>().unwrap_or(0);
+    let request = match field("action").as_str() {
+        "offer" | "counter" => {
+            let terms = read_terms(&details, &field, &mut errors);
+            let respond_by = read_respond_by(&field("respond_by"), &mut errors);
+            if field("action") == "offer" {
+                PleaRequest::Offer { terms, respond_by }
+            } else {
+                PleaRequest::Counter { version, terms, respond_by }
+            }
+        }
+        "accept" => PleaRequest::Accept { version },
+        "reject" => {
+            let reason = field("reason");
+            if reason.is_empty() {
+                errors.add("reason", "Give a reason for rejecting the offer");
+            }
+            PleaRequest::Reject { version, reason }
+        }
+        "withdraw" => PleaRequest::Withdraw { version },
+        "close" => PleaRequest::Close,
+        _ => return Err(AppError::BadRequest("Choose what to do with the negotiation.")),
+    };
+    if errors.is_empty() {
+        match app.plea_action(&user.account, &case, request).await {
+            Ok(_) => return Ok(Redirect::to(&format!("/cases/{case_id}/plea")).into_response()),
+            Err(PleaProblem::Internal(e)) => return Err(AppError::Internal(e)),
+            Err(problem) => errors.add("negotiation", problem.to_string()),
+        }
+    }
+    let mut response = render(&app, &csrf, &user, case_id, errors).await?.into_response();
+    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+fn read_terms(details: &CaseDetails, field: &dyn Fn(&str) -> String, errors: &mut FormErrors) -> OfferTerms {
+    let mut positions = Vec::new();
+    for (index, charge) in details.charges.iter().enumerate() {
+        let number = index + 1;
+        let position = field(&format!("position_{number}"));
+        let amended = field(&format!("amended_{number}"));
+        match ChargePosition::parse(&position) {
+            Ok(ChargePosition::GuiltyAsAmended) if amended.is_empty() => errors.add(
+                "position_1",
+                format!("Give the amended wording for charge {number}"),
+            ),
+            Ok(_) => {}
+            Err(_) => errors.add("position_1", format!("Choose a position for charge {number}")),
+        }
+        positions.push(ChargeTerm {
+            number,
+            charge: charge.clone(),
+            position,
+            amended_wording: amended,
+        });
+    }
+    OfferTerms { positions, terms: field("terms") }
+}
+
+fn read_respond_by(input: &str, errors: &mut FormErrors) -> Option<i64> {
+    if input.is_empty() {
+        return None;
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(input, format) {
+        // Offers lapse at the end of the respond-by day.
+        Ok(day) => Some(day.midnight().assume_utc().unix_timestamp() + 86_400 - 1),
+        Err(_) => {
+            errors.add("respond_by", "Enter the respond-by date in the format 2026-12-01");
+            None
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/minute.html")]
+pub struct MinutePage {
+    page: Page,
+    case: CaseRow,
+    details: CaseDetails,
+    participants: Vec<ParticipantRow>,
+    offer: ShownOffer,
+}
+
+/// A printable minute of agreement; only once the negotiation is agreed.
+pub async fn minute(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(case_id): Path<i64>,
+    user: CurrentUser,
+) -> Result<MinutePage, AppError> {
+    let page = render(&app, &csrf, &user, case_id, FormErrors::default()).await?;
+    if !page.agreed() {
+        return Err(AppError::NotFound);
+    }
+    let offer = page
+        .offers
+        .into_iter()
+        .find(|o| o.outcome == "accepted")
+        .ok_or(AppError::NotFound)?;
+    Ok(MinutePage {
+        page: page.page,
+        participants: app.store.participants(case_id).await?,
+        case: page.case,
+        details: page.details,
+        offer,
+    })
+}
