@@ -33,7 +33,9 @@ pub enum CaseProblem {
     UnknownPerson(String),
     #[error("{0} already takes part in this case.")]
     AlreadyParticipant(String),
-    #[error("Only staff of the prosecution office that owns the case and defence agents can take part in it.")]
+    #[error(
+        "Only staff of the prosecution office that owns the case and defence agents can take part in it."
+    )]
     WrongOrganisation,
     #[error("{0} does not take part in this case. Add them to the case first.")]
     NotParticipant(String),
@@ -56,7 +58,11 @@ impl CaseRow {
 impl Casemail {
     /// Creates a case owned by the actor's prosecution office; every active member of the
     /// office takes part and gets their own encrypted copy of the details.
-    pub async fn create_case(&self, actor: &UserAccount, case: NewCase) -> Result<i64, CaseProblem> {
+    pub async fn create_case(
+        &self,
+        actor: &UserAccount,
+        case: NewCase,
+    ) -> Result<i64, CaseProblem> {
         if actor.organisation.kind != OrganisationKind::Prosecution {
             return Err(CaseProblem::ProsecutionOnly);
         }
@@ -180,7 +186,11 @@ impl Casemail {
             return Ok(None);
         };
         if accept {
-            let account = self.store.user_account(user_id).await?.context("requester")?;
+            let account = self
+                .store
+                .user_account(user_id)
+                .await?
+                .context("requester")?;
             self.share_case(actor, case_id, &account, Side::Defence, &details)
                 .await?;
         }
@@ -211,7 +221,11 @@ impl Casemail {
         case_id: i64,
     ) -> Result<bool, CaseProblem> {
         if self.store.case_for_user(actor.id, case_id).await?.is_none()
-            || self.store.thread_for_user(actor.id, thread_id).await?.is_empty()
+            || self
+                .store
+                .thread_for_user(actor.id, thread_id)
+                .await?
+                .is_empty()
         {
             return Ok(false);
         }

@@ -89,6 +89,17 @@ impl Casemail {
         if to.is_empty() {
             return Err(AddressProblem::NoRecipients);
         }
+        let wanted: Vec<&str> = to
+            .addresses()
+            .iter()
+            .chain(cc.addresses())
+            .map(|e| e.as_str())
+            .collect();
+        let records = self
+            .store
+            .address_records(&wanted)
+            .await
+            .map_err(anyhow::Error::from)?;
         let mut resolved = Addressees {
             to: Vec::new(),
             cc: Vec::new(),
@@ -98,17 +109,15 @@ impl Casemail {
                 if email.as_str() == sender.email {
                     return Err(AddressProblem::Yourself);
                 }
-                let record = self
-                    .store
-                    .address_record(email)
-                    .await
-                    .map_err(anyhow::Error::from)?
+                let record = records
+                    .iter()
+                    .find(|r| r.email == email.as_str())
                     .filter(|r| UserStatus::parse(&r.status) != Ok(UserStatus::Deleted))
                     .ok_or_else(|| AddressProblem::Unknown(email.to_string()))?;
                 if !record.can_receive() {
                     return Err(AddressProblem::CannotReceive(email.to_string()));
                 }
-                out.push(record);
+                out.push(record.clone());
             }
         }
         // Someone in both To and Cc receives one copy, as To.
@@ -148,18 +157,20 @@ impl Casemail {
             body: outgoing.body.as_str().to_string(),
             attachments: attachments.iter().map(|a| a.info.clone()).collect(),
         };
-        let delivery = self.seal_delivery(
-            sender,
-            &envelope,
-            addressees,
-            DeliveryRoute {
-                thread_id,
-                case_id: outgoing.case_id,
-                plea: false,
-                forwarded_from: outgoing.forward_of,
-            },
-            &attachments,
-        )?;
+        let delivery = self
+            .seal_delivery(
+                sender,
+                &envelope,
+                addressees,
+                DeliveryRoute {
+                    thread_id,
+                    case_id: outgoing.case_id,
+                    plea: false,
+                    forwarded_from: outgoing.forward_of,
+                },
+                &attachments,
+            )
+            .await?;
         match self.store.deliver(&delivery).await {
             Ok(delivered) => Ok(delivered),
             Err(error) => {
@@ -173,7 +184,8 @@ impl Casemail {
     }
 
     /// Encrypts a message for delivery: one envelope for everyone, one summary per mailbox.
-    pub fn seal_delivery(
+    /// The sealing runs on the blocking pool, envelope and summaries on two threads.
+    pub async fn seal_delivery(
         &self,
         sender: &UserAccount,
         envelope: &EnvelopeContent,
@@ -182,28 +194,44 @@ impl Casemail {
         attachments: &[StagedAttachment],
     ) -> anyhow::Result<Delivery> {
         let recipients = addressees.content_recipients(sender)?;
-        let sealed = seal(&recipients, &serde_json::to_vec(envelope)?)?;
         let names = addressees
             .all()
             .map(|r| r.name.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let summary = Summary::new(envelope, &format!("{} {}", sender.name, sender.email), names);
+        let summary = Summary::new(
+            envelope,
+            &format!("{} {}", sender.name, sender.email),
+            names,
+        );
         let summary = serde_json::to_vec(&summary)?;
-        let mut entries = vec![NewEntry {
-            user_id: sender.id,
-            folder: Folder::Sent,
-            is_read: true,
-            summary: seal(&Recipients::parse([sender.public_recipient.as_str()])?, &summary)?,
-        }];
-        for record in addressees.all() {
-            entries.push(NewEntry {
-                user_id: record.id,
-                folder: Folder::Inbox,
-                is_read: false,
-                summary: seal(&Recipients::parse([record.public_recipient.as_str()])?, &summary)?,
-            });
-        }
+        let envelope_plain = serde_json::to_vec(envelope)?;
+        let mut readers: Vec<(i64, Folder, String)> =
+            vec![(sender.id, Folder::Sent, sender.public_recipient.clone())];
+        readers.extend(
+            addressees
+                .all()
+                .map(|r| (r.id, Folder::Inbox, r.public_recipient.clone())),
+        );
+        let (sealed, entries) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            std::thread::scope(|scope| {
+                let envelope = scope.spawn(|| seal(&recipients, &envelope_plain));
+                let mut entries = Vec::with_capacity(readers.len());
+                for (user_id, folder, key) in &readers {
+                    entries.push(NewEntry {
+                        user_id: *user_id,
+                        folder: *folder,
+                        is_read: *folder == Folder::Sent,
+                        summary: seal(&Recipients::parse([key.as_str()])?, &summary)?,
+                    });
+                }
+                let sealed = envelope
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("envelope sealing panicked"))??;
+                Ok((sealed, entries))
+            })
+        })
+        .await??;
         let size = envelope.body.len() as i64
             + attachments.iter().map(|a| a.info.size as i64).sum::<i64>();
         Ok(Delivery {

@@ -40,11 +40,25 @@ impl ChargeTerm {
 }
 
 pub enum PleaRequest {
-    Offer { terms: OfferTerms, respond_by: Option<i64> },
-    Accept { version: i64 },
-    Reject { version: i64, reason: String },
-    Counter { version: i64, terms: OfferTerms, respond_by: Option<i64> },
-    Withdraw { version: i64 },
+    Offer {
+        terms: OfferTerms,
+        respond_by: Option<i64>,
+    },
+    Accept {
+        version: i64,
+    },
+    Reject {
+        version: i64,
+        reason: String,
+    },
+    Counter {
+        version: i64,
+        terms: OfferTerms,
+        respond_by: Option<i64>,
+    },
+    Withdraw {
+        version: i64,
+    },
     Close,
 }
 
@@ -52,7 +66,9 @@ pub enum PleaRequest {
 pub enum PleaProblem {
     #[error("{0}")]
     Refused(#[from] Refusal),
-    #[error("Someone else answered or changed this negotiation at the same moment. Read the latest state below and try again if it still applies.")]
+    #[error(
+        "Someone else answered or changed this negotiation at the same moment. Read the latest state below and try again if it still applies."
+    )]
     Raced,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -68,7 +84,10 @@ pub fn negotiation_of(row: &NegotiationRow) -> Negotiation {
     Negotiation {
         state: NegotiationState::parse(&row.state).unwrap_or(NegotiationState::Closed),
         version: row.version,
-        offered_by: row.offered_by_side.as_deref().and_then(|s| Side::parse(s).ok()),
+        offered_by: row
+            .offered_by_side
+            .as_deref()
+            .and_then(|s| Side::parse(s).ok()),
         respond_by: row.respond_by,
     }
 }
@@ -86,7 +105,10 @@ impl Casemail {
                 .write_plea(PleaWrite {
                     case_id,
                     thread_id: Some(row.thread_id),
-                    expected: Some(Expected { state: &state, version }),
+                    expected: Some(Expected {
+                        state: &state,
+                        version,
+                    }),
                     state: lapse.next.state.as_str(),
                     version: lapse.next.version,
                     offered_by_side: lapse.next.offered_by.map(Side::as_str),
@@ -115,12 +137,25 @@ impl Casemail {
         let current = current_row.as_ref().map(negotiation_of).unwrap_or_default();
         let now = self.clock.now();
         let (action, terms, reason) = match request {
-            PleaRequest::Offer { terms, respond_by } => (PleaAction::Offer { respond_by }, Some(terms), None),
-            PleaRequest::Accept { version } => (PleaAction::Accept { version }, None, None),
-            PleaRequest::Reject { version, reason } => (PleaAction::Reject { version }, None, Some(reason)),
-            PleaRequest::Counter { version, terms, respond_by } => {
-                (PleaAction::Counter { version, respond_by }, Some(terms), None)
+            PleaRequest::Offer { terms, respond_by } => {
+                (PleaAction::Offer { respond_by }, Some(terms), None)
             }
+            PleaRequest::Accept { version } => (PleaAction::Accept { version }, None, None),
+            PleaRequest::Reject { version, reason } => {
+                (PleaAction::Reject { version }, None, Some(reason))
+            }
+            PleaRequest::Counter {
+                version,
+                terms,
+                respond_by,
+            } => (
+                PleaAction::Counter {
+                    version,
+                    respond_by,
+                },
+                Some(terms),
+                None,
+            ),
             PleaRequest::Withdraw { version } => (PleaAction::Withdraw { version }, None, None),
             PleaRequest::Close => (PleaAction::Close, None, None),
         };
@@ -138,21 +173,31 @@ impl Casemail {
                 public_recipient: p.public_recipient.clone(),
             })
             .collect();
-        let addressees = Addressees { to: others, cc: Vec::new() };
-        let (subject, body) = announcement(case, side, &transition, terms.as_ref(), reason.as_deref());
-        let envelope = EnvelopeContent { subject, body, attachments: Vec::new() };
-        let delivery = self.seal_delivery(
-            actor,
-            &envelope,
-            &addressees,
-            DeliveryRoute {
-                thread_id: current_row.as_ref().map(|r| r.thread_id),
-                case_id: Some(case.id),
-                plea: true,
-                forwarded_from: None,
-            },
-            &[],
-        )?;
+        let addressees = Addressees {
+            to: others,
+            cc: Vec::new(),
+        };
+        let (subject, body) =
+            announcement(case, side, &transition, terms.as_ref(), reason.as_deref());
+        let envelope = EnvelopeContent {
+            subject,
+            body,
+            attachments: Vec::new(),
+        };
+        let delivery = self
+            .seal_delivery(
+                actor,
+                &envelope,
+                &addressees,
+                DeliveryRoute {
+                    thread_id: current_row.as_ref().map(|r| r.thread_id),
+                    case_id: Some(case.id),
+                    plea: true,
+                    forwarded_from: None,
+                },
+                &[],
+            )
+            .await?;
         let made = match (transition.made, terms) {
             (Some(version), Some(terms)) => Some(NewOffer {
                 version,
@@ -172,9 +217,10 @@ impl Casemail {
             .write_plea(PleaWrite {
                 case_id: case.id,
                 thread_id: current_row.as_ref().map(|r| r.thread_id),
-                expected: expected_state
-                    .as_deref()
-                    .map(|state| Expected { state, version: current.version }),
+                expected: expected_state.as_deref().map(|state| Expected {
+                    state,
+                    version: current.version,
+                }),
                 state: transition.next.state.as_str(),
                 version: transition.next.version,
                 offered_by_side: transition.next.offered_by.map(Side::as_str),
@@ -207,7 +253,10 @@ fn announcement(
     let mut body = String::new();
     let subject = match (transition.made, transition.ended) {
         (Some(v), Some((old, OfferOutcome::Countered))) => {
-            let _ = writeln!(body, "The {who} answers offer version {old} with a counter-offer, version {v}.\n");
+            let _ = writeln!(
+                body,
+                "The {who} answers offer version {old} with a counter-offer, version {v}.\n"
+            );
             format!("{reference}: counter-offer, version {v}")
         }
         (Some(v), _) => {
@@ -215,15 +264,27 @@ fn announcement(
             format!("{reference}: plea offer, version {v}")
         }
         (None, Some((v, OfferOutcome::Accepted))) => {
-            let _ = writeln!(body, "The {who} accepts offer version {v}. The negotiation is agreed and its terms are final.");
+            let _ = writeln!(
+                body,
+                "The {who} accepts offer version {v}. The negotiation is agreed and its terms are final."
+            );
             format!("{reference}: offer version {v} accepted")
         }
         (None, Some((v, OfferOutcome::Rejected))) => {
-            let _ = writeln!(body, "The {who} rejects offer version {v}.\n\nReason:\n{}", reason.unwrap_or(""));
+            let _ = writeln!(
+                body,
+                "The {who} rejects offer version {v}.\n\nReason:\n{}",
+                reason.unwrap_or("")
+            );
             format!("{reference}: offer version {v} rejected")
         }
-        (None, Some((v, OfferOutcome::Withdrawn))) if transition.next.state == NegotiationState::Closed => {
-            let _ = writeln!(body, "The {who} closes the negotiation; offer version {v} is withdrawn.");
+        (None, Some((v, OfferOutcome::Withdrawn)))
+            if transition.next.state == NegotiationState::Closed =>
+        {
+            let _ = writeln!(
+                body,
+                "The {who} closes the negotiation; offer version {v} is withdrawn."
+            );
             format!("{reference}: plea negotiation closed")
         }
         (None, Some((v, _))) => {

@@ -106,7 +106,10 @@ mod tests {
     fn charges_are_one_per_line() {
         assert_eq!(
             parse_charges("Assault to injury\n\n  Breach of the peace  \n"),
-            Ok(vec!["Assault to injury".to_string(), "Breach of the peace".to_string()])
+            Ok(vec![
+                "Assault to injury".to_string(),
+                "Breach of the peace".to_string()
+            ])
         );
         assert!(parse_charges(" \n ").is_err());
     }

@@ -22,7 +22,8 @@ pub use organisation::{Jurisdiction, OrganisationKind, OrganisationName};
 pub use password::Password;
 pub use person_name::PersonName;
 pub use plea::{
-    ChargePosition, Negotiation, NegotiationState, OfferOutcome, PleaAction, Refusal, Side, Transition,
+    ChargePosition, Negotiation, NegotiationState, OfferOutcome, PleaAction, Refusal, Side,
+    Transition,
 };
 pub use user::{Role, UserStatus};
 

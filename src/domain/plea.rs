@@ -171,11 +171,22 @@ pub struct Negotiation {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PleaAction {
-    Offer { respond_by: Option<i64> },
-    Accept { version: i64 },
-    Reject { version: i64 },
-    Counter { version: i64, respond_by: Option<i64> },
-    Withdraw { version: i64 },
+    Offer {
+        respond_by: Option<i64>,
+    },
+    Accept {
+        version: i64,
+    },
+    Reject {
+        version: i64,
+    },
+    Counter {
+        version: i64,
+        respond_by: Option<i64>,
+    },
+    Withdraw {
+        version: i64,
+    },
     Close,
 }
 
@@ -196,13 +207,19 @@ pub enum Refusal {
     Agreed,
     #[error("The negotiation has been closed.")]
     Closed,
-    #[error("Offer version {answered} has been superseded by version {current}. Read the latest offer and answer that one.")]
+    #[error(
+        "Offer version {answered} has been superseded by version {current}. Read the latest offer and answer that one."
+    )]
     Superseded { answered: i64, current: i64 },
-    #[error("Offer version {0} is no longer open: it was already answered, withdrawn or has lapsed.")]
+    #[error(
+        "Offer version {0} is no longer open: it was already answered, withdrawn or has lapsed."
+    )]
     NotOpen(i64),
     #[error("There is no offer version {0}.")]
     NoSuchVersion(i64),
-    #[error("Offer version {0} is waiting for an answer. Answer it with a counter-offer, or withdraw it first.")]
+    #[error(
+        "Offer version {0} is waiting for an answer. Answer it with a counter-offer, or withdraw it first."
+    )]
     OfferWaiting(i64),
     #[error("Only the other side can answer this offer.")]
     OwnOffer,
@@ -400,8 +417,14 @@ mod tests {
     #[test]
     fn a_second_offer_waits_for_the_first_to_be_answered() {
         let n = pending(1, Prosecution);
-        assert_eq!(n.apply(Prosecution, offer(), NOW), Err(Refusal::OfferWaiting(1)));
-        assert_eq!(n.apply(Defence, offer(), NOW), Err(Refusal::OfferWaiting(1)));
+        assert_eq!(
+            n.apply(Prosecution, offer(), NOW),
+            Err(Refusal::OfferWaiting(1))
+        );
+        assert_eq!(
+            n.apply(Defence, offer(), NOW),
+            Err(Refusal::OfferWaiting(1))
+        );
     }
 
     #[test]
@@ -409,17 +432,27 @@ mod tests {
         let t = pending(2, Defence).apply(Prosecution, PleaAction::Accept { version: 2 }, NOW);
         let agreed = t.map(|t| (t.next.state, t.ended));
         assert_eq!(agreed, Ok((Agreed, Some((2, OfferOutcome::Accepted)))));
-        let done = Negotiation { state: Agreed, ..pending(2, Defence) };
+        let done = Negotiation {
+            state: Agreed,
+            ..pending(2, Defence)
+        };
         for action in [
             offer(),
             PleaAction::Accept { version: 2 },
             PleaAction::Reject { version: 2 },
-            PleaAction::Counter { version: 2, respond_by: None },
+            PleaAction::Counter {
+                version: 2,
+                respond_by: None,
+            },
             PleaAction::Withdraw { version: 2 },
             PleaAction::Close,
         ] {
             for side in [Prosecution, Defence] {
-                assert_eq!(done.apply(side, action, NOW), Err(Refusal::Agreed), "{action:?}");
+                assert_eq!(
+                    done.apply(side, action, NOW),
+                    Err(Refusal::Agreed),
+                    "{action:?}"
+                );
             }
         }
     }
@@ -430,7 +463,10 @@ mod tests {
         for action in [
             PleaAction::Accept { version: 1 },
             PleaAction::Reject { version: 1 },
-            PleaAction::Counter { version: 1, respond_by: None },
+            PleaAction::Counter {
+                version: 1,
+                respond_by: None,
+            },
         ] {
             assert_eq!(n.apply(Prosecution, action, NOW), Err(Refusal::OwnOffer));
         }
@@ -439,15 +475,29 @@ mod tests {
     #[test]
     fn rejection_reopens_the_negotiation() {
         let t = pending(1, Prosecution).apply(Defence, PleaAction::Reject { version: 1 }, NOW);
-        assert_eq!(t.map(|t| (t.next.state, t.next.version, t.ended)), Ok((Open, 1, Some((1, OfferOutcome::Rejected)))));
+        assert_eq!(
+            t.map(|t| (t.next.state, t.next.version, t.ended)),
+            Ok((Open, 1, Some((1, OfferOutcome::Rejected))))
+        );
     }
 
     #[test]
     fn a_counter_offer_is_the_next_version_from_the_other_side() {
-        let t = pending(1, Prosecution).apply(Defence, PleaAction::Counter { version: 1, respond_by: None }, NOW);
+        let t = pending(1, Prosecution).apply(
+            Defence,
+            PleaAction::Counter {
+                version: 1,
+                respond_by: None,
+            },
+            NOW,
+        );
         assert_eq!(
             t.map(|t| (t.next, t.ended, t.made)),
-            Ok((pending(2, Defence), Some((1, OfferOutcome::Countered)), Some(2)))
+            Ok((
+                pending(2, Defence),
+                Some((1, OfferOutcome::Countered)),
+                Some(2)
+            ))
         );
     }
 
@@ -456,55 +506,97 @@ mod tests {
         let n = pending(3, Defence);
         assert_eq!(
             n.apply(Prosecution, PleaAction::Accept { version: 2 }, NOW),
-            Err(Refusal::Superseded { answered: 2, current: 3 })
+            Err(Refusal::Superseded {
+                answered: 2,
+                current: 3
+            })
         );
-        assert_eq!(n.apply(Prosecution, PleaAction::Accept { version: 4 }, NOW), Err(Refusal::NoSuchVersion(4)));
-        assert_eq!(n.apply(Prosecution, PleaAction::Accept { version: 0 }, NOW), Err(Refusal::NoSuchVersion(0)));
+        assert_eq!(
+            n.apply(Prosecution, PleaAction::Accept { version: 4 }, NOW),
+            Err(Refusal::NoSuchVersion(4))
+        );
+        assert_eq!(
+            n.apply(Prosecution, PleaAction::Accept { version: 0 }, NOW),
+            Err(Refusal::NoSuchVersion(0))
+        );
     }
 
     #[test]
     fn answers_to_a_withdrawn_or_rejected_offer_are_refused() {
-        let reopened = Negotiation { state: Open, ..pending(2, Defence) };
+        let reopened = Negotiation {
+            state: Open,
+            ..pending(2, Defence)
+        };
         for action in [
             PleaAction::Accept { version: 2 },
             PleaAction::Reject { version: 2 },
-            PleaAction::Counter { version: 2, respond_by: None },
+            PleaAction::Counter {
+                version: 2,
+                respond_by: None,
+            },
             PleaAction::Withdraw { version: 2 },
         ] {
-            assert_eq!(reopened.apply(Prosecution, action, NOW), Err(Refusal::NotOpen(2)));
+            assert_eq!(
+                reopened.apply(Prosecution, action, NOW),
+                Err(Refusal::NotOpen(2))
+            );
         }
     }
 
     #[test]
     fn only_the_offering_side_withdraws() {
         let n = pending(1, Prosecution);
-        assert_eq!(n.apply(Defence, PleaAction::Withdraw { version: 1 }, NOW), Err(Refusal::NotYourOffer));
+        assert_eq!(
+            n.apply(Defence, PleaAction::Withdraw { version: 1 }, NOW),
+            Err(Refusal::NotYourOffer)
+        );
         let t = n.apply(Prosecution, PleaAction::Withdraw { version: 1 }, NOW);
-        assert_eq!(t.map(|t| (t.next.state, t.ended)), Ok((Open, Some((1, OfferOutcome::Withdrawn)))));
+        assert_eq!(
+            t.map(|t| (t.next.state, t.ended)),
+            Ok((Open, Some((1, OfferOutcome::Withdrawn))))
+        );
     }
 
     #[test]
     fn an_offer_lapses_at_its_respond_by_time() {
-        let n = Negotiation { respond_by: Some(NOW), ..pending(1, Prosecution) };
+        let n = Negotiation {
+            respond_by: Some(NOW),
+            ..pending(1, Prosecution)
+        };
         assert_eq!(n.lapse_if_due(NOW - 1), None);
         let lapsed = n.lapse_if_due(NOW).map(|t| (t.next.state, t.ended));
         assert_eq!(lapsed, Some((Open, Some((1, OfferOutcome::Lapsed)))));
         // An answer after the deadline is refused; a new offer may then be made.
-        assert_eq!(n.apply(Defence, PleaAction::Accept { version: 1 }, NOW), Err(Refusal::NotOpen(1)));
+        assert_eq!(
+            n.apply(Defence, PleaAction::Accept { version: 1 }, NOW),
+            Err(Refusal::NotOpen(1))
+        );
         assert_eq!(n.apply(Defence, offer(), NOW).map(|t| t.made), Ok(Some(2)));
     }
 
     #[test]
     fn respond_by_must_be_in_the_future() {
-        let t = Negotiation::new().apply(Prosecution, PleaAction::Offer { respond_by: Some(NOW) }, NOW);
+        let t = Negotiation::new().apply(
+            Prosecution,
+            PleaAction::Offer {
+                respond_by: Some(NOW),
+            },
+            NOW,
+        );
         assert_eq!(t, Err(Refusal::RespondByPast));
     }
 
     #[test]
     fn closing_ends_a_waiting_offer_and_then_everything() {
         let t = pending(1, Prosecution).apply(Defence, PleaAction::Close, NOW);
-        assert_eq!(t.map(|t| (t.next.state, t.ended)), Ok((Closed, Some((1, OfferOutcome::Withdrawn)))));
-        let closed = Negotiation { state: Closed, ..Negotiation::new() };
+        assert_eq!(
+            t.map(|t| (t.next.state, t.ended)),
+            Ok((Closed, Some((1, OfferOutcome::Withdrawn))))
+        );
+        let closed = Negotiation {
+            state: Closed,
+            ..Negotiation::new()
+        };
         assert_eq!(closed.apply(Defence, offer(), NOW), Err(Refusal::Closed));
     }
 

@@ -86,7 +86,10 @@ impl Store {
         .await;
         let case_id = match inserted {
             Ok((id,)) => id,
-            Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
                 return Ok(None);
             }
             Err(e) => return Err(e.into()),
@@ -188,7 +191,11 @@ impl Store {
         Ok(rows)
     }
 
-    pub async fn find_case(&self, organisation_id: i64, reference: &str) -> StoreResult<Option<i64>> {
+    pub async fn find_case(
+        &self,
+        organisation_id: i64,
+        reference: &str,
+    ) -> StoreResult<Option<i64>> {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM cases WHERE organisation_id = $1 AND reference = $2")
                 .bind(organisation_id)
@@ -208,7 +215,12 @@ impl Store {
     }
 
     /// Records a request unless the user already takes part or already asked.
-    pub async fn request_case_access(&self, case_id: i64, user_id: i64, now: i64) -> StoreResult<()> {
+    pub async fn request_case_access(
+        &self,
+        case_id: i64,
+        user_id: i64,
+        now: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO case_access_requests (case_id, user_id, requested_at) \
              SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM case_participants \
@@ -224,7 +236,10 @@ impl Store {
         Ok(())
     }
 
-    pub async fn pending_access_requests(&self, case_id: i64) -> StoreResult<Vec<AccessRequestRow>> {
+    pub async fn pending_access_requests(
+        &self,
+        case_id: i64,
+    ) -> StoreResult<Vec<AccessRequestRow>> {
         let rows = sqlx::query_as(
             "SELECT r.id, r.user_id, u.name, u.email, o.name AS organisation, r.requested_at \
              FROM case_access_requests r JOIN users u ON u.id = r.user_id \
@@ -273,10 +288,11 @@ impl Store {
     }
 
     pub async fn thread_case(&self, thread_id: i64) -> StoreResult<Option<i64>> {
-        let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT case_id FROM threads WHERE id = $1")
-            .bind(thread_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT case_id FROM threads WHERE id = $1")
+                .bind(thread_id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.and_then(|(c,)| c))
     }
 

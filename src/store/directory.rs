@@ -14,7 +14,7 @@ pub struct DirectoryEntry {
 }
 
 /// An addressee of a message: who they are, whether they can receive, and their public key.
-#[derive(FromRow)]
+#[derive(FromRow, Clone)]
 pub struct AddressRecord {
     pub id: i64,
     pub email: String,
@@ -60,6 +60,23 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row)
+    }
+
+    /// The records of several addresses in one round trip; unknown addresses are absent.
+    pub async fn address_records(&self, emails: &[&str]) -> StoreResult<Vec<AddressRecord>> {
+        if emails.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=emails.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT id, email, name, status, public_recipient FROM users WHERE email IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as(&sql);
+        for email in emails {
+            query = query.bind(*email);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
     }
 
     pub async fn set_ex_directory(&self, user_id: i64, ex_directory: bool) -> StoreResult<()> {

@@ -92,6 +92,9 @@ pub struct AttachmentRow {
     pub size: i64,
 }
 
+/// Unread counts stop here; the navigation then shows "999+".
+pub const UNREAD_CAP: i64 = 1000;
+
 /// When one mailbox received a message and when its owner first opened it.
 #[derive(FromRow, Debug)]
 pub struct ReceiptRow {
@@ -161,7 +164,11 @@ impl Store {
             sent_at: i64::MAX,
             entry_id: i64::MAX,
         });
-        let case_filter = if case_id.is_some() { "AND e.case_id = $6" } else { "" };
+        let case_filter = if case_id.is_some() {
+            "AND e.case_id = $6"
+        } else {
+            ""
+        };
         let query = format!(
             "SELECT {MAILBOX_COLUMNS} {MAILBOX_FROM} \
              WHERE e.user_id = $1 AND e.folder = $2 {case_filter} \
@@ -215,10 +222,12 @@ impl Store {
         Ok(rows)
     }
 
+    /// Unread messages in the inbox, counted up to `UNREAD_CAP` so that a huge backlog
+    /// costs no more than a full navigation badge.
     pub async fn unread_count(&self, user_id: i64) -> StoreResult<i64> {
         let (count,): (i64,) = sqlx::query_as(&format!(
-            "SELECT COUNT(*) FROM mailbox_entries e WHERE e.user_id = $1 AND e.folder = 'inbox' \
-             AND e.is_read = 0 AND {CASE_VISIBLE}"
+            "SELECT COUNT(*) FROM (SELECT 1 FROM mailbox_entries e WHERE e.user_id = $1 \
+             AND e.folder = 'inbox' AND e.is_read = 0 AND {CASE_VISIBLE} LIMIT {UNREAD_CAP}) t"
         ))
         .bind(user_id)
         .fetch_one(&self.pool)
@@ -420,7 +429,11 @@ pub(super) async fn insert_delivery(
                 "INSERT INTO threads (kind, created_by, created_at, case_id) \
                  VALUES ($1, $2, $3, $4) RETURNING id",
             )
-            .bind(if delivery.plea { "plea" } else { "correspondence" })
+            .bind(if delivery.plea {
+                "plea"
+            } else {
+                "correspondence"
+            })
             .bind(delivery.sender_id)
             .bind(delivery.sent_at)
             .bind(delivery.case_id)
@@ -442,17 +455,26 @@ pub(super) async fn insert_delivery(
     .bind(delivery.forwarded_from)
     .fetch_one(&mut **tx)
     .await?;
-    for (kind, users) in [("to", &delivery.to), ("cc", &delivery.cc)] {
-        for user_id in users {
-            sqlx::query(
-                "INSERT INTO message_addressees (message_id, user_id, kind) VALUES ($1, $2, $3)",
-            )
-            .bind(message_id)
-            .bind(user_id)
-            .bind(kind)
-            .execute(&mut **tx)
-            .await?;
+    let addressees: Vec<(i64, &str)> = delivery
+        .to
+        .iter()
+        .map(|id| (*id, "to"))
+        .chain(delivery.cc.iter().map(|id| (*id, "cc")))
+        .collect();
+    // Many rows per statement: a message to twenty people is two inserts, not forty.
+    for chunk in addressees.chunks(100) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO message_addressees (message_id, user_id, kind) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(message_id);
+        for (user_id, kind) in chunk {
+            query = query.bind(*user_id).bind(*kind);
         }
+        query.execute(&mut **tx).await?;
     }
     for (position, attachment) in delivery.attachments.iter().enumerate() {
         sqlx::query(
@@ -466,23 +488,41 @@ pub(super) async fn insert_delivery(
         .execute(&mut **tx)
         .await?;
     }
-    for entry in &delivery.entries {
-        sqlx::query(
+    let has_attachments = flag(!delivery.attachments.is_empty());
+    for chunk in delivery.entries.chunks(100) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = 6 + 4 * i;
+                format!(
+                    "(${}, $1, $2, ${}, ${}, ${}, $3, $3, $4, ${}, $5)",
+                    b,
+                    b + 1,
+                    b + 1,
+                    b + 2,
+                    b + 3
+                )
+            })
+            .collect();
+        let sql = format!(
             "INSERT INTO mailbox_entries (user_id, message_id, thread_id, folder, \
-                 restore_folder, is_read, sent_at, delivered_at, has_attachments, summary, \
-                 case_id) VALUES ($1, $2, $3, $4, $4, $5, $6, $6, $7, $8, $9)",
-        )
-        .bind(entry.user_id)
-        .bind(message_id)
-        .bind(thread_id)
-        .bind(entry.folder.as_str())
-        .bind(flag(entry.is_read))
-        .bind(delivery.sent_at)
-        .bind(flag(!delivery.attachments.is_empty()))
-        .bind(&entry.summary)
-        .bind(case_id)
-        .execute(&mut **tx)
-        .await?;
+             restore_folder, is_read, sent_at, delivered_at, has_attachments, summary, case_id) \
+             VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(message_id)
+            .bind(thread_id)
+            .bind(delivery.sent_at)
+            .bind(has_attachments)
+            .bind(case_id);
+        for entry in chunk {
+            query = query
+                .bind(entry.user_id)
+                .bind(entry.folder.as_str())
+                .bind(flag(entry.is_read))
+                .bind(&entry.summary);
+        }
+        query.execute(&mut **tx).await?;
     }
     Ok(Delivered {
         message_id,

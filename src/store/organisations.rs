@@ -84,11 +84,15 @@ impl Store {
 
 impl Store {
     /// (id, name) of every organisation of a kind, by name.
-    pub async fn organisations_of_kind(&self, kind: OrganisationKind) -> StoreResult<Vec<(i64, String)>> {
-        let rows = sqlx::query_as("SELECT id, name FROM organisations WHERE kind = $1 ORDER BY name")
-            .bind(kind.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn organisations_of_kind(
+        &self,
+        kind: OrganisationKind,
+    ) -> StoreResult<Vec<(i64, String)>> {
+        let rows =
+            sqlx::query_as("SELECT id, name FROM organisations WHERE kind = $1 ORDER BY name")
+                .bind(kind.as_str())
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows)
     }
 }

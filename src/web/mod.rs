@@ -59,20 +59,32 @@ pub fn router(app: AppState) -> Router {
         .route("/directory/suggest", get(views::directory::suggest))
         .route("/search", get(views::search::show))
         .route("/cases", get(views::cases::list))
-        .route("/cases/new", get(views::cases::new_form).post(views::cases::create))
+        .route(
+            "/cases/new",
+            get(views::cases::new_form).post(views::cases::create),
+        )
         .route(
             "/cases/request",
             get(views::cases::request_form).post(views::cases::request_access),
         )
         .route("/cases/{id}", get(views::cases::show))
         .route("/cases/{id}/status", post(views::cases::set_status))
-        .route("/cases/{id}/participants", post(views::cases::add_participant))
+        .route(
+            "/cases/{id}/participants",
+            post(views::cases::add_participant),
+        )
         .route(
             "/cases/{id}/participants/{user}/remove",
             post(views::cases::remove_participant),
         )
-        .route("/cases/{id}/requests/{request}", post(views::cases::decide_request))
-        .route("/cases/{id}/plea", get(views::plea::show).post(views::plea::act))
+        .route(
+            "/cases/{id}/requests/{request}",
+            post(views::cases::decide_request),
+        )
+        .route(
+            "/cases/{id}/plea",
+            get(views::plea::show).post(views::plea::act),
+        )
         .route("/cases/{id}/plea/minute", get(views::plea::minute))
         .route("/threads/{id}/case", post(views::thread::tag_case))
         .route(

@@ -284,8 +284,8 @@ async fn delivery_is_all_or_nothing(backend: Backend) {
     };
     let delivery = Delivery {
         thread_id: None,
-                case_id: None,
-                plea: false,
+        case_id: None,
+        plea: false,
         sender_id: o.ids[0],
         sent_at: o.app.clock.now(),
         envelope: b"sealed".to_vec(),

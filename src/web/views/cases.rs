@@ -60,7 +60,8 @@ pub async fn list(
         .await?
         .into_iter()
         .map(|row| {
-            let details: CaseDetails = Casemail::open_item(&identity, &row.details).unwrap_or_default();
+            let details: CaseDetails =
+                Casemail::open_item(&identity, &row.details).unwrap_or_default();
             ListedCase {
                 id: row.id,
                 title: details.title,
@@ -145,9 +146,15 @@ pub async fn create(
     prosecution_only(&user)?;
     let mut errors = FormErrors::default();
     let reference = errors.check("reference", CaseReference::parse(&form.reference));
-    let title = errors.check("title", parse_line(&form.title, "Enter the case title, like HMA v Smith", 200));
+    let title = errors.check(
+        "title",
+        parse_line(&form.title, "Enter the case title, like HMA v Smith", 200),
+    );
     let court = errors.check("court", parse_line(&form.court, "Enter the court", 120));
-    let accused = errors.check("accused", parse_line(&form.accused, "Enter the name of the accused", 300));
+    let accused = errors.check(
+        "accused",
+        parse_line(&form.accused, "Enter the name of the accused", 300),
+    );
     let charges = errors.check("charges", parse_charges(&form.charges));
     if let (Some(reference), Some(title), Some(court), Some(accused), Some(charges)) =
         (reference, title, court, accused, charges)
@@ -155,7 +162,11 @@ pub async fn create(
         let case = NewCase {
             reference,
             court,
-            details: CaseDetails { title, accused, charges },
+            details: CaseDetails {
+                title,
+                accused,
+                charges,
+            },
         };
         match app.create_case(&user.account, case).await {
             Ok(id) => return Ok(Redirect::to(&format!("/cases/{id}?done=created")).into_response()),
@@ -207,7 +218,15 @@ pub async fn show(
     Query(query): Query<Notice>,
     user: CurrentUser,
 ) -> Result<CasePage, AppError> {
-    render_case(&app, &csrf, &user, case_id, FormErrors::default(), notice(query.done.as_deref())).await
+    render_case(
+        &app,
+        &csrf,
+        &user,
+        case_id,
+        FormErrors::default(),
+        notice(query.done.as_deref()),
+    )
+    .await
 }
 
 fn notice(done: Option<&str>) -> Option<&'static str> {
@@ -240,7 +259,11 @@ async fn render_case(
     let rows = app.store.case_messages(user.account.id, case_id).await?;
     let mut disclosures = Vec::new();
     for row in rows.iter().filter(|r| r.has_attachments != 0) {
-        if let Some((envelope, _, _)) = app.store.message_for_user(user.account.id, row.message_id).await? {
+        if let Some((envelope, _, _)) = app
+            .store
+            .message_for_user(user.account.id, row.message_id)
+            .await?
+        {
             let content: EnvelopeContent = Casemail::open_item(&identity, &envelope)?;
             for (position, a) in content.attachments.iter().enumerate() {
                 disclosures.push(Disclosure {
@@ -255,7 +278,10 @@ async fn render_case(
             }
         }
     }
-    let messages = rows.iter().map(|row| ListedMessage::decrypt(&identity, row, false)).collect();
+    let messages = rows
+        .iter()
+        .map(|row| ListedMessage::decrypt(&identity, row, false))
+        .collect();
     let requests = if prosecution {
         app.store.pending_access_requests(case_id).await?
     } else {
@@ -278,7 +304,11 @@ async fn render_case(
 }
 
 /// The case if the user takes part on the prosecution side; 404 for everyone else.
-async fn prosecution_case(app: &AppState, user: &CurrentUser, case_id: i64) -> Result<CaseRow, AppError> {
+async fn prosecution_case(
+    app: &AppState,
+    user: &CurrentUser,
+    case_id: i64,
+) -> Result<CaseRow, AppError> {
     let case = app
         .store
         .case_for_user(user.account.id, case_id)
@@ -305,13 +335,18 @@ pub async fn add_participant(
 ) -> Result<Response, AppError> {
     prosecution_case(&app, &user, case_id).await?;
     let identity = user.identity()?;
-    match app.add_participant(&user.account, &identity, case_id, &form.email).await {
+    match app
+        .add_participant(&user.account, &identity, case_id, &form.email)
+        .await
+    {
         Ok(()) => Ok(Redirect::to(&format!("/cases/{case_id}?done=added")).into_response()),
         Err(CaseProblem::Internal(e)) => Err(AppError::Internal(e)),
         Err(problem) => {
             let mut errors = FormErrors::default();
             errors.add("email", problem.to_string());
-            let mut response = render_case(&app, &csrf, &user, case_id, errors, None).await?.into_response();
+            let mut response = render_case(&app, &csrf, &user, case_id, errors, None)
+                .await?
+                .into_response();
             *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
         }
@@ -325,7 +360,9 @@ pub async fn remove_participant(
 ) -> Result<Redirect, AppError> {
     prosecution_case(&app, &user, case_id).await?;
     if user_id == user.account.id {
-        return Err(AppError::BadRequest("You cannot remove yourself from a case. Ask a colleague."));
+        return Err(AppError::BadRequest(
+            "You cannot remove yourself from a case. Ask a colleague.",
+        ));
     }
     app.store.remove_participant(case_id, user_id).await?;
     Ok(Redirect::to(&format!("/cases/{case_id}?done=removed")))
@@ -366,9 +403,14 @@ pub async fn set_status(
     Form(form): Form<StatusForm>,
 ) -> Result<Redirect, AppError> {
     prosecution_case(&app, &user, case_id).await?;
-    let status = CaseStatus::parse(&form.status).map_err(|_| AppError::BadRequest("Choose open or concluded."))?;
+    let status = CaseStatus::parse(&form.status)
+        .map_err(|_| AppError::BadRequest("Choose open or concluded."))?;
     app.store.set_case_status(case_id, status.as_str()).await?;
-    let done = if status == CaseStatus::Concluded { "concluded" } else { "reopened" };
+    let done = if status == CaseStatus::Concluded {
+        "concluded"
+    } else {
+        "reopened"
+    };
     Ok(Redirect::to(&format!("/cases/{case_id}?done={done}")))
 }
 
@@ -398,7 +440,10 @@ pub async fn request_form(
         page: Page::signed_in(&app, &csrf, &user, Section::Cases).await?,
         errors: FormErrors::default(),
         form: RequestForm::default(),
-        offices: app.store.organisations_of_kind(OrganisationKind::Prosecution).await?,
+        offices: app
+            .store
+            .organisations_of_kind(OrganisationKind::Prosecution)
+            .await?,
     })
 }
 
@@ -412,8 +457,15 @@ pub async fn request_access(
 ) -> Result<Response, AppError> {
     let mut errors = FormErrors::default();
     let reference = errors.check("reference", CaseReference::parse(&form.reference));
-    let offices = app.store.organisations_of_kind(OrganisationKind::Prosecution).await?;
-    let office = form.office.parse::<i64>().ok().filter(|id| offices.iter().any(|(o, _)| o == id));
+    let offices = app
+        .store
+        .organisations_of_kind(OrganisationKind::Prosecution)
+        .await?;
+    let office = form
+        .office
+        .parse::<i64>()
+        .ok()
+        .filter(|id| offices.iter().any(|(o, _)| o == id));
     if office.is_none() {
         errors.add("office", "Choose the prosecution office that owns the case");
     }
@@ -422,7 +474,9 @@ pub async fn request_access(
     }
     if let (Some(reference), Some(office), true) = (reference, office, errors.is_empty()) {
         if let Some(case_id) = app.store.find_case(office, reference.as_str()).await? {
-            app.store.request_case_access(case_id, user.account.id, app.clock.now()).await?;
+            app.store
+                .request_case_access(case_id, user.account.id, app.clock.now())
+                .await?;
         }
         return Ok(Redirect::to("/cases?done=requested").into_response());
     }

@@ -300,7 +300,11 @@ pub async fn validate(
             errors.add("case_id", "Choose one of your cases");
             return Ok(None);
         }
-        let emails = to.addresses().iter().chain(cc.addresses()).map(|e| e.as_str());
+        let emails = to
+            .addresses()
+            .iter()
+            .chain(cc.addresses())
+            .map(|e| e.as_str());
         match app.check_case_addressees(case_id, emails).await {
             Ok(()) => {}
             Err(crate::cases::CaseProblem::Internal(e)) => return Err(AppError::Internal(e)),
@@ -318,7 +322,11 @@ pub async fn validate(
             body,
             reply_to: form.reply_to,
             forward_of: form.forward_of,
-            case_id: if form.reply_to.is_some() { None } else { case_id },
+            case_id: if form.reply_to.is_some() {
+                None
+            } else {
+                case_id
+            },
         },
         addressees,
     )))

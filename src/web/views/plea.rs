@@ -59,7 +59,10 @@ impl PleaPage {
     }
 
     fn can_close(&self) -> bool {
-        matches!(self.state, Some(NegotiationState::Open | NegotiationState::OfferPending))
+        matches!(
+            self.state,
+            Some(NegotiationState::Open | NegotiationState::OfferPending)
+        )
     }
 
     fn agreed(&self) -> bool {
@@ -99,9 +102,13 @@ async fn render(
                 made: display_time(offer.made_at),
                 respond_by: offer.respond_by.map(display_time),
                 outcome: offer.outcome,
-                answered: offer
-                    .answered_at
-                    .map(|at| format!("{} by {}", display_time(at), offer.answerer_name.unwrap_or_else(|| "time limit".into()))),
+                answered: offer.answered_at.map(|at| {
+                    format!(
+                        "{} by {}",
+                        display_time(at),
+                        offer.answerer_name.unwrap_or_else(|| "time limit".into())
+                    )
+                }),
                 terms: Casemail::open_item(&identity, &offer.terms).ok(),
             });
         }
@@ -110,7 +117,9 @@ async fn render(
     Ok(PleaPage {
         page: Page::signed_in(app, csrf, user, Section::Cases).await?,
         my_side: case.side(),
-        offered_by: negotiation.as_ref().and_then(|r| negotiation_of(r).offered_by),
+        offered_by: negotiation
+            .as_ref()
+            .and_then(|r| negotiation_of(r).offered_by),
         version: negotiation.as_ref().map_or(0, |r| r.version),
         thread_id: negotiation.as_ref().map(|r| r.thread_id),
         state,
@@ -131,7 +140,11 @@ pub async fn act(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let field = |name: &str| {
-        fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
     };
     let identity = user.identity()?;
     let (case, details) = app
@@ -147,7 +160,11 @@ pub async fn act(
             if field("action") == "offer" {
                 PleaRequest::Offer { terms, respond_by }
             } else {
-                PleaRequest::Counter { version, terms, respond_by }
+                PleaRequest::Counter {
+                    version,
+                    terms,
+                    respond_by,
+                }
             }
         }
         "accept" => PleaRequest::Accept { version },
@@ -160,7 +177,11 @@ pub async fn act(
         }
         "withdraw" => PleaRequest::Withdraw { version },
         "close" => PleaRequest::Close,
-        _ => return Err(AppError::BadRequest("Choose what to do with the negotiation.")),
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose what to do with the negotiation.",
+            ));
+        }
     };
     if errors.is_empty() {
         match app.plea_action(&user.account, &case, request).await {
@@ -169,12 +190,18 @@ pub async fn act(
             Err(problem) => errors.add("negotiation", problem.to_string()),
         }
     }
-    let mut response = render(&app, &csrf, &user, case_id, errors).await?.into_response();
+    let mut response = render(&app, &csrf, &user, case_id, errors)
+        .await?
+        .into_response();
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
 }
 
-fn read_terms(details: &CaseDetails, field: &dyn Fn(&str) -> String, errors: &mut FormErrors) -> OfferTerms {
+fn read_terms(
+    details: &CaseDetails,
+    field: &dyn Fn(&str) -> String,
+    errors: &mut FormErrors,
+) -> OfferTerms {
     let mut positions = Vec::new();
     for (index, charge) in details.charges.iter().enumerate() {
         let number = index + 1;
@@ -186,7 +213,10 @@ fn read_terms(details: &CaseDetails, field: &dyn Fn(&str) -> String, errors: &mu
                 format!("Give the amended wording for charge {number}"),
             ),
             Ok(_) => {}
-            Err(_) => errors.add("position_1", format!("Choose a position for charge {number}")),
+            Err(_) => errors.add(
+                "position_1",
+                format!("Choose a position for charge {number}"),
+            ),
         }
         positions.push(ChargeTerm {
             number,
@@ -195,7 +225,10 @@ fn read_terms(details: &CaseDetails, field: &dyn Fn(&str) -> String, errors: &mu
             amended_wording: amended,
         });
     }
-    OfferTerms { positions, terms: field("terms") }
+    OfferTerms {
+        positions,
+        terms: field("terms"),
+    }
 }
 
 fn read_respond_by(input: &str, errors: &mut FormErrors) -> Option<i64> {
@@ -207,7 +240,10 @@ fn read_respond_by(input: &str, errors: &mut FormErrors) -> Option<i64> {
         // Offers lapse at the end of the respond-by day.
         Ok(day) => Some(day.midnight().assume_utc().unix_timestamp() + 86_400 - 1),
         Err(_) => {
-            errors.add("respond_by", "Enter the respond-by date in the format 2026-12-01");
+            errors.add(
+                "respond_by",
+                "Enter the respond-by date in the format 2026-12-01",
+            );
             None
         }
     }

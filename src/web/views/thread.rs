@@ -178,16 +178,22 @@ pub async fn tag_case(
     axum::Form(form): axum::Form<TagForm>,
 ) -> Result<axum::response::Redirect, AppError> {
     let Ok(case_id) = form.case_id.parse::<i64>() else {
-        return Err(AppError::BadRequest("Choose a case to tag the conversation with."));
+        return Err(AppError::BadRequest(
+            "Choose a case to tag the conversation with.",
+        ));
     };
     match app.tag_thread(&user.account, thread_id, case_id).await {
-        Ok(true) => Ok(axum::response::Redirect::to(&format!("/threads/{thread_id}"))),
+        Ok(true) => Ok(axum::response::Redirect::to(&format!(
+            "/threads/{thread_id}"
+        ))),
         Ok(false) => Err(AppError::NotFound),
         Err(crate::cases::CaseProblem::Internal(e)) => Err(AppError::Internal(e)),
         Err(problem) => {
             let query = serde_urlencoded::to_string([("tag_error", problem.to_string())])
                 .unwrap_or_default();
-            Ok(axum::response::Redirect::to(&format!("/threads/{thread_id}?{query}")))
+            Ok(axum::response::Redirect::to(&format!(
+                "/threads/{thread_id}?{query}"
+            )))
         }
     }
 }

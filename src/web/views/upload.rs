@@ -64,7 +64,7 @@ pub struct SubmittedCompose {
 
 enum Check {
     NotYet,
-    Valid(Outgoing, Addressees, Recipients),
+    Valid(Box<(Outgoing, Addressees, Recipients)>),
     Invalid,
 }
 
@@ -106,7 +106,7 @@ pub async fn read_compose_form(
             );
             check = Check::Invalid;
         }
-        let Check::Valid(_, _, recipients) = &check else {
+        let Check::Valid(valid) = &check else {
             drain(&mut field).await?;
             continue;
         };
@@ -117,7 +117,7 @@ pub async fn read_compose_form(
         });
         match stage(
             app,
-            recipients.clone(),
+            valid.2.clone(),
             &mut field,
             file_name.clone(),
             media_type,
@@ -142,7 +142,10 @@ pub async fn read_compose_form(
         check = run_check(app, sender, &fields, &mut errors).await?;
     }
     let (validated, addressees) = match check {
-        Check::Valid(outgoing, addressees, _) => (Some(outgoing), Some(addressees)),
+        Check::Valid(valid) => {
+            let (outgoing, addressees, _) = *valid;
+            (Some(outgoing), Some(addressees))
+        }
         _ => (None, None),
     };
     Ok(SubmittedCompose {
@@ -166,7 +169,7 @@ async fn run_check(
             let recipients = addressees
                 .content_recipients(sender)
                 .map_err(AppError::Internal)?;
-            Check::Valid(outgoing, addressees, recipients)
+            Check::Valid(Box::new((outgoing, addressees, recipients)))
         }
         None => Check::Invalid,
     })
