@@ -18,5 +18,6 @@ pub mod error;
 pub mod mail;
 pub mod mail_content;
 pub mod plea;
+pub mod search;
 pub mod store;
 pub mod web;

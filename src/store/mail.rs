@@ -111,11 +111,11 @@ pub struct Cursor {
     pub entry_id: i64,
 }
 
-const MAILBOX_COLUMNS: &str = "e.id AS entry_id, e.message_id, e.thread_id, e.is_read, \
+pub(super) const MAILBOX_COLUMNS: &str = "e.id AS entry_id, e.message_id, e.thread_id, e.is_read, \
      e.sent_at, e.delivered_at, e.has_attachments, e.summary, u.name AS sender_name, \
      u.email AS sender_email, o.name AS sender_organisation, c.reference AS case_reference";
 
-const MAILBOX_FROM: &str = "FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
+pub(super) const MAILBOX_FROM: &str = "FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
      JOIN users u ON u.id = m.sender_id JOIN organisations o ON o.id = u.organisation_id \
      LEFT JOIN cases c ON c.id = e.case_id";
 

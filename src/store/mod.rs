@@ -12,6 +12,7 @@ mod drafts;
 mod mail;
 mod organisations;
 mod plea;
+mod search;
 mod sessions;
 pub mod settings;
 mod throttle;
@@ -32,6 +33,7 @@ pub use mail::{
 };
 pub use organisations::Organisation;
 pub use plea::{Expected, NegotiationRow, NewOffer, OfferRow, PleaWrite, PleaWritten};
+pub use search::SegmentRow;
 pub use sessions::{NewSession, SessionUser};
 pub use throttle::ThrottleOutcome;
 pub use users::{NewUser, SignInRecord, UserAccount};

@@ -255,7 +255,7 @@ impl Store {
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-        for table in ["sessions", "mailbox_entries", "drafts"] {
+        for table in ["sessions", "mailbox_entries", "drafts", "search_segments"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
                 .bind(user_id)
                 .execute(&mut *tx)

@@ -20,6 +20,7 @@ on_both_backends!(
     the_directory_lists_only_active_listed_people,
     search_finds_by_words_sender_and_date,
     folders_page_by_keyset,
+    search_keeps_an_encrypted_index_that_stays_current,
 );
 
 /// A fiscal and two defence agents, each signed in in their own browser.
@@ -768,4 +769,76 @@ async fn folders_page_by_keyset(backend: Backend) {
     assert_eq!(second.matches("href=\"/threads/").count(), 5);
     assert!(second.contains("Letter number 04") && second.contains("Letter number 00"));
     assert!(!second.contains("/mail/inbox?after="), "no further page");
+}
+
+async fn search_keeps_an_encrypted_index_that_stays_current(backend: Backend) {
+    let o = office(backend).await;
+    for n in 0..70 {
+        let body = format!("Routine letter {n} INDEXWORD{n}X");
+        o.fiscal
+            .send_ok(&Outgoing::to("ann@brodie.example", "Routine", &body))
+            .await;
+    }
+    let page = o.ann.text("/search?q=indexword7x").await;
+    assert!(page.contains("1 message found"), "exact word found once");
+    let segments = o
+        .app
+        .app
+        .store
+        .search_segments(o.ids[1])
+        .await
+        .unwrap_or_default();
+    assert_eq!(segments.len(), 1, "the index was built");
+    assert!(
+        !contains(&raw_bytes(&o.app).await, "indexword7x"),
+        "the index is encrypted"
+    );
+
+    o.fiscal
+        .send_ok(&Outgoing::to(
+            "ann@brodie.example",
+            "Late",
+            "FRESHWORD arrives after indexing",
+        ))
+        .await;
+    assert!(
+        o.ann
+            .text("/search?q=freshword")
+            .await
+            .contains("1 message found"),
+        "new mail is searchable at once"
+    );
+    let entry = o
+        .app
+        .app
+        .store
+        .mailbox_page(o.ids[1], Folder::Inbox, None, 1)
+        .await
+        .unwrap_or_default()[0]
+        .entry_id;
+    o.ann
+        .submit(
+            "/mail/inbox",
+            "/mail/bulk",
+            &[
+                ("folder", "inbox"),
+                ("action", "delete"),
+                ("entry", &entry.to_string()),
+            ],
+        )
+        .await;
+    assert!(
+        o.ann
+            .text("/search?q=freshword")
+            .await
+            .contains("0 messages found"),
+        "deleted mail is not found"
+    );
+    assert!(
+        o.fiscal
+            .text("/search?q=indexword7x")
+            .await
+            .contains("1 message found"),
+        "the sender finds it too"
+    );
 }

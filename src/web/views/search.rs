@@ -1,6 +1,4 @@
-//! Searching one's own mail. Content is encrypted, so search decrypts each candidate's
-//! small per-reader summary in the session; sender and date narrow the candidates first
-//! using metadata that is stored in clear.
+//! The search page; the search itself is in `crate::search`.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,11 +7,9 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 
 use super::mailbox::ListedMessage;
-use crate::app::{AppState, Casemail};
-use crate::crypto::UserIdentity;
+use crate::app::AppState;
 use crate::error::AppError;
-use crate::mail_content::Summary;
-use crate::store::MailboxRow;
+use crate::search::MailQuery;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::CurrentUser;
 use crate::web::form::FormErrors;
@@ -61,22 +57,26 @@ pub async fn show(
     let mut messages = Vec::new();
     let mut truncated = false;
     if searched && errors.is_empty() {
-        let rows = app
-            .store
-            .mailbox_search_candidates(
-                user.account.id,
-                from.unwrap_or(i64::MIN),
-                until.unwrap_or(i64::MAX),
+        let identity = user.identity()?;
+        let found = app
+            .search_mail(
+                &user.account,
+                &identity,
+                &MailQuery {
+                    words: &query.q,
+                    sender: &query.sender,
+                    from: from.unwrap_or(i64::MIN),
+                    until: until.unwrap_or(i64::MAX),
+                    limit: MAX_RESULTS,
+                },
             )
             .await?;
-        let identity = user.identity()?;
-        let words = query.q.clone();
-        let sender = query.sender.clone();
-        let found = tokio::task::spawn_blocking(move || search(&identity, rows, &words, &sender))
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
-        truncated = found.len() > MAX_RESULTS;
-        messages = found.into_iter().take(MAX_RESULTS).collect();
+        truncated = found.truncated;
+        messages = found
+            .rows
+            .iter()
+            .map(|row| ListedMessage::decrypt(&identity, row, false))
+            .collect();
     }
     Ok(SearchPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Search).await?,
@@ -86,32 +86,6 @@ pub async fn show(
         messages,
         truncated,
     })
-}
-
-/// Messages whose sender matches `sender` and whose summary holds every word of `words`,
-/// newest first.
-pub fn search(
-    identity: &UserIdentity,
-    rows: Vec<MailboxRow>,
-    words: &str,
-    sender: &str,
-) -> Vec<ListedMessage> {
-    let words: Vec<String> = words.split_whitespace().map(str::to_lowercase).collect();
-    let sender = sender.trim().to_lowercase();
-    rows.iter()
-        .filter(|row| {
-            sender.is_empty()
-                || row.sender_name.to_lowercase().contains(&sender)
-                || row.sender_email.contains(&sender)
-                || row.sender_organisation.to_lowercase().contains(&sender)
-        })
-        .filter(|row| {
-            words.is_empty()
-                || Casemail::open_item::<Summary>(identity, &row.summary)
-                    .is_ok_and(|s| words.iter().all(|w| s.search.contains(w.as_str())))
-        })
-        .map(|row| ListedMessage::decrypt(identity, row, false))
-        .collect()
 }
 
 /// A date typed as YYYY-MM-DD, as Unix seconds at its start plus `offset`.
