@@ -146,14 +146,14 @@ async fn sign_in_figures(app: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Peak resident memory sampled while `work` runs.
-async fn with_peak_rss<T>(work: impl std::future::Future<Output = T>) -> (T, u64) {
+/// Peak resident memory of process `pid`, sampled while `work` runs.
+async fn with_peak_rss<T>(pid: u32, work: impl std::future::Future<Output = T>) -> (T, u64) {
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = done.clone();
     let sampler = tokio::spawn(async move {
         let mut peak = 0;
         while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-            peak = peak.max(resident_kib());
+            peak = peak.max(resident_kib_of(pid));
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         peak
@@ -164,8 +164,8 @@ async fn with_peak_rss<T>(work: impl std::future::Future<Output = T>) -> (T, u64
     (out, peak)
 }
 
-fn resident_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+fn resident_kib_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -175,43 +175,81 @@ fn resident_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Transfers run against a separate server process, so that its resident memory is the
+/// server's alone (not this benchmark's client or its earlier work).
 async fn transfer_figures(app: &AppState, people: &[UserAccount], mib: u64) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::app::serve(app.clone(), listener, async {
-        let _ = stopped.await;
-    }));
-    let sender = cookie_for(app, &people[0].email).await?;
-    let reader = cookie_for(app, &people[1].email).await?;
-    let size = mib * 1024 * 1024;
-    let ((location, upload), upload_peak) =
-        with_peak_rss(upload(address, &sender, &people[1].email, size)).await;
-    let location = location?;
-    let thread: i64 = location
-        .trim_start_matches("/threads/")
-        .trim_end_matches("?sent=1")
-        .parse()?;
-    let message_id = app.store.thread_for_user(people[1].id, thread).await?[0].message_id;
-    let ((received, download), download_peak) =
-        with_peak_rss(download(address, &reader, message_id)).await;
-    anyhow::ensure!(received? == size, "downloaded size differs");
-    let rate = |d: Duration| size as f64 / 1024.0 / 1024.0 / d.as_secs_f64();
-    println!(
-        "{:<44} {:>8.0} MiB/s  peak RSS {:>4} MiB  ({mib} MiB over loopback HTTP)",
-        "attachment upload (encrypt to blob)",
-        rate(upload),
-        upload_peak / 1024
-    );
-    println!(
-        "{:<44} {:>8.0} MiB/s  peak RSS {:>4} MiB",
-        "attachment download (decrypt stream)",
-        rate(download),
-        download_peak / 1024
-    );
-    let _ = stop.send(());
-    let _ = server.await;
-    Ok(())
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+        probe.local_addr()?.port()
+    };
+    let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut server = std::process::Command::new(std::env::current_exe()?)
+        .env("CASEMAIL_BIND", address.to_string())
+        .env("CASEMAIL_DATA_DIR", &app.config.data_dir)
+        .env("CASEMAIL_DATABASE_URL", app.config.database_url())
+        .env(
+            "CASEMAIL_MAX_ATTACHMENT_MB",
+            app.config.max_attachment_mb.to_string(),
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("cannot start the server process")?;
+    let result = async {
+        wait_until_ready(address).await?;
+        let sender = cookie_for(app, &people[0].email).await?;
+        let reader = cookie_for(app, &people[1].email).await?;
+        let pid = server.id();
+        let baseline = resident_kib_of(pid);
+        let size = mib * 1024 * 1024;
+        let ((location, upload), upload_peak) =
+            with_peak_rss(pid, upload(address, &sender, &people[1].email, size)).await;
+        let location = location?;
+        let thread: i64 = location
+            .trim_start_matches("/threads/")
+            .trim_end_matches("?sent=1")
+            .parse()?;
+        let message_id = app.store.thread_for_user(people[1].id, thread).await?[0].message_id;
+        let ((received, download), download_peak) =
+            with_peak_rss(pid, download(address, &reader, message_id)).await;
+        anyhow::ensure!(received? == size, "downloaded size differs");
+        let rate = |d: Duration| size as f64 / 1024.0 / 1024.0 / d.as_secs_f64();
+        println!(
+            "{:<44} {:>8.0} MiB/s  server peak RSS {:>4} MiB  (idle {} MiB; {mib} MiB over loopback HTTP)",
+            "attachment upload (encrypt to blob)",
+            rate(upload),
+            upload_peak / 1024,
+            baseline / 1024
+        );
+        println!(
+            "{:<44} {:>8.0} MiB/s  server peak RSS {:>4} MiB",
+            "attachment download (decrypt stream)",
+            rate(download),
+            download_peak / 1024
+        );
+        Ok(())
+    }
+    .await;
+    let _ = server.kill();
+    let _ = server.wait();
+    result
+}
+
+async fn wait_until_ready(address: std::net::SocketAddr) -> anyhow::Result<()> {
+    for _ in 0..200 {
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(address).await {
+            let request =
+                format!("GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await?;
+            let mut response = Vec::new();
+            stream.read_to_end(&mut response).await?;
+            if response.starts_with(b"HTTP/1.1 200") {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("the server process did not become ready")
 }
 
 async fn upload(
@@ -517,8 +555,14 @@ async fn search_figures(
     let owner = &people[2];
     seed_inbox(app, &people[3], owner, count, true).await?;
     let cookie = cookie_for(app, &owner.email).await?;
+    let mut cold = vec![get(app, &cookie, "/search?q=word1").await?];
+    report(
+        &format!("search, first ever ({count} messages; builds the index)"),
+        &mut cold,
+        "-",
+    );
     let mut samples = Vec::new();
-    for n in 0..10 {
+    for n in 0..20 {
         samples.push(get(app, &cookie, &format!("/search?q=word{}", n * 97)).await?);
     }
     report(
