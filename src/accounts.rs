@@ -9,6 +9,7 @@ use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::app::Casemail;
+use crate::audit::Origin;
 use crate::auth::{self, SessionCookie};
 use crate::crypto::{UserIdentity, generate_recovery_key_pair, parse_recipient};
 use crate::domain::{EmailAddress, Password, PersonName, UserStatus};
@@ -196,6 +197,8 @@ impl Casemail {
                 .await
                 .map_err(anyhow::Error::from)?
             {
+                self.audit_sign_in(None, &attempt, "user.sign_in_refused", "paused")
+                    .await;
                 return Err(SignInError::Paused {
                     minutes: minutes_until(now, until),
                 });
@@ -221,13 +224,31 @@ impl Casemail {
             .await?;
         let record = match record {
             Some(record) if verified => record,
-            _ => return Err(self.count_failure(&account_key, &address_key, now).await),
+            other => {
+                let error = self.count_failure(&account_key, &address_key, now).await;
+                let account = other.map(|r| (r.id, r.organisation_id));
+                let reason = match error {
+                    SignInError::Paused { .. } => "wrong_credentials_now_paused",
+                    _ => "wrong_credentials",
+                };
+                self.audit_sign_in(account, &attempt, "user.sign_in_failed", reason)
+                    .await;
+                return Err(error);
+            }
         };
         self.store
             .clear_sign_in_failures(&account_key)
             .await
             .map_err(anyhow::Error::from)?;
+        let account = Some((record.id, record.organisation_id));
         if let Some(refusal) = record.status.refusal() {
+            self.audit_sign_in(
+                account,
+                &attempt,
+                "user.sign_in_refused",
+                record.status.as_str(),
+            )
+            .await;
             return Err(SignInError::Refused(refusal));
         }
         let wrapped = record
@@ -263,10 +284,38 @@ impl Casemail {
             .record_sign_in(record.id, now)
             .await
             .map_err(anyhow::Error::from)?;
+        self.audit_sign_in(account, &attempt, "user.signed_in", "")
+            .await;
         Ok(SignedIn {
             user_id: record.id,
             cookie,
         })
+    }
+
+    /// Records a sign-in outcome. The typed address is not recorded, only the account it
+    /// belongs to (if any); a failure to write is logged, not shown to the person.
+    async fn audit_sign_in(
+        &self,
+        account: Option<(i64, i64)>,
+        attempt: &SignInAttempt<'_>,
+        kind: &'static str,
+        reason: &str,
+    ) {
+        let origin = Origin {
+            actor_id: account.map(|(id, _)| id),
+            actor_org_id: account.map(|(_, org)| org),
+            client_address: attempt.client_address.to_string(),
+        };
+        let event = origin.event(
+            self.clock.now(),
+            kind,
+            "user",
+            account.map(|(id, _)| id),
+            serde_json::json!({ "reason": reason, "user_agent": attempt.user_agent }),
+        );
+        if let Err(error) = self.store.audit(&[event]).await {
+            tracing::error!(%error, "could not record a sign-in event");
+        }
     }
 
     async fn count_failure(&self, account_key: &str, address_key: &str, now: i64) -> SignInError {
@@ -322,6 +371,7 @@ impl Casemail {
         keep_session: &str,
         current: SecretString,
         new: Password,
+        client_address: &str,
     ) -> Result<(), ChangePasswordError> {
         let record = self
             .store
@@ -346,7 +396,23 @@ impl Casemail {
                 Ok(Some((new_hash, identity.wrap_with_password(&new_secret)?)))
             })
             .await??;
+        let origin = Origin {
+            actor_id: Some(user_id),
+            actor_org_id: Some(record.organisation_id),
+            client_address: client_address.to_string(),
+        };
         let Some((new_hash, rewrapped)) = outcome else {
+            let event = origin.event(
+                self.clock.now(),
+                "user.password_change_failed",
+                "user",
+                Some(user_id),
+                serde_json::json!({}),
+            );
+            self.store
+                .audit(&[event])
+                .await
+                .map_err(anyhow::Error::from)?;
             return Err(ChangePasswordError::WrongPassword);
         };
         let now = self.clock.now();
@@ -356,6 +422,17 @@ impl Casemail {
             .map_err(anyhow::Error::from)?;
         self.store
             .delete_other_sessions(user_id, Some(keep_session))
+            .await
+            .map_err(anyhow::Error::from)?;
+        let event = origin.event(
+            now,
+            "user.password_changed",
+            "user",
+            Some(user_id),
+            serde_json::json!({}),
+        );
+        self.store
+            .audit(&[event])
             .await
             .map_err(anyhow::Error::from)?;
         Ok(())

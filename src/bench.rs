@@ -403,7 +403,8 @@ async fn send_figures(app: &AppState, people: &[UserAccount]) -> anyhow::Result<
             forward_of: None,
             case_id: None,
         };
-        app.send(sender, outgoing, &addressees, Vec::new()).await?;
+        app.send(sender, outgoing, &addressees, Vec::new(), "127.0.0.1")
+            .await?;
         samples.push(start.elapsed());
     }
     report(
@@ -485,6 +486,9 @@ async fn seed_inbox(
                     },
                 ],
                 attachments: Vec::new(),
+                sender_org_id: sender.organisation.id,
+                client_address: String::new(),
+                reply_to: None,
             });
             n += 1;
         }

@@ -109,7 +109,7 @@ impl Casemail {
         identity: &UserIdentity,
         case_id: i64,
         email: &str,
-    ) -> Result<(), CaseProblem> {
+    ) -> Result<i64, CaseProblem> {
         let (case, details) = self
             .case_for(actor, identity, case_id)
             .await?
@@ -139,7 +139,7 @@ impl Casemail {
         };
         self.share_case(actor, case_id, &account, side, &details)
             .await?
-            .then_some(())
+            .then_some(account.id)
             .ok_or_else(|| CaseProblem::AlreadyParticipant(email.to_string()))
     }
 

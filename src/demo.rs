@@ -186,7 +186,7 @@ async fn seed_mail(app: &AppState) -> anyhow::Result<()> {
             case_id: None,
         };
         let delivered = app
-            .send(&sender, outgoing, &addressees, attachments)
+            .send(&sender, outgoing, &addressees, attachments, "")
             .await?;
         previous = Some(delivered.message_id);
     }

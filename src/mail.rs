@@ -71,6 +71,9 @@ pub struct DeliveryRoute {
     pub case_id: Option<i64>,
     pub plea: bool,
     pub forwarded_from: Option<i64>,
+    pub reply_to: Option<i64>,
+    /// Where the sender is, for the audit trail.
+    pub client_address: String,
 }
 
 /// An attachment already encrypted into the blob store, waiting for its message.
@@ -143,6 +146,7 @@ impl Casemail {
         outgoing: Outgoing,
         addressees: &Addressees,
         attachments: Vec<StagedAttachment>,
+        client_address: &str,
     ) -> anyhow::Result<Delivered> {
         let thread_id = match outgoing.reply_to {
             Some(message_id) => Some(
@@ -167,6 +171,8 @@ impl Casemail {
                     case_id: outgoing.case_id,
                     plea: false,
                     forwarded_from: outgoing.forward_of,
+                    reply_to: outgoing.reply_to,
+                    client_address: client_address.to_string(),
                 },
                 &attachments,
             )
@@ -243,6 +249,9 @@ impl Casemail {
             envelope: sealed,
             size,
             forwarded_from: route.forwarded_from,
+            sender_org_id: sender.organisation.id,
+            client_address: route.client_address,
+            reply_to: route.reply_to,
             to: addressees.to.iter().map(|r| r.id).collect(),
             cc: addressees.cc.iter().map(|r| r.id).collect(),
             entries,

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::app::Casemail;
+use crate::audit::Origin;
 use crate::clock::display_time;
 use crate::domain::{
     ChargePosition, Negotiation, NegotiationState, OfferOutcome, PleaAction, Refusal, Side,
@@ -118,6 +119,7 @@ impl Casemail {
                     actor_id: None,
                     now,
                     delivery: None,
+                    events: plea_events(&Origin::system(), case_id, &lapse, now),
                 })
                 .await?;
             return Ok(self.store.negotiation_for_case(case_id).await?);
@@ -131,6 +133,7 @@ impl Casemail {
         actor: &UserAccount,
         case: &CaseRow,
         request: PleaRequest,
+        client_address: &str,
     ) -> Result<i64, PleaProblem> {
         let side = case.side();
         let current_row = self.negotiation(case.id).await?;
@@ -194,6 +197,8 @@ impl Casemail {
                     case_id: Some(case.id),
                     plea: true,
                     forwarded_from: None,
+                    reply_to: None,
+                    client_address: client_address.to_string(),
                 },
                 &[],
             )
@@ -230,6 +235,12 @@ impl Casemail {
                 actor_id: Some(actor.id),
                 now,
                 delivery: Some(delivery),
+                events: plea_events(
+                    &Origin::user(actor, client_address),
+                    case.id,
+                    &transition,
+                    now,
+                ),
             })
             .await?;
         match written {
@@ -238,6 +249,47 @@ impl Casemail {
             PleaWritten::Conflict => Err(PleaProblem::Raced),
         }
     }
+}
+
+/// The audit events of a transition: the offer it ended and the one it made.
+fn plea_events(
+    origin: &Origin,
+    case_id: i64,
+    transition: &crate::domain::Transition,
+    now: i64,
+) -> Vec<crate::store::NewEvent> {
+    let mut events = Vec::new();
+    let mut push = |kind: &'static str, version: i64| {
+        let mut event = origin.event(
+            now,
+            kind,
+            "case",
+            Some(case_id),
+            serde_json::json!({ "version": version }),
+        );
+        event.case_id = Some(case_id);
+        events.push(event);
+    };
+    if let Some((version, outcome)) = transition.ended {
+        push(
+            match outcome {
+                OfferOutcome::Accepted => "plea.accepted",
+                OfferOutcome::Rejected => "plea.rejected",
+                OfferOutcome::Countered => "plea.countered",
+                OfferOutcome::Withdrawn => "plea.withdrawn",
+                OfferOutcome::Lapsed => "plea.lapsed",
+                OfferOutcome::Pending => "plea.pending",
+            },
+            version,
+        );
+    }
+    if let Some(version) = transition.made {
+        push("plea.offered", version);
+    }
+    if transition.next.state == NegotiationState::Closed {
+        push("plea.closed", transition.next.version);
+    }
+    events
 }
 
 /// The subject and text of the message announcing a transition.

@@ -296,6 +296,16 @@ impl Store {
         Ok(row.and_then(|(c,)| c))
     }
 
+    pub async fn message_case(&self, message_id: i64) -> StoreResult<Option<i64>> {
+        let row: Option<(Option<i64>,)> = sqlx::query_as(
+            "SELECT t.case_id FROM messages m JOIN threads t ON t.id = m.thread_id WHERE m.id = $1",
+        )
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(c,)| c))
+    }
+
     pub async fn tag_thread(&self, thread_id: i64, case_id: i64) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE threads SET case_id = $1 WHERE id = $2")

@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use super::audit::{NewEvent, append};
 use super::cases::CASE_VISIBLE;
 use super::{Store, StoreResult, flag};
 use crate::domain::Folder;
@@ -37,6 +38,11 @@ pub struct Delivery {
     pub cc: Vec<i64>,
     pub entries: Vec<NewEntry>,
     pub attachments: Vec<NewAttachment>,
+    /// For the audit trail: the sender's organisation, where they sent from, and the
+    /// message this one answers.
+    pub sender_org_id: i64,
+    pub client_address: String,
+    pub reply_to: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -524,8 +530,75 @@ pub(super) async fn insert_delivery(
         }
         query.execute(&mut **tx).await?;
     }
+    append(
+        tx,
+        &delivery_events(delivery, message_id, thread_id, case_id),
+    )
+    .await?;
     Ok(Delivered {
         message_id,
         thread_id,
     })
+}
+
+/// Sent, replied or forwarded, and delivered to each mailbox: recorded with the delivery.
+fn delivery_events(
+    delivery: &Delivery,
+    message_id: i64,
+    thread_id: i64,
+    case_id: Option<i64>,
+) -> Vec<NewEvent> {
+    let event = |kind: &'static str, actor: Option<i64>, payload: serde_json::Value| NewEvent {
+        at: delivery.sent_at,
+        kind,
+        actor_id: actor,
+        actor_org_id: actor.map(|_| delivery.sender_org_id),
+        subject_type: "message",
+        subject_id: Some(message_id),
+        case_id,
+        client_address: if actor.is_some() {
+            delivery.client_address.clone()
+        } else {
+            String::new()
+        },
+        payload: payload.to_string(),
+    };
+    let sender = Some(delivery.sender_id);
+    let mut events = vec![event(
+        "message.sent",
+        sender,
+        serde_json::json!({
+            "thread": thread_id,
+            "to": delivery.to.len(),
+            "cc": delivery.cc.len(),
+            "attachments": delivery.attachments.len(),
+            "size": delivery.size,
+        }),
+    )];
+    if let Some(original) = delivery.reply_to {
+        events.push(event(
+            "message.replied",
+            sender,
+            serde_json::json!({ "in_reply_to": original }),
+        ));
+    }
+    if let Some(original) = delivery.forwarded_from {
+        events.push(event(
+            "message.forwarded",
+            sender,
+            serde_json::json!({ "original": original }),
+        ));
+    }
+    for entry in delivery
+        .entries
+        .iter()
+        .filter(|e| e.user_id != delivery.sender_id)
+    {
+        events.push(event(
+            "message.delivered",
+            None,
+            serde_json::json!({ "recipient": entry.user_id, "folder": entry.folder.as_str() }),
+        ));
+    }
+    events
 }

@@ -5,6 +5,7 @@
 //!
 //! Uses only `domain`.
 
+mod audit;
 pub mod blobs;
 mod cases;
 mod directory;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use audit::{EventFilter, EventRow, GENESIS as AUDIT_GENESIS, NewEvent, event_hash};
 pub use blobs::BlobStore;
 pub use cases::{AccessRequestRow, CaseRow, ParticipantCopy, ParticipantRow};
 pub use directory::{AddressRecord, DirectoryEntry};

@@ -4,6 +4,7 @@
 
 use sqlx::FromRow;
 
+use super::audit::{NewEvent, append};
 use super::mail::insert_delivery;
 use super::{Delivered, Delivery, Store, StoreResult};
 
@@ -63,6 +64,8 @@ pub struct PleaWrite<'a> {
     pub actor_id: Option<i64>,
     pub now: i64,
     pub delivery: Option<Delivery>,
+    /// Recorded in the same transaction as the transition.
+    pub events: Vec<NewEvent>,
 }
 
 pub enum PleaWritten {
@@ -186,6 +189,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        append(&mut tx, &write.events).await?;
         tx.commit().await?;
         Ok(PleaWritten::Applied(delivered))
     }

@@ -36,6 +36,7 @@ pub struct UserAccount {
 /// What sign-in and password change need: the hash and the password-wrapped identity.
 pub struct SignInRecord {
     pub id: i64,
+    pub organisation_id: i64,
     pub status: UserStatus,
     pub password_hash: Option<String>,
     pub public_recipient: String,
@@ -95,6 +96,7 @@ impl TryFrom<AccountRow> for UserAccount {
 #[derive(FromRow)]
 struct SignInRow {
     id: i64,
+    organisation_id: i64,
     status: String,
     password_hash: Option<String>,
     public_recipient: String,
@@ -108,6 +110,7 @@ impl TryFrom<SignInRow> for SignInRecord {
     fn try_from(row: SignInRow) -> StoreResult<Self> {
         Ok(Self {
             id: row.id,
+            organisation_id: row.organisation_id,
             status: UserStatus::parse(&row.status)
                 .map_err(|_| StoreError::Corrupt("user status"))?,
             password_hash: row.password_hash,
@@ -118,7 +121,7 @@ impl TryFrom<SignInRow> for SignInRecord {
     }
 }
 
-const SIGN_IN_COLUMNS: &str = "id, status, password_hash, public_recipient, \
+const SIGN_IN_COLUMNS: &str = "id, organisation_id, status, password_hash, public_recipient, \
      identity_wrapped_password, recovery_recipient";
 
 impl Store {

@@ -73,6 +73,19 @@ async fn authenticate(parts: &Parts, app: &AppState, touch: bool) -> Result<Curr
         let now = app.clock.now();
         let idle_for = now - session.last_seen_at;
         if has_expired(app, &session, now) {
+            let reason = if now >= session.expires_at {
+                "absolute"
+            } else {
+                "idle"
+            };
+            let event = crate::audit::Origin::user(&session.account, "").event(
+                now,
+                "session.expired",
+                "user",
+                Some(session.account.id),
+                serde_json::json!({ "limit": reason }),
+            );
+            app.store.audit(&[event]).await?;
             app.store.delete_session(&token_hash).await?;
             return Err(sign_in(true));
         }

@@ -297,6 +297,9 @@ async fn delivery_is_all_or_nothing(backend: Backend) {
         // The second mailbox does not exist: the whole delivery must roll back.
         entries: vec![entry(o.ids[1]), entry(987_654)],
         attachments: vec![],
+        sender_org_id: 1,
+        client_address: String::new(),
+        reply_to: None,
     };
     assert!(o.app.app.store.deliver(&delivery).await.is_err());
     let rows = o

@@ -106,6 +106,7 @@ pub async fn change_password(
     State(app): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
+    client: crate::web::extract::ClientInfo,
     Form(input): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
     let mut errors = FormErrors::default();
@@ -125,7 +126,13 @@ pub async fn change_password(
     if let (Some(new), true) = (new, errors.is_empty()) {
         let current = SecretString::from(input.current_password);
         match app
-            .change_password(user.account.id, &user.token_hash, current, new)
+            .change_password(
+                user.account.id,
+                &user.token_hash,
+                current,
+                new,
+                &client.address,
+            )
             .await
         {
             Ok(()) => return Ok(Redirect::to("/account?password_changed=1").into_response()),

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::mailbox::ListedMessage;
 use crate::app::{AppState, Casemail};
+use crate::audit::Origin;
 use crate::cases::{CaseDetails, CaseProblem, NewCase};
 use crate::clock::display_time;
 use crate::domain::{
@@ -18,9 +19,30 @@ use crate::error::AppError;
 use crate::mail_content::EnvelopeContent;
 use crate::store::{AccessRequestRow, CaseRow, ParticipantRow};
 use crate::web::csrf::CsrfToken;
-use crate::web::extract::CurrentUser;
+use crate::web::extract::{ClientInfo, CurrentUser};
 use crate::web::form::FormErrors;
 use crate::web::page::{Page, Section};
+
+/// Records an event about a case on behalf of the signed-in user.
+pub async fn record_case_event(
+    app: &AppState,
+    user: &CurrentUser,
+    client: &ClientInfo,
+    kind: &'static str,
+    case_id: i64,
+    payload: serde_json::Value,
+) -> Result<(), AppError> {
+    let mut event = Origin::user(&user.account, &client.address).event(
+        app.clock.now(),
+        kind,
+        "case",
+        Some(case_id),
+        payload,
+    );
+    event.case_id = Some(case_id);
+    app.store.audit(&[event]).await?;
+    Ok(())
+}
 
 pub struct ListedCase {
     pub id: i64,
@@ -141,6 +163,7 @@ pub async fn create(
     State(app): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
+    client: ClientInfo,
     Form(form): Form<CaseForm>,
 ) -> Result<Response, AppError> {
     prosecution_only(&user)?;
@@ -169,7 +192,18 @@ pub async fn create(
             },
         };
         match app.create_case(&user.account, case).await {
-            Ok(id) => return Ok(Redirect::to(&format!("/cases/{id}?done=created")).into_response()),
+            Ok(id) => {
+                record_case_event(
+                    &app,
+                    &user,
+                    &client,
+                    "case.created",
+                    id,
+                    serde_json::json!({}),
+                )
+                .await?;
+                return Ok(Redirect::to(&format!("/cases/{id}?done=created")).into_response());
+            }
             Err(CaseProblem::Internal(e)) => return Err(AppError::Internal(e)),
             Err(problem) => errors.add("reference", problem.to_string()),
         }
@@ -331,6 +365,7 @@ pub async fn add_participant(
     Extension(csrf): Extension<CsrfToken>,
     Path(case_id): Path<i64>,
     user: CurrentUser,
+    client: ClientInfo,
     Form(form): Form<AddParticipant>,
 ) -> Result<Response, AppError> {
     prosecution_case(&app, &user, case_id).await?;
@@ -339,7 +374,19 @@ pub async fn add_participant(
         .add_participant(&user.account, &identity, case_id, &form.email)
         .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("/cases/{case_id}?done=added")).into_response()),
+        Ok(user_id) => {
+            let payload = serde_json::json!({ "user": user_id });
+            record_case_event(
+                &app,
+                &user,
+                &client,
+                "case.participant_added",
+                case_id,
+                payload,
+            )
+            .await?;
+            Ok(Redirect::to(&format!("/cases/{case_id}?done=added")).into_response())
+        }
         Err(CaseProblem::Internal(e)) => Err(AppError::Internal(e)),
         Err(problem) => {
             let mut errors = FormErrors::default();
@@ -357,6 +404,7 @@ pub async fn remove_participant(
     State(app): State<AppState>,
     Path((case_id, user_id)): Path<(i64, i64)>,
     user: CurrentUser,
+    client: ClientInfo,
 ) -> Result<Redirect, AppError> {
     prosecution_case(&app, &user, case_id).await?;
     if user_id == user.account.id {
@@ -364,7 +412,18 @@ pub async fn remove_participant(
             "You cannot remove yourself from a case. Ask a colleague.",
         ));
     }
-    app.store.remove_participant(case_id, user_id).await?;
+    if app.store.remove_participant(case_id, user_id).await? {
+        let payload = serde_json::json!({ "user": user_id });
+        record_case_event(
+            &app,
+            &user,
+            &client,
+            "case.participant_removed",
+            case_id,
+            payload,
+        )
+        .await?;
+    }
     Ok(Redirect::to(&format!("/cases/{case_id}?done=removed")))
 }
 
@@ -378,14 +437,32 @@ pub async fn decide_request(
     State(app): State<AppState>,
     Path((case_id, request_id)): Path<(i64, i64)>,
     user: CurrentUser,
+    client: ClientInfo,
     Form(form): Form<Decision>,
 ) -> Result<Redirect, AppError> {
     prosecution_case(&app, &user, case_id).await?;
     let accept = form.decision == "accept";
     let identity = user.identity()?;
-    app.decide_access_request(&user.account, &identity, case_id, request_id, accept)
+    let decided = app
+        .decide_access_request(&user.account, &identity, case_id, request_id, accept)
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    if let Some(requester) = decided {
+        let kind = if accept {
+            "case.request_accepted"
+        } else {
+            "case.request_declined"
+        };
+        record_case_event(
+            &app,
+            &user,
+            &client,
+            kind,
+            case_id,
+            serde_json::json!({ "user": requester }),
+        )
+        .await?;
+    }
     let done = if accept { "accepted" } else { "declined" };
     Ok(Redirect::to(&format!("/cases/{case_id}?done={done}")))
 }
@@ -400,12 +477,25 @@ pub async fn set_status(
     State(app): State<AppState>,
     Path(case_id): Path<i64>,
     user: CurrentUser,
+    client: ClientInfo,
     Form(form): Form<StatusForm>,
 ) -> Result<Redirect, AppError> {
-    prosecution_case(&app, &user, case_id).await?;
+    let case = prosecution_case(&app, &user, case_id).await?;
     let status = CaseStatus::parse(&form.status)
         .map_err(|_| AppError::BadRequest("Choose open or concluded."))?;
-    app.store.set_case_status(case_id, status.as_str()).await?;
+    if case.status != status.as_str() {
+        app.store.set_case_status(case_id, status.as_str()).await?;
+        let payload = serde_json::json!({ "status": status.as_str() });
+        record_case_event(
+            &app,
+            &user,
+            &client,
+            "case.status_changed",
+            case_id,
+            payload,
+        )
+        .await?;
+    }
     let done = if status == CaseStatus::Concluded {
         "concluded"
     } else {
@@ -453,6 +543,7 @@ pub async fn request_access(
     State(app): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
+    client: ClientInfo,
     Form(form): Form<RequestForm>,
 ) -> Result<Response, AppError> {
     let mut errors = FormErrors::default();
@@ -477,6 +568,16 @@ pub async fn request_access(
             app.store
                 .request_case_access(case_id, user.account.id, app.clock.now())
                 .await?;
+            let payload = serde_json::json!({});
+            record_case_event(
+                &app,
+                &user,
+                &client,
+                "case.access_requested",
+                case_id,
+                payload,
+            )
+            .await?;
         }
         return Ok(Redirect::to("/cases?done=requested").into_response());
     }

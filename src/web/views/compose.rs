@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::mail::{AddressProblem, Outgoing};
 use crate::mail_content::{DraftContent, EnvelopeContent};
 use crate::web::csrf::CsrfToken;
-use crate::web::extract::CurrentUser;
+use crate::web::extract::{ClientInfo, CurrentUser};
 use crate::web::form::FormErrors;
 use crate::web::page::{Page, Section};
 
@@ -194,6 +194,7 @@ pub async fn submit(
     State(app): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
+    client: ClientInfo,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let submitted = read_compose_form(&app, &user.account, multipart, true).await?;
@@ -223,7 +224,13 @@ pub async fn submit(
         }
         let draft_id = form.draft_id;
         let delivered = app
-            .send(&user.account, outgoing, &addressees, attachments)
+            .send(
+                &user.account,
+                outgoing,
+                &addressees,
+                attachments,
+                &client.address,
+            )
             .await?;
         if let Some(draft_id) = draft_id {
             app.store.delete_draft(user.account.id, draft_id).await?;

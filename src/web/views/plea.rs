@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::plea::{ChargeTerm, OfferTerms, PleaProblem, PleaRequest, negotiation_of};
 use crate::store::{CaseRow, ParticipantRow};
 use crate::web::csrf::CsrfToken;
-use crate::web::extract::CurrentUser;
+use crate::web::extract::{ClientInfo, CurrentUser};
 use crate::web::form::FormErrors;
 use crate::web::page::{Page, Section};
 
@@ -137,6 +137,7 @@ pub async fn act(
     Extension(csrf): Extension<CsrfToken>,
     Path(case_id): Path<i64>,
     user: CurrentUser,
+    client: ClientInfo,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let field = |name: &str| {
@@ -184,7 +185,10 @@ pub async fn act(
         }
     };
     if errors.is_empty() {
-        match app.plea_action(&user.account, &case, request).await {
+        match app
+            .plea_action(&user.account, &case, request, &client.address)
+            .await
+        {
             Ok(_) => return Ok(Redirect::to(&format!("/cases/{case_id}/plea")).into_response()),
             Err(PleaProblem::Internal(e)) => return Err(AppError::Internal(e)),
             Err(problem) => errors.add("negotiation", problem.to_string()),

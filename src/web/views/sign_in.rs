@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::accounts::{SignInAttempt, SignInError};
 use crate::app::AppState;
+use crate::audit::Origin;
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{ClientInfo, has_expired};
@@ -149,9 +150,21 @@ pub async fn submit(
 
 pub async fn sign_out(
     State(app): State<AppState>,
+    client: ClientInfo,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     if let Some(cookie) = session::read(&headers, &app.config) {
+        if let Some(session) = app.store.session(&cookie.token_hash()).await? {
+            let account = &session.account;
+            let event = Origin::user(account, &client.address).event(
+                app.clock.now(),
+                "user.signed_out",
+                "user",
+                Some(account.id),
+                serde_json::json!({}),
+            );
+            app.store.audit(&[event]).await?;
+        }
         app.store.delete_session(&cookie.token_hash()).await?;
     }
     let mut response = Redirect::to("/sign-in?signed_out=1").into_response();

@@ -11,13 +11,14 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::audit::Origin;
 use crate::clock::display_time;
 use crate::crypto::{open, opening_reader};
 use crate::domain::{AttachmentRisk, clean_file_name, safe_media_type};
 use crate::error::AppError;
 use crate::mail_content::EnvelopeContent;
 use crate::web::csrf::CsrfToken;
-use crate::web::extract::CurrentUser;
+use crate::web::extract::{ClientInfo, CurrentUser};
 use crate::web::page::{Page, Section};
 
 pub struct ShownAttachment {
@@ -73,6 +74,7 @@ pub async fn show(
     Path(thread_id): Path<i64>,
     Query(query): Query<ThreadQuery>,
     user: CurrentUser,
+    client: ClientInfo,
 ) -> Result<ThreadPage, AppError> {
     let rows = app
         .store
@@ -124,9 +126,30 @@ pub async fn show(
             expanded: row.is_read == 0 || index + 1 == count,
         });
     }
-    app.store
-        .mark_thread_read(user.account.id, thread_id, app.clock.now())
+    let now = app.clock.now();
+    let first = app
+        .store
+        .mark_thread_read(user.account.id, thread_id, now)
         .await?;
+    // Reading content is recorded: each message shown to someone other than its sender.
+    let case_id = app.store.thread_case(thread_id).await?;
+    let origin = Origin::user(&user.account, &client.address);
+    let opened: Vec<_> = rows
+        .iter()
+        .filter(|r| r.sender_id != user.account.id)
+        .map(|r| {
+            let mut event = origin.event(
+                now,
+                "message.opened",
+                "message",
+                Some(r.message_id),
+                serde_json::json!({ "first": first.contains(&r.message_id) }),
+            );
+            event.case_id = case_id;
+            event
+        })
+        .collect();
+    app.store.audit(&opened).await?;
     let subject = messages
         .first()
         .map(|m| m.subject.clone())
@@ -175,6 +198,7 @@ pub async fn tag_case(
     State(app): State<AppState>,
     Path(thread_id): Path<i64>,
     user: CurrentUser,
+    client: ClientInfo,
     axum::Form(form): axum::Form<TagForm>,
 ) -> Result<axum::response::Redirect, AppError> {
     let Ok(case_id) = form.case_id.parse::<i64>() else {
@@ -183,9 +207,21 @@ pub async fn tag_case(
         ));
     };
     match app.tag_thread(&user.account, thread_id, case_id).await {
-        Ok(true) => Ok(axum::response::Redirect::to(&format!(
-            "/threads/{thread_id}"
-        ))),
+        Ok(true) => {
+            let payload = serde_json::json!({ "thread": thread_id });
+            super::cases::record_case_event(
+                &app,
+                &user,
+                &client,
+                "case.thread_tagged",
+                case_id,
+                payload,
+            )
+            .await?;
+            Ok(axum::response::Redirect::to(&format!(
+                "/threads/{thread_id}"
+            )))
+        }
         Ok(false) => Err(AppError::NotFound),
         Err(crate::cases::CaseProblem::Internal(e)) => Err(AppError::Internal(e)),
         Err(problem) => {
@@ -203,6 +239,7 @@ pub async fn download(
     State(app): State<AppState>,
     Path((message_id, position)): Path<(i64, usize)>,
     user: CurrentUser,
+    client: ClientInfo,
 ) -> Result<Response, AppError> {
     let (envelope, _, rows) = app
         .store
@@ -220,6 +257,15 @@ pub async fn download(
         .blobs
         .open(&row.blob_id)
         .map_err(|e| AppError::Internal(e.into()))?;
+    let mut event = Origin::user(&user.account, &client.address).event(
+        app.clock.now(),
+        "attachment.downloaded",
+        "message",
+        Some(message_id),
+        serde_json::json!({ "attachment": position, "size": info.size }),
+    );
+    event.case_id = app.store.message_case(message_id).await?;
+    app.store.audit(&[event]).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     tokio::task::spawn_blocking(move || {
         use std::io::Read;

@@ -1,0 +1,269 @@
+//! The hash-chained audit trail. Appends take the chain head row first, so concurrent
+//! writers (threads, instances) line up; verification walks the chain from the start.
+
+use sha2::{Digest, Sha256};
+use sqlx::FromRow;
+
+use super::{Store, StoreResult};
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// An event to record. Seq, prev_hash and hash are assigned on append.
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent {
+    pub at: i64,
+    pub kind: &'static str,
+    pub actor_id: Option<i64>,
+    pub actor_org_id: Option<i64>,
+    pub subject_type: &'static str,
+    pub subject_id: Option<i64>,
+    pub case_id: Option<i64>,
+    pub client_address: String,
+    /// Small JSON object of identifiers and counts; never content.
+    pub payload: String,
+}
+
+#[derive(FromRow, Debug, Clone)]
+pub struct EventRow {
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub actor_id: Option<i64>,
+    pub actor_org_id: Option<i64>,
+    pub subject_type: String,
+    pub subject_id: Option<i64>,
+    pub case_id: Option<i64>,
+    pub client_address: String,
+    pub payload: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash of an event's fields and its predecessor's hash. Fields are length-prefixed so
+/// no two different events encode alike. The position (seq) is not hashed: order is
+/// carried by the links, so a reordering shows as a broken link rather than an edit.
+pub fn event_hash(
+    at: i64,
+    kind: &str,
+    actor_id: Option<i64>,
+    actor_org_id: Option<i64>,
+    subject_type: &str,
+    subject_id: Option<i64>,
+    case_id: Option<i64>,
+    client_address: &str,
+    payload: &str,
+    prev_hash: &str,
+) -> String {
+    let mut hasher = Sha256::new();
+    let optional = |v: Option<i64>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
+    for field in [
+        "casemail-audit-v1".to_string(),
+        at.to_string(),
+        kind.to_string(),
+        optional(actor_id),
+        optional(actor_org_id),
+        subject_type.to_string(),
+        optional(subject_id),
+        optional(case_id),
+        client_address.to_string(),
+        payload.to_string(),
+        prev_hash.to_string(),
+    ] {
+        hasher.update((field.len() as u64).to_be_bytes());
+        hasher.update(field.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl EventRow {
+    pub fn computed_hash(&self) -> String {
+        event_hash(
+            self.at,
+            &self.kind,
+            self.actor_id,
+            self.actor_org_id,
+            &self.subject_type,
+            self.subject_id,
+            self.case_id,
+            &self.client_address,
+            &self.payload,
+            &self.prev_hash,
+        )
+    }
+}
+
+const EVENT_COLUMNS: &str = "seq, at, kind, actor_id, actor_org_id, subject_type, subject_id, \
+     case_id, client_address, payload, prev_hash, hash";
+
+/// Appends events inside the caller's transaction, so they commit with what they record.
+pub(super) async fn append(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    events: &[NewEvent],
+) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let (last, mut prev): (i64, String) =
+        sqlx::query_as("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+            .bind(events.len() as i64)
+            .fetch_one(&mut **tx)
+            .await?;
+    let first = last - events.len() as i64 + 1;
+    for (offset, event) in events.iter().enumerate() {
+        let hash = event_hash(
+            event.at,
+            event.kind,
+            event.actor_id,
+            event.actor_org_id,
+            event.subject_type,
+            event.subject_id,
+            event.case_id,
+            &event.client_address,
+            &event.payload,
+            &prev,
+        );
+        sqlx::query(
+            "INSERT INTO audit_events (seq, at, kind, actor_id, actor_org_id, subject_type, \
+             subject_id, case_id, client_address, payload, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(first + offset as i64)
+        .bind(event.at)
+        .bind(event.kind)
+        .bind(event.actor_id)
+        .bind(event.actor_org_id)
+        .bind(event.subject_type)
+        .bind(event.subject_id)
+        .bind(event.case_id)
+        .bind(&event.client_address)
+        .bind(&event.payload)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+        prev = hash;
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&prev)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Filters for reading the trail; every field narrows.
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    pub case_id: Option<i64>,
+    pub subject: Option<(&'static str, i64)>,
+    pub actor_id: Option<i64>,
+    pub actor_org_id: Option<i64>,
+    pub kind_prefix: Option<String>,
+    pub from: Option<i64>,
+    pub until: Option<i64>,
+    pub limit: i64,
+}
+
+impl Store {
+    /// Records events in their own transaction.
+    pub async fn audit(&self, events: &[NewEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        append(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn audit_events(&self, filter: &EventFilter) -> StoreResult<Vec<EventRow>> {
+        let mut conditions = vec!["1 = 1".to_string()];
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if filter.case_id.is_some() {
+            conditions.push(format!("case_id = {}", next()));
+        }
+        if filter.subject.is_some() {
+            conditions.push(format!(
+                "subject_type = {} AND subject_id = {}",
+                next(),
+                next()
+            ));
+        }
+        if filter.actor_id.is_some() {
+            conditions.push(format!("actor_id = {}", next()));
+        }
+        if filter.actor_org_id.is_some() {
+            conditions.push(format!("actor_org_id = {}", next()));
+        }
+        if filter.kind_prefix.is_some() {
+            conditions.push(format!("kind LIKE {}", next()));
+        }
+        if filter.from.is_some() {
+            conditions.push(format!("at >= {}", next()));
+        }
+        if filter.until.is_some() {
+            conditions.push(format!("at < {}", next()));
+        }
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} ORDER BY seq DESC LIMIT {}",
+            conditions.join(" AND "),
+            next()
+        );
+        let mut query = sqlx::query_as(&sql);
+        if let Some(case_id) = filter.case_id {
+            query = query.bind(case_id);
+        }
+        if let Some((kind, id)) = filter.subject {
+            query = query.bind(kind).bind(id);
+        }
+        if let Some(actor) = filter.actor_id {
+            query = query.bind(actor);
+        }
+        if let Some(org) = filter.actor_org_id {
+            query = query.bind(org);
+        }
+        if let Some(prefix) = &filter.kind_prefix {
+            query = query.bind(format!("{}%", prefix.replace(['%', '_'], "")));
+        }
+        if let Some(from) = filter.from {
+            query = query.bind(from);
+        }
+        if let Some(until) = filter.until {
+            query = query.bind(until);
+        }
+        Ok(query.bind(filter.limit).fetch_all(&self.pool).await?)
+    }
+
+    /// Events in chain order from `after_seq`, a page at a time (for verification).
+    pub async fn audit_chain_page(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<EventRow>> {
+        let rows = sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+        ))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    /// The position of the event with this hash, if any (used only to explain a break).
+    pub async fn audit_seq_of_hash(&self, hash: &str) -> StoreResult<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT seq FROM audit_events WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(seq,)| seq))
+    }
+
+    /// The newest event's position and hash.
+    pub async fn audit_last(&self) -> StoreResult<Option<(i64, String)>> {
+        let row = sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row)
+    }
+}
