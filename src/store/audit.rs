@@ -39,34 +39,36 @@ pub struct EventRow {
     pub hash: String,
 }
 
+/// The hashed fields of an event.
+pub struct EventFields<'a> {
+    pub at: i64,
+    pub kind: &'a str,
+    pub actor_id: Option<i64>,
+    pub actor_org_id: Option<i64>,
+    pub subject_type: &'a str,
+    pub subject_id: Option<i64>,
+    pub case_id: Option<i64>,
+    pub client_address: &'a str,
+    pub payload: &'a str,
+}
+
 /// The hash of an event's fields and its predecessor's hash. Fields are length-prefixed so
 /// no two different events encode alike. The position (seq) is not hashed: order is
 /// carried by the links, so a reordering shows as a broken link rather than an edit.
-pub fn event_hash(
-    at: i64,
-    kind: &str,
-    actor_id: Option<i64>,
-    actor_org_id: Option<i64>,
-    subject_type: &str,
-    subject_id: Option<i64>,
-    case_id: Option<i64>,
-    client_address: &str,
-    payload: &str,
-    prev_hash: &str,
-) -> String {
+pub fn event_hash(fields: &EventFields<'_>, prev_hash: &str) -> String {
     let mut hasher = Sha256::new();
     let optional = |v: Option<i64>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
     for field in [
         "casemail-audit-v1".to_string(),
-        at.to_string(),
-        kind.to_string(),
-        optional(actor_id),
-        optional(actor_org_id),
-        subject_type.to_string(),
-        optional(subject_id),
-        optional(case_id),
-        client_address.to_string(),
-        payload.to_string(),
+        fields.at.to_string(),
+        fields.kind.to_string(),
+        optional(fields.actor_id),
+        optional(fields.actor_org_id),
+        fields.subject_type.to_string(),
+        optional(fields.subject_id),
+        optional(fields.case_id),
+        fields.client_address.to_string(),
+        fields.payload.to_string(),
         prev_hash.to_string(),
     ] {
         hasher.update((field.len() as u64).to_be_bytes());
@@ -79,20 +81,36 @@ pub fn event_hash(
         .collect()
 }
 
+impl NewEvent {
+    fn fields(&self) -> EventFields<'_> {
+        EventFields {
+            at: self.at,
+            kind: self.kind,
+            actor_id: self.actor_id,
+            actor_org_id: self.actor_org_id,
+            subject_type: self.subject_type,
+            subject_id: self.subject_id,
+            case_id: self.case_id,
+            client_address: &self.client_address,
+            payload: &self.payload,
+        }
+    }
+}
+
 impl EventRow {
     pub fn computed_hash(&self) -> String {
-        event_hash(
-            self.at,
-            &self.kind,
-            self.actor_id,
-            self.actor_org_id,
-            &self.subject_type,
-            self.subject_id,
-            self.case_id,
-            &self.client_address,
-            &self.payload,
-            &self.prev_hash,
-        )
+        let fields = EventFields {
+            at: self.at,
+            kind: &self.kind,
+            actor_id: self.actor_id,
+            actor_org_id: self.actor_org_id,
+            subject_type: &self.subject_type,
+            subject_id: self.subject_id,
+            case_id: self.case_id,
+            client_address: &self.client_address,
+            payload: &self.payload,
+        };
+        event_hash(&fields, &self.prev_hash)
     }
 }
 
@@ -114,18 +132,7 @@ pub(super) async fn append(
             .await?;
     let first = last - events.len() as i64 + 1;
     for (offset, event) in events.iter().enumerate() {
-        let hash = event_hash(
-            event.at,
-            event.kind,
-            event.actor_id,
-            event.actor_org_id,
-            event.subject_type,
-            event.subject_id,
-            event.case_id,
-            &event.client_address,
-            &event.payload,
-            &prev,
-        );
+        let hash = event_hash(&event.fields(), &prev);
         sqlx::query(
             "INSERT INTO audit_events (seq, at, kind, actor_id, actor_org_id, subject_type, \
              subject_id, case_id, client_address, payload, prev_hash, hash) \
