@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use crate::accounts::{AccountDraft, CreateAccountError};
 use crate::app::{self, AppState, Casemail};
 use crate::clock::Clock;
-use crate::config::{AdminCommand, Cli, Command, KeysCommand};
+use crate::config::{AdminCommand, AuditCommand, Cli, Command, KeysCommand};
 use crate::crypto::{RandomToken, sha256_hex};
 use crate::domain::{
     EmailAddress, Jurisdiction, OrganisationKind, OrganisationName, Password, PersonName,
@@ -38,6 +38,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(_) => Ok(()),
+        Command::Audit(AuditCommand::Head) => {
+            match app.store.audit_last().await? {
+                Some((seq, hash)) => println!("{seq}:{hash}"),
+                None => println!("0:{}", crate::store::AUDIT_GENESIS),
+            }
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify { head }) => {
+            let remembered = match head {
+                Some(text) => Some(parse_head(&text)?),
+                None => None,
+            };
+            let verification = app.verify_audit(remembered).await?;
+            match (verification.broken, verification.head) {
+                (None, Some((seq, hash))) => {
+                    println!(
+                        "OK: {} events, chain intact. Head {seq}:{hash}",
+                        verification.count
+                    );
+                    Ok(())
+                }
+                (None, None) => {
+                    println!("OK: the audit trail is empty.");
+                    Ok(())
+                }
+                (Some(broken), _) => {
+                    anyhow::bail!("BROKEN after {} events: {broken}", verification.count)
+                }
+            }
+        }
         Command::Keys(KeysCommand::RecoveryNew) => {
             let path = app.rotate_recovery_key().await?;
             let public = app.recovery_recipient().await?;
@@ -157,4 +187,18 @@ pub async fn create_service_admin(
         }
         Err(CreateAccountError::Internal(error)) => Err(error),
     }
+}
+
+/// A head as printed by `casemail audit head`: SEQ:HASH.
+fn parse_head(text: &str) -> anyhow::Result<(i64, String)> {
+    let (seq, hash) = text
+        .trim()
+        .split_once(':')
+        .context("write the head as SEQ:HASH, as `casemail audit head` prints it")?;
+    let seq = seq.parse().context("the head's SEQ must be a number")?;
+    anyhow::ensure!(
+        hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "the head's HASH must be 64 hexadecimal characters"
+    );
+    Ok((seq, hash.to_lowercase()))
 }

@@ -34,6 +34,23 @@ pub enum Command {
     /// Recovery key management.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the whole chain and report OK with the count and head, or the first break and
+    /// how the chain was changed. Exits non-zero when broken.
+    Verify {
+        /// A head remembered from `casemail audit head` (SEQ:HASH), to detect a truncated
+        /// or rewritten chain.
+        #[arg(long)]
+        head: Option<String>,
+    },
+    /// Print the current head (SEQ:HASH) to keep outside the database.
+    Head,
 }
 
 #[derive(Debug, Subcommand)]

@@ -24,7 +24,9 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use audit::{EventFilter, EventRow, GENESIS as AUDIT_GENESIS, NewEvent, event_hash};
+pub use audit::{
+    EventFields, EventFilter, EventRow, GENESIS as AUDIT_GENESIS, NewEvent, event_hash,
+};
 pub use blobs::BlobStore;
 pub use cases::{AccessRequestRow, CaseRow, ParticipantCopy, ParticipantRow};
 pub use directory::{AddressRecord, DirectoryEntry};

@@ -287,3 +287,31 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Names and addresses of the given users (for showing who did what).
+    pub async fn user_names(
+        &self,
+        ids: &[i64],
+    ) -> StoreResult<std::collections::HashMap<i64, (String, String)>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            if chunk.is_empty() {
+                continue;
+            }
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT id, name, email FROM users WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for (id, name, email) in query.fetch_all(&self.pool).await? {
+                out.insert(id, (name, email));
+            }
+        }
+        Ok(out)
+    }
+}

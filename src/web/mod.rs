@@ -87,6 +87,12 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/cases/{id}/plea/minute", get(views::plea::minute))
         .route("/threads/{id}/case", post(views::thread::tag_case))
+        .route("/messages/{id}/receipts", get(views::audit::receipts))
+        .route("/cases/{id}/audit", get(views::audit::case_audit))
+        .route("/cases/{id}/audit.csv", get(views::audit::case_audit_csv))
+        .route("/account/activity", get(views::audit::own_activity))
+        .route("/admin/audit", get(views::audit::admin_audit))
+        .route("/admin/audit.csv", get(views::audit::admin_audit_csv))
         .route(
             "/sign-in",
             get(views::sign_in::form).post(views::sign_in::submit),

@@ -13,6 +13,7 @@ pub enum Section {
     Mail,
     Compose,
     Cases,
+    Admin,
     Directory,
     Search,
     Account,
@@ -25,6 +26,7 @@ impl Section {
             Self::Mail => "mail",
             Self::Compose => "compose",
             Self::Cases => "cases",
+            Self::Admin => "admin",
             Self::Directory => "directory",
             Self::Search => "search",
             Self::Account => "account",
@@ -37,6 +39,7 @@ pub struct NavUser {
     pub organisation: String,
     /// Unread messages in the inbox, shown in the navigation.
     pub unread: i64,
+    pub is_service_admin: bool,
 }
 
 pub struct Page {
@@ -83,6 +86,7 @@ impl Page {
                 name: account.name.clone(),
                 organisation: account.organisation.name.clone(),
                 unread,
+                is_service_admin: account.role == crate::domain::Role::ServiceAdmin,
             }),
             section,
         })

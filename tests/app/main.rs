@@ -4,6 +4,7 @@
 mod database_dump;
 mod helpers;
 
+mod audit;
 mod cases;
 mod keys;
 mod mail;

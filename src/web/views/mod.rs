@@ -1,6 +1,7 @@
 //! One file per feature: the askama template structs next to their handlers.
 
 pub mod account;
+pub mod audit;
 pub mod cases;
 pub mod compose;
 pub mod directory;

@@ -42,6 +42,8 @@ pub struct ShownMessage {
     pub from_me: bool,
     pub deleted: bool,
     pub expanded: bool,
+    /// The delivery and read timeline, for messages the viewer sent.
+    pub receipts: Option<Vec<super::audit::Receipt>>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -100,7 +102,14 @@ pub async fn show(
         let content: EnvelopeContent = open(&identity, &row.envelope)
             .map_err(anyhow::Error::from)
             .and_then(|plain| Ok(serde_json::from_slice(&plain)?))?;
+        let receipts = if row.sender_id == user.account.id {
+            let names: Vec<String> = content.attachments.iter().map(|a| a.name.clone()).collect();
+            super::audit::receipts_for(&app, user.account.id, row.message_id, &names).await?
+        } else {
+            None
+        };
         messages.push(ShownMessage {
+            receipts,
             message_id: row.message_id,
             sender: row.sender_name.clone(),
             sender_email: row.sender_email.clone(),
