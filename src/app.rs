@@ -56,6 +56,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_sessions(app.clone()));
+    let scheduler = app
+        .config
+        .scheduled_jobs
+        .then(|| tokio::spawn(run_scheduled_jobs(app.clone())));
     let router = crate::web::router(app);
     let result = axum::serve(
         listener,
@@ -64,6 +68,9 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     sweeper.abort();
+    if let Some(scheduler) = scheduler {
+        scheduler.abort();
+    }
     result.context("server failed")
 }
 
@@ -81,6 +88,26 @@ async fn sweep_sessions(app: AppState) {
             Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
             Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
         }
+    }
+}
+
+/// Notification email every half minute; the inactivity policy every ten minutes (the
+/// job lock makes one instance run it when several share a database).
+async fn run_scheduled_jobs(app: AppState) {
+    let holder = uuid::Uuid::new_v4().to_string();
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    let mut ticks: u64 = 0;
+    loop {
+        tick.tick().await;
+        if ticks.is_multiple_of(20)
+            && let Err(error) = app.run_inactivity_policy(&holder, app.clock.now()).await
+        {
+            tracing::warn!(%error, "inactivity policy run failed");
+        }
+        if let Err(error) = app.deliver_notifications().await {
+            tracing::warn!(%error, "notification delivery failed");
+        }
+        ticks += 1;
     }
 }
 

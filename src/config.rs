@@ -124,6 +124,41 @@ pub struct Config {
     #[arg(long, env = "CASEMAIL_MAX_ATTACHMENT_MB", default_value_t = 1024)]
     pub max_attachment_mb: u64,
 
+    /// Days without signing in before an account is locked (an admin unlocks it).
+    #[arg(long, env = "CASEMAIL_LOCK_AFTER_DAYS", default_value_t = 30)]
+    pub lock_after_days: i64,
+
+    /// Days without signing in before an account is suspended (an admin reactivates it).
+    #[arg(long, env = "CASEMAIL_SUSPEND_AFTER_DAYS", default_value_t = 90)]
+    pub suspend_after_days: i64,
+
+    /// Days without signing in before an account is deleted and its keys destroyed.
+    #[arg(long, env = "CASEMAIL_DELETE_AFTER_DAYS", default_value_t = 180)]
+    pub delete_after_days: i64,
+
+    /// SMTP relay for notification email, e.g. smtp://relay.example:587?tls=required or
+    /// smtp://user:password@host:25. Without it, notifications are written to
+    /// <data-dir>/outbox and the log.
+    #[arg(long, env = "CASEMAIL_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// File holding the SMTP URL (it may contain a password).
+    #[arg(long, env = "CASEMAIL_SMTP_URL_FILE")]
+    pub smtp_url_file: Option<PathBuf>,
+
+    /// Sender address of notification email.
+    #[arg(
+        long,
+        env = "CASEMAIL_SMTP_FROM",
+        default_value = "Casemail <casemail@localhost>"
+    )]
+    pub smtp_from: String,
+
+    /// Run scheduled jobs (inactivity policy, notification email) in this instance. With
+    /// several instances any may run them; a database lock makes one do each run.
+    #[arg(long, env = "CASEMAIL_SCHEDULED_JOBS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub scheduled_jobs: bool,
+
     /// Seed the demo deployment on first start (an empty database).
     #[arg(long, env = "CASEMAIL_DEMO")]
     pub demo: bool,
@@ -148,6 +183,11 @@ impl std::fmt::Debug for Config {
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_max_hours", &self.session_max_hours)
             .field("max_attachment_mb", &self.max_attachment_mb)
+            .field("lock_after_days", &self.lock_after_days)
+            .field("suspend_after_days", &self.suspend_after_days)
+            .field("delete_after_days", &self.delete_after_days)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
+            .field("smtp_from", &self.smtp_from)
             .field("demo", &self.demo)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .finish()
@@ -178,6 +218,14 @@ impl Config {
         {
             self.recovery_recipient = Some(read_trimmed(path)?);
         }
+        if self.smtp_url.is_none()
+            && let Some(path) = &self.smtp_url_file
+        {
+            self.smtp_url = Some(read_trimmed(path)?);
+        }
+        self.inactivity_policy()
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if self.session_idle_minutes < 1 || self.session_max_hours < 1 {
             return Err(ConfigError::Invalid(
                 "session limits must be at least one minute and one hour".into(),
@@ -220,6 +268,15 @@ impl Config {
         self.session_max_hours * 3600
     }
 
+    pub fn inactivity_policy(&self) -> crate::domain::InactivityPolicy {
+        crate::domain::InactivityPolicy {
+            lock_after_days: self.lock_after_days,
+            suspend_after_days: self.suspend_after_days,
+            delete_after_days: self.delete_after_days,
+            ..crate::domain::InactivityPolicy::default()
+        }
+    }
+
     pub fn max_attachment_bytes(&self) -> u64 {
         self.max_attachment_mb.saturating_mul(1024 * 1024)
     }
@@ -241,6 +298,13 @@ impl Config {
             session_idle_minutes: 30,
             session_max_hours: 12,
             max_attachment_mb: 1024,
+            lock_after_days: 30,
+            suspend_after_days: 90,
+            delete_after_days: 180,
+            smtp_url: None,
+            smtp_url_file: None,
+            smtp_from: "Casemail <casemail@localhost>".into(),
+            scheduled_jobs: true,
             demo: false,
             trust_forwarded_for: false,
         }

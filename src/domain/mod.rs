@@ -3,8 +3,10 @@
 //! Nothing here performs I/O or knows about HTTP, SQL or templates, so every rule can be
 //! unit-tested beside the type it belongs to.
 
+mod admin;
 mod case;
 mod email;
+mod lifecycle;
 mod mail;
 mod organisation;
 mod password;
@@ -12,8 +14,10 @@ mod person_name;
 mod plea;
 mod user;
 
+pub use admin::{OrgScope, may_administer};
 pub use case::{CaseReference, CaseStatus, parse_charges, parse_line};
 pub use email::EmailAddress;
+pub use lifecycle::{Decision, InactivityPolicy, Step};
 pub use mail::{
     AddressList, AttachmentRisk, BadAddress, Body, Folder, Subject, clean_file_name,
     safe_media_type,

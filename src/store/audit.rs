@@ -207,7 +207,7 @@ impl Store {
             conditions.push(format!("actor_org_id = {}", next()));
         }
         if filter.kind_prefix.is_some() {
-            conditions.push(format!("kind LIKE {}", next()));
+            conditions.push(format!("kind LIKE {} ESCAPE '\\'", next()));
         }
         if filter.from.is_some() {
             conditions.push(format!("at >= {}", next()));
@@ -234,7 +234,11 @@ impl Store {
             query = query.bind(org);
         }
         if let Some(prefix) = &filter.kind_prefix {
-            query = query.bind(format!("{}%", prefix.replace(['%', '_'], "")));
+            let escaped = prefix
+                .replace('\\', "")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            query = query.bind(format!("{escaped}%"));
         }
         if let Some(from) = filter.from {
             query = query.bind(from);

@@ -10,6 +10,7 @@ pub mod blobs;
 mod cases;
 mod directory;
 mod drafts;
+mod lifecycle;
 mod mail;
 mod organisations;
 mod plea;
@@ -31,11 +32,12 @@ pub use blobs::BlobStore;
 pub use cases::{AccessRequestRow, CaseRow, ParticipantCopy, ParticipantRow};
 pub use directory::{AddressRecord, DirectoryEntry};
 pub use drafts::DraftRow;
+pub use lifecycle::{InvitationRow, NewInvitation, NotificationRow, PolicyCandidate};
 pub use mail::{
     AddresseeRow, AttachmentRow, Cursor, Delivered, Delivery, MailboxRow, NewAttachment, NewEntry,
     ReceiptRow, ThreadMessageRow,
 };
-pub use organisations::Organisation;
+pub use organisations::{AdminUserRow, Organisation, OrganisationListing};
 pub use plea::{Expected, NegotiationRow, NewOffer, OfferRow, PleaWrite, PleaWritten};
 pub use search::SegmentRow;
 pub use sessions::{NewSession, SessionUser};

@@ -91,6 +91,30 @@ pub fn router(app: AppState) -> Router {
         .route("/cases/{id}/audit", get(views::audit::case_audit))
         .route("/cases/{id}/audit.csv", get(views::audit::case_audit_csv))
         .route("/account/activity", get(views::audit::own_activity))
+        .route(
+            "/admin",
+            get(|| async { axum::response::Redirect::to("/admin/users") }),
+        )
+        .route("/admin/users", get(views::admin::users))
+        .route("/admin/users/{id}", get(views::admin::user_detail))
+        .route(
+            "/admin/users/{id}/status",
+            post(views::admin::change_status),
+        )
+        .route(
+            "/admin/invitations",
+            get(views::admin::invitations).post(views::admin::invite),
+        )
+        .route(
+            "/admin/invitations/{id}/resend",
+            post(views::admin::resend_invitation),
+        )
+        .route("/admin/organisations", get(views::admin::organisations))
+        .route(
+            "/admin/organisations/{id}",
+            post(views::admin::save_organisation),
+        )
+        .route("/admin/policy", get(views::admin::policy))
         .route("/admin/audit", get(views::audit::admin_audit))
         .route("/admin/audit.csv", get(views::audit::admin_audit_csv))
         .route(
@@ -98,6 +122,14 @@ pub fn router(app: AppState) -> Router {
             get(views::sign_in::form).post(views::sign_in::submit),
         )
         .route("/sign-out", post(views::sign_in::sign_out))
+        .route(
+            "/register",
+            get(views::register::form).post(views::register::submit),
+        )
+        .route(
+            "/invite/{token}",
+            get(views::register::invitation).post(views::register::accept),
+        )
         .route(
             "/setup/{token}",
             get(views::setup::form).post(views::setup::submit),

@@ -40,6 +40,7 @@ pub struct NavUser {
     /// Unread messages in the inbox, shown in the navigation.
     pub unread: i64,
     pub is_service_admin: bool,
+    pub is_admin: bool,
 }
 
 pub struct Page {
@@ -87,6 +88,7 @@ impl Page {
                 organisation: account.organisation.name.clone(),
                 unread,
                 is_service_admin: account.role == crate::domain::Role::ServiceAdmin,
+                is_admin: account.role.is_admin(),
             }),
             section,
         })

@@ -155,6 +155,8 @@ impl TestApp {
         clock: Clock,
         mut config: Config,
     ) -> Self {
+        // Tests run the jobs themselves, on the test's clock.
+        config.scheduled_jobs = false;
         config.database_url = Some(database.url.clone());
         let app = Casemail::open(config, clock.clone())
             .await

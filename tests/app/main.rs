@@ -7,6 +7,7 @@ mod helpers;
 mod audit;
 mod cases;
 mod keys;
+mod lifecycle;
 mod mail;
 mod sessions;
 mod setup;

@@ -1,6 +1,7 @@
 //! One file per feature: the askama template structs next to their handlers.
 
 pub mod account;
+pub mod admin;
 pub mod audit;
 pub mod cases;
 pub mod compose;
@@ -9,6 +10,7 @@ pub mod drafts;
 pub mod health;
 pub mod mailbox;
 pub mod plea;
+pub mod register;
 pub mod search;
 pub mod setup;
 pub mod sign_in;

@@ -60,7 +60,7 @@ pub async fn form(
     } else if query.signed_out.is_some() {
         Some("You have signed out.")
     } else if query.created.is_some() {
-        Some("The administrator account has been created. Sign in with it now.")
+        Some("Your account has been created. Sign in with it now.")
     } else {
         None
     };

@@ -1,0 +1,281 @@
+//! Storage for the account lifecycle: policy candidates, invitations, the notification
+//! outbox and scheduled-job locks.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreResult, flag};
+
+#[derive(FromRow, Debug)]
+pub struct PolicyCandidate {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub status: String,
+    /// Last sign-in, or account creation if never signed in.
+    pub last_active: i64,
+}
+
+#[derive(FromRow, Debug)]
+pub struct InvitationRow {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub email: String,
+    pub name: String,
+    pub is_admin: i64,
+    pub expires_at: i64,
+    pub accepted_at: Option<i64>,
+}
+
+pub struct NewInvitation<'a> {
+    pub organisation_id: i64,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub is_admin: bool,
+    /// SHA-256 of the token in the link.
+    pub token_hash: &'a str,
+    pub invited_by: i64,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+#[derive(FromRow, Debug)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+impl Store {
+    pub async fn policy_candidates(&self) -> StoreResult<Vec<PolicyCandidate>> {
+        let rows = sqlx::query_as(
+            "SELECT id, email, name, status, COALESCE(last_sign_in_at, created_at) AS last_active \
+             FROM users WHERE status IN ('active', 'locked', 'suspended') ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    pub async fn set_status_reason(&self, user_id: i64, reason: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET status_reason = $1 WHERE id = $2")
+            .bind(reason)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Treats an account as active from `now`: unlocking or reactivating restarts the
+    /// inactivity clock, or the policy would lock it again at once.
+    pub async fn restart_inactivity_clock(&self, user_id: i64, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Queues an email; false when one with the same key was queued before.
+    pub async fn queue_notification(
+        &self,
+        recipient: &str,
+        subject: &str,
+        body: &str,
+        dedupe_key: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO notifications (recipient, subject, body, dedupe_key, created_at, \
+             next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(recipient)
+        .bind(subject)
+        .bind(body)
+        .bind(dedupe_key)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn due_notifications(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<NotificationRow>> {
+        let rows = sqlx::query_as(
+            "SELECT id, recipient, subject, body, attempts FROM notifications \
+             WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    pub async fn notification_sent(&self, id: i64, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE notifications SET sent_at = $1, attempts = attempts + 1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn notification_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE notifications SET attempts = attempts + 1, last_error = $1, \
+             next_attempt_at = $2 WHERE id = $3",
+        )
+        .bind(error)
+        .bind(retry_at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Notifications sent or waiting for one address, newest first (for tests and admins).
+    pub async fn notifications_for(
+        &self,
+        recipient: &str,
+    ) -> StoreResult<Vec<(String, String, Option<i64>)>> {
+        let rows = sqlx::query_as(
+            "SELECT subject, body, sent_at FROM notifications WHERE recipient = $1 ORDER BY id DESC",
+        )
+        .bind(recipient)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    /// Takes the named job lock until `until`, unless another holder has it unexpired.
+    pub async fn try_job_lock(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        until: i64,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO job_locks (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+             expires_at = excluded.expires_at \
+             WHERE job_locks.expires_at <= $4 OR job_locks.holder = excluded.holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(until)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn release_job_lock(&self, name: &str, holder: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM job_locks WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_invitation(&self, invitation: &NewInvitation<'_>) -> StoreResult<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO invitations (organisation_id, email, name, is_admin, token_hash, \
+             invited_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(invitation.organisation_id)
+        .bind(invitation.email)
+        .bind(invitation.name)
+        .bind(flag(invitation.is_admin))
+        .bind(invitation.token_hash)
+        .bind(invitation.invited_by)
+        .bind(invitation.now)
+        .bind(invitation.expires_at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn invitation_by_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<InvitationRow>> {
+        let row = sqlx::query_as(
+            "SELECT id, organisation_id, email, name, is_admin, expires_at, accepted_at \
+             FROM invitations WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
+    /// Marks an invitation used; false if it was already used (single use, across instances).
+    pub async fn accept_invitation(&self, id: i64, now: i64) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn pending_invitations(
+        &self,
+        organisation_ids: &[i64],
+    ) -> StoreResult<Vec<InvitationRow>> {
+        let mut out = Vec::new();
+        for org in organisation_ids {
+            let rows: Vec<InvitationRow> = sqlx::query_as(
+                "SELECT id, organisation_id, email, name, is_admin, expires_at, accepted_at \
+                 FROM invitations WHERE organisation_id = $1 AND accepted_at IS NULL ORDER BY id DESC",
+            )
+            .bind(org)
+            .fetch_all(&self.pool)
+            .await?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    pub async fn invitation(&self, id: i64) -> StoreResult<Option<InvitationRow>> {
+        let row = sqlx::query_as(
+            "SELECT id, organisation_id, email, name, is_admin, expires_at, accepted_at \
+             FROM invitations WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
+    /// Gives an unused invitation a new token and expiry (resending it).
+    pub async fn renew_invitation(
+        &self,
+        id: i64,
+        token_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE invitations SET token_hash = $1, expires_at = $2 WHERE id = $3 AND accepted_at IS NULL")
+            .bind(token_hash)
+            .bind(expires_at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
