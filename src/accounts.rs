@@ -50,6 +50,8 @@ pub struct SignInAttempt<'a> {
 pub struct SignedIn {
     pub user_id: i64,
     pub cookie: SessionCookie,
+    /// The session waits for a second-factor code before it can be used.
+    pub second_factor: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -284,11 +286,24 @@ impl Casemail {
             .record_sign_in(record.id, now)
             .await
             .map_err(anyhow::Error::from)?;
+        let (totp, _, _) = self
+            .store
+            .totp_secret(record.id)
+            .await
+            .map_err(anyhow::Error::from)?;
+        let second_factor = totp.is_some();
+        if second_factor {
+            self.store
+                .set_second_factor_pending(&cookie.token_hash(), true)
+                .await
+                .map_err(anyhow::Error::from)?;
+        }
         self.audit_sign_in(account, &attempt, "user.signed_in", "")
             .await;
         Ok(SignedIn {
             user_id: record.id,
             cookie,
+            second_factor,
         })
     }
 

@@ -13,6 +13,10 @@ pub enum AppError {
     SignInRequired { expired: bool, next: Option<String> },
     #[error("account awaiting approval")]
     AwaitingApproval,
+    #[error("second factor needed")]
+    SecondFactorNeeded,
+    #[error("second factor enrolment needed")]
+    SecondFactorSetup,
     #[error("request forgery check failed")]
     Csrf,
     #[error("bad request: {0}")]
@@ -40,6 +44,8 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, title, message, detail) = match self {
             Self::SignInRequired { expired, next } => return sign_in_redirect(expired, next),
+            Self::SecondFactorNeeded => return redirect("/sign-in/code"),
+            Self::SecondFactorSetup => return redirect("/account/two-factor"),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Page not found",
@@ -88,6 +94,14 @@ impl IntoResponse for AppError {
         });
         response
     }
+}
+
+fn redirect(location: &'static str) -> Response {
+    let mut response = Redirect::to(location).into_response();
+    response
+        .headers_mut()
+        .insert("hx-redirect", HeaderValue::from_static(location));
+    response
 }
 
 /// Sends the browser to sign in, remembering where it was going. htmx requests get an

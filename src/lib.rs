@@ -22,5 +22,6 @@ pub mod mail_content;
 pub mod notify;
 pub mod plea;
 pub mod search;
+pub mod second_factor;
 pub mod store;
 pub mod web;

@@ -15,6 +15,7 @@ mod mail;
 mod organisations;
 mod plea;
 mod search;
+mod second_factor;
 mod sessions;
 pub mod settings;
 mod throttle;

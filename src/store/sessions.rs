@@ -20,6 +20,8 @@ pub struct SessionUser {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// Passed the password, not yet the second factor.
+    pub second_factor_pending: bool,
     pub account: UserAccount,
 }
 
@@ -30,6 +32,7 @@ struct SessionRow {
     session_created_at: i64,
     last_seen_at: i64,
     expires_at: i64,
+    second_factor_pending: i64,
     #[sqlx(flatten)]
     account: AccountRow,
 }
@@ -56,7 +59,7 @@ impl Store {
     pub async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionUser>> {
         let row: Option<SessionRow> = sqlx::query_as(&format!(
             "SELECT s.token_hash, s.wrapped_identity, s.created_at AS session_created_at, \
-             s.last_seen_at, s.expires_at, {ACCOUNT_COLUMNS} \
+             s.last_seen_at, s.expires_at, s.second_factor_pending, {ACCOUNT_COLUMNS} \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              JOIN organisations o ON o.id = u.organisation_id WHERE s.token_hash = $1"
         ))
@@ -70,6 +73,7 @@ impl Store {
                 created_at: row.session_created_at,
                 last_seen_at: row.last_seen_at,
                 expires_at: row.expires_at,
+                second_factor_pending: row.second_factor_pending != 0,
                 account: row.account.try_into()?,
             })
         })

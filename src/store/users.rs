@@ -31,6 +31,7 @@ pub struct UserAccount {
     pub created_at: i64,
     pub last_sign_in_at: Option<i64>,
     pub password_changed_at: i64,
+    pub totp_enrolled: bool,
 }
 
 /// What sign-in and password change need: the hash and the password-wrapped identity.
@@ -46,6 +47,7 @@ pub struct SignInRecord {
 
 pub(super) const ACCOUNT_COLUMNS: &str = "u.id, u.email, u.name, u.status, u.is_admin, \
      u.public_recipient, u.created_at, u.last_sign_in_at, u.password_changed_at, \
+     CASE WHEN u.totp_secret IS NULL THEN 0 ELSE 1 END AS totp_enrolled, \
      o.id AS organisation_id, o.kind AS organisation_kind, o.name AS organisation_name, \
      o.jurisdiction AS organisation_jurisdiction";
 
@@ -60,6 +62,7 @@ pub(super) struct AccountRow {
     created_at: i64,
     last_sign_in_at: Option<i64>,
     password_changed_at: i64,
+    totp_enrolled: i64,
     organisation_id: i64,
     organisation_kind: String,
     organisation_name: String,
@@ -89,6 +92,7 @@ impl TryFrom<AccountRow> for UserAccount {
             created_at: row.created_at,
             last_sign_in_at: row.last_sign_in_at,
             password_changed_at: row.password_changed_at,
+            totp_enrolled: row.totp_enrolled != 0,
         })
     }
 }
@@ -258,7 +262,13 @@ impl Store {
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-        for table in ["sessions", "mailbox_entries", "drafts", "search_segments"] {
+        for table in [
+            "sessions",
+            "mailbox_entries",
+            "drafts",
+            "search_segments",
+            "totp_recovery_codes",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
                 .bind(user_id)
                 .execute(&mut *tx)

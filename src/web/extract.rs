@@ -96,6 +96,17 @@ async fn authenticate(parts: &Parts, app: &AppState, touch: bool) -> Result<Curr
         if session.account.status == UserStatus::Pending {
             return Err(AppError::AwaitingApproval);
         }
+        let path = parts.uri.path();
+        if session.second_factor_pending && !path.starts_with("/sign-in/code") {
+            return Err(AppError::SecondFactorNeeded);
+        }
+        // Administrators must have a second factor before they can do anything else.
+        if session.account.role.is_admin()
+            && !session.account.totp_enrolled
+            && !path.starts_with("/account/two-factor")
+        {
+            return Err(AppError::SecondFactorSetup);
+        }
         let session_key = cookie.key().ok_or_else(|| sign_in(false))?;
         if touch && idle_for >= TOUCH_INTERVAL_SECONDS {
             app.store.touch_session(&token_hash, now).await?;

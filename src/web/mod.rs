@@ -123,6 +123,14 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/sign-out", post(views::sign_in::sign_out))
         .route(
+            "/sign-in/code",
+            get(views::two_factor::code_form).post(views::two_factor::check_code),
+        )
+        .route(
+            "/account/two-factor",
+            get(views::two_factor::setup).post(views::two_factor::confirm),
+        )
+        .route(
             "/register",
             get(views::register::form).post(views::register::submit),
         )

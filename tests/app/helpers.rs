@@ -118,6 +118,8 @@ pub struct TestApp {
     pub clock: Clock,
     pub dir: Arc<TempDir>,
     pub database: Arc<TestDatabase>,
+    /// Authenticator secrets of enrolled users, by email: the tests' phone.
+    pub second_factors: SecondFactors,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
@@ -140,13 +142,15 @@ impl TestApp {
     /// instance behind a load balancer.
     pub async fn spawn_again(&self) -> Self {
         let config = self.app.config.clone();
-        Self::spawn_on(
+        let mut again = Self::spawn_on(
             self.dir.clone(),
             self.database.clone(),
             self.clock.clone(),
             config,
         )
-        .await
+        .await;
+        again.second_factors = self.second_factors.clone();
+        again
     }
 
     async fn spawn_on(
@@ -187,6 +191,7 @@ impl TestApp {
             clock,
             dir,
             database,
+            second_factors: SecondFactors::default(),
             shutdown: Some(tx),
             server: Some(server),
         }
@@ -207,7 +212,10 @@ impl TestApp {
     }
 
     pub fn browser(&self) -> Browser {
-        Browser::new(self.address.clone())
+        let mut browser = Browser::new(self.address.clone());
+        browser.clock = Some(self.clock.clone());
+        browser.second_factors = self.second_factors.clone();
+        browser
     }
 
     pub async fn organisation(&self, kind: OrganisationKind, name: &str, area: &str) -> i64 {
@@ -243,11 +251,15 @@ impl TestApp {
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests assert them),
 /// and fills in the form token the way a page's forms do.
+pub type SecondFactors = Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>;
+
 #[derive(Clone)]
 pub struct Browser {
     pub client: reqwest::Client,
     pub jar: Arc<Jar>,
     base: String,
+    clock: Option<Clock>,
+    second_factors: SecondFactors,
 }
 
 impl Browser {
@@ -257,6 +269,8 @@ impl Browser {
             client: client_with(jar.clone()),
             jar,
             base,
+            clock: None,
+            second_factors: SecondFactors::default(),
         }
     }
 
@@ -266,6 +280,8 @@ impl Browser {
             client: client_with(self.jar.clone()),
             jar: self.jar.clone(),
             base,
+            clock: self.clock.clone(),
+            second_factors: self.second_factors.clone(),
         }
     }
 
@@ -365,10 +381,74 @@ impl Browser {
         target.trim_end_matches("?sent=1").to_string()
     }
 
+    /// Signs in with PASSWORD, answering the second factor as the person's phone would,
+    /// and enrolling one first if the account must have it (administrators).
     pub async fn sign_in_ok(&self, email: &str) {
         let response = self.sign_in(email, PASSWORD).await;
         assert_eq!(response.status(), 303, "sign-in of {email} should redirect");
-        assert_eq!(location(&response), "/");
+        if location(&response) == "/sign-in/code" {
+            let secret = self
+                .second_factors
+                .lock()
+                .map(|s| s.get(email).cloned())
+                .ok()
+                .flatten();
+            let secret = secret
+                .unwrap_or_else(|| panic!("{email} has a second factor the test does not know"));
+            let code = self.next_code(&secret, email);
+            let response = self
+                .submit("/sign-in/code", "/sign-in/code", &[("code", &code)])
+                .await;
+            assert_eq!(location(&response), "/", "{email}: second factor accepted");
+        } else {
+            assert_eq!(location(&response), "/");
+        }
+        let account = self.get("/account").await;
+        if location(&account) == "/account/two-factor" {
+            self.enrol_second_factor(email).await;
+        }
+    }
+
+    /// Moves the clock to the next 30-second step (a code is accepted once) and returns
+    /// the authenticator's code for it.
+    fn next_code(&self, secret: &str, email: &str) -> String {
+        let clock = self
+            .clock
+            .as_ref()
+            .unwrap_or_else(|| panic!("second factor needs the test clock"));
+        clock.advance(30);
+        casemail::app::Casemail::totp_code(secret, email, clock.now())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub async fn enrol_second_factor(&self, email: &str) {
+        let page = self.text("/account/two-factor").await;
+        let marker = "id=\"totp-secret\">";
+        let start = page
+            .find(marker)
+            .unwrap_or_else(|| panic!("secret on the setup page"))
+            + marker.len();
+        let end = page[start..].find('<').map_or(start, |e| start + e);
+        let secret = page[start..end].to_string();
+        let code = self.next_code(&secret, email);
+        let response = self
+            .submit(
+                "/account/two-factor",
+                "/account/two-factor",
+                &[("code", &code)],
+            )
+            .await;
+        assert_eq!(response.status(), 200, "enrolment confirmed");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap_or_default()
+                .contains("Your recovery codes")
+        );
+        if let Ok(mut secrets) = self.second_factors.lock() {
+            secrets.insert(email.to_string(), secret);
+        }
     }
 }
 

@@ -35,6 +35,7 @@ pub struct AccountPage {
     keys_unlocked: bool,
     sessions: i64,
     password_changed_notice: bool,
+    totp_enrolled: bool,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +71,7 @@ pub async fn show(
         keys_unlocked,
         sessions: app.store.count_sessions(account.id).await?,
         password_changed_notice: query.password_changed.is_some(),
+        totp_enrolled: account.totp_enrolled,
         page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
     })
 }

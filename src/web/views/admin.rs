@@ -227,6 +227,18 @@ pub async fn change_status(
         ("suspend", UserStatus::Active | UserStatus::Locked) => {
             Some((UserStatus::Suspended, "suspended"))
         }
+        ("reset_second_factor", _) => {
+            app.store.reset_totp(user_id).await?;
+            let event = crate::audit::Origin::user(&user.account, &client.address).event(
+                app.clock.now(),
+                "admin.second_factor_reset",
+                "user",
+                Some(user_id),
+                serde_json::json!({}),
+            );
+            app.store.audit(&[event]).await?;
+            return Ok(Redirect::to("/admin/users?done=reset").into_response());
+        }
         ("delete", UserStatus::Active | UserStatus::Locked | UserStatus::Suspended) => {
             if form.confirm != "yes" {
                 errors.add(

@@ -15,4 +15,5 @@ pub mod search;
 pub mod setup;
 pub mod sign_in;
 pub mod thread;
+pub mod two_factor;
 mod upload;

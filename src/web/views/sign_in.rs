@@ -52,6 +52,7 @@ pub async fn form(
         && let Some(live) = app.store.session(&cookie.token_hash()).await?
         && !has_expired(&app, &live, app.clock.now())
         && live.account.status.may_hold_session()
+        && !live.second_factor_pending
     {
         return Ok(Redirect::to("/").into_response());
     }
@@ -112,7 +113,12 @@ pub async fn submit(
                 if let Some(previous) = session::read(&headers, &app.config) {
                     app.store.delete_session(&previous.token_hash()).await?;
                 }
-                let mut response = Redirect::to(safe_next(Some(&input.next))).into_response();
+                let target = if signed_in.second_factor {
+                    "/sign-in/code"
+                } else {
+                    safe_next(Some(&input.next))
+                };
+                let mut response = Redirect::to(target).into_response();
                 if let Some(cookie) = session::set(&app.config, &signed_in.cookie) {
                     response.headers_mut().append(header::SET_COOKIE, cookie);
                 }

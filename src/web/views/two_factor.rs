@@ -1,0 +1,169 @@
+//! The second factor: the code page after the password, and enrolment.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use base64::Engine;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::audit::Origin;
+use crate::error::AppError;
+use crate::second_factor::CodeProblem;
+use crate::web::csrf::CsrfToken;
+use crate::web::extract::{ClientInfo, CurrentUser};
+use crate::web::form::FormErrors;
+use crate::web::page::{Page, Section};
+
+#[derive(Deserialize, Default)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/second_factor.html")]
+pub struct CodePage {
+    page: Page,
+    errors: FormErrors,
+}
+
+pub async fn code_form(Extension(csrf): Extension<CsrfToken>, _user: CurrentUser) -> CodePage {
+    CodePage {
+        page: Page::anonymous(&csrf),
+        errors: FormErrors::default(),
+    }
+}
+
+pub async fn check_code(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+    client: ClientInfo,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let identity = user.identity()?;
+    let origin = Origin::user(&user.account, &client.address);
+    let now = app.clock.now();
+    match app
+        .check_second_factor(&user.account, &identity, &form.code)
+        .await
+    {
+        Ok(()) => {
+            app.store
+                .set_second_factor_pending(&user.token_hash, false)
+                .await?;
+            app.store
+                .audit(&[origin.event(
+                    now,
+                    "user.second_factor_passed",
+                    "user",
+                    Some(user.account.id),
+                    serde_json::json!({}),
+                )])
+                .await?;
+            Ok(Redirect::to("/").into_response())
+        }
+        Err(CodeProblem::Internal(e)) => Err(AppError::Internal(e)),
+        Err(problem) => {
+            app.store
+                .audit(&[origin.event(
+                    now,
+                    "user.second_factor_failed",
+                    "user",
+                    Some(user.account.id),
+                    serde_json::json!({}),
+                )])
+                .await?;
+            let mut errors = FormErrors::default();
+            errors.add("code", problem.to_string());
+            let mut response = CodePage {
+                page: Page::anonymous(&csrf),
+                errors,
+            }
+            .into_response();
+            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/two_factor_setup.html")]
+pub struct SetupPage {
+    page: Page,
+    errors: FormErrors,
+    enrolled: bool,
+    required: bool,
+    qr: String,
+    secret: String,
+    recovery_codes: Vec<String>,
+}
+
+pub async fn setup(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+) -> Result<SetupPage, AppError> {
+    let enrolment = app
+        .begin_totp_enrolment(&user.account, &user.identity()?)
+        .await?;
+    let qr = format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(enrolment.qr_svg.as_bytes())
+    );
+    Ok(SetupPage {
+        page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
+        errors: FormErrors::default(),
+        enrolled: user.account.totp_enrolled,
+        required: user.account.role.is_admin(),
+        qr,
+        secret: enrolment.secret,
+        recovery_codes: Vec::new(),
+    })
+}
+
+pub async fn confirm(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+    client: ClientInfo,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let identity = user.identity()?;
+    match app
+        .confirm_totp_enrolment(&user.account, &identity, &form.code)
+        .await
+    {
+        Ok(codes) => {
+            let event = Origin::user(&user.account, &client.address).event(
+                app.clock.now(),
+                "user.second_factor_enrolled",
+                "user",
+                Some(user.account.id),
+                serde_json::json!({}),
+            );
+            app.store.audit(&[event]).await?;
+            Ok(SetupPage {
+                page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
+                errors: FormErrors::default(),
+                enrolled: true,
+                required: false,
+                qr: String::new(),
+                secret: String::new(),
+                recovery_codes: codes,
+            }
+            .into_response())
+        }
+        Err(CodeProblem::Internal(e)) => Err(AppError::Internal(e)),
+        Err(problem) => {
+            let mut page = setup(State(app), Extension(csrf), user).await?;
+            page.errors.add("code", problem.to_string());
+            let mut response = page.into_response();
+            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+    }
+}

@@ -1,0 +1,197 @@
+use casemail::domain::OrganisationKind;
+
+use crate::helpers::{Backend, PASSWORD, TestApp, location};
+use crate::on_both_backends;
+
+on_both_backends!(
+    administrators_must_enrol_and_then_give_a_code_at_every_sign_in,
+    a_code_works_once_and_wrong_codes_are_throttled,
+    recovery_codes_work_once_and_admins_can_reset_the_factor,
+);
+
+async fn admin(app: &TestApp, email: &str) {
+    casemail::cli::create_service_admin(&app.app, email, "Ops", "Service", PASSWORD)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+async fn administrators_must_enrol_and_then_give_a_code_at_every_sign_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    admin(&app, "ops@casemail.example").await;
+    let browser = app.browser();
+    assert_eq!(
+        location(&browser.sign_in("ops@casemail.example", PASSWORD).await),
+        "/"
+    );
+    for path in ["/mail/inbox", "/admin/users", "/cases"] {
+        assert_eq!(
+            location(&browser.get(path).await),
+            "/account/two-factor",
+            "{path} waits for enrolment"
+        );
+    }
+    let page = browser.text("/account/two-factor").await;
+    assert!(
+        page.contains("data:image/svg+xml;base64,"),
+        "a QR code is shown"
+    );
+    browser.enrol_second_factor("ops@casemail.example").await;
+    assert_eq!(browser.get("/admin/users").await.status(), 200);
+
+    let later = app.browser();
+    let response = later.sign_in("ops@casemail.example", PASSWORD).await;
+    assert_eq!(
+        location(&response),
+        "/sign-in/code",
+        "the password alone is not enough"
+    );
+    assert_eq!(location(&later.get("/admin/users").await), "/sign-in/code");
+    later.sign_in_ok("ops@casemail.example").await;
+    assert_eq!(later.get("/admin/users").await.status(), 200);
+}
+
+async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    admin(&app, "ops@casemail.example").await;
+    app.browser().sign_in_ok("ops@casemail.example").await;
+    let secret = app
+        .second_factors
+        .lock()
+        .ok()
+        .and_then(|s| s.get("ops@casemail.example").cloned())
+        .unwrap_or_default();
+
+    let first = app.browser();
+    first.sign_in("ops@casemail.example", PASSWORD).await;
+    app.clock.advance(30);
+    let code = casemail::app::Casemail::totp_code(&secret, "ops@casemail.example", app.clock.now())
+        .unwrap_or_default();
+    assert_eq!(
+        location(
+            &first
+                .submit("/sign-in/code", "/sign-in/code", &[("code", &code)])
+                .await
+        ),
+        "/"
+    );
+    let second = app.browser();
+    second.sign_in("ops@casemail.example", PASSWORD).await;
+    let replay = second
+        .submit("/sign-in/code", "/sign-in/code", &[("code", &code)])
+        .await;
+    assert_eq!(replay.status(), 422, "a used code is refused");
+    assert!(
+        replay
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("already been used")
+    );
+    for _ in 0..4 {
+        second
+            .submit("/sign-in/code", "/sign-in/code", &[("code", "000000")])
+            .await;
+    }
+    app.clock.advance(30);
+    let good = casemail::app::Casemail::totp_code(&secret, "ops@casemail.example", app.clock.now())
+        .unwrap_or_default();
+    let paused = second
+        .submit("/sign-in/code", "/sign-in/code", &[("code", &good)])
+        .await;
+    assert!(
+        paused
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("Too many wrong codes")
+    );
+}
+
+async fn recovery_codes_work_once_and_admins_can_reset_the_factor(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    admin(&app, "ops@casemail.example").await;
+    let org = app
+        .organisation(OrganisationKind::Prosecution, "Glasgow PF", "Glasgow")
+        .await;
+    let morag = app
+        .app
+        .create_account(casemail::accounts::AccountDraft {
+            organisation_id: org,
+            email: casemail::domain::EmailAddress::parse("morag@pf.example")
+                .unwrap_or_else(|e| panic!("{e}")),
+            name: casemail::domain::PersonName::parse("Morag").unwrap_or_else(|e| panic!("{e}")),
+            is_admin: true,
+            status: casemail::domain::UserStatus::Active,
+            password: casemail::domain::Password::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let browser = app.browser();
+    browser.sign_in("morag@pf.example", PASSWORD).await;
+    let page = browser.text("/account/two-factor").await;
+    let marker = "id=\"totp-secret\">";
+    let start = page.find(marker).unwrap_or(0) + marker.len();
+    let secret = page[start..start + page[start..].find('<').unwrap_or(0)].to_string();
+    app.clock.advance(30);
+    let code = casemail::app::Casemail::totp_code(&secret, "morag@pf.example", app.clock.now())
+        .unwrap_or_default();
+    let confirmed = browser
+        .submit(
+            "/account/two-factor",
+            "/account/two-factor",
+            &[("code", &code)],
+        )
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    let list = &confirmed[confirmed
+        .find("<ul class=\"govuk-list app-key-fingerprint\">")
+        .unwrap_or(0)..];
+    let recovery: String =
+        list[list.find("<li>").unwrap_or(0) + 4..list.find("</li>").unwrap_or(0)].to_string();
+    assert_eq!(recovery.len(), 10, "recovery code {recovery}");
+
+    let phone_lost = app.browser();
+    phone_lost.sign_in("morag@pf.example", PASSWORD).await;
+    assert_eq!(
+        location(
+            &phone_lost
+                .submit("/sign-in/code", "/sign-in/code", &[("code", &recovery)])
+                .await
+        ),
+        "/"
+    );
+    let again = app.browser();
+    again.sign_in("morag@pf.example", PASSWORD).await;
+    assert_eq!(
+        again
+            .submit("/sign-in/code", "/sign-in/code", &[("code", &recovery)])
+            .await
+            .status(),
+        422,
+        "each recovery code works once"
+    );
+
+    let ops = app.browser();
+    ops.sign_in_ok("ops@casemail.example").await;
+    let reset = ops
+        .submit(
+            &format!("/admin/users/{morag}"),
+            &format!("/admin/users/{morag}/status"),
+            &[("action", "reset_second_factor")],
+        )
+        .await;
+    assert_eq!(location(&reset), "/admin/users?done=reset");
+    let fresh = app.browser();
+    assert_eq!(
+        location(&fresh.sign_in("morag@pf.example", PASSWORD).await),
+        "/",
+        "no code asked after a reset"
+    );
+    assert_eq!(
+        location(&fresh.get("/admin/users").await),
+        "/account/two-factor",
+        "but must enrol again"
+    );
+}
