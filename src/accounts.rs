@@ -143,10 +143,32 @@ impl Casemail {
     /// Creates an account with a fresh identity wrapped under its password and to the
     /// recovery recipient. The unwrapped identity never leaves this function.
     pub async fn create_account(&self, draft: AccountDraft) -> Result<i64, CreateAccountError> {
+        self.create_account_inner(draft, false)
+            .await
+            .map(|(id, _)| id)
+    }
+
+    /// Creates an account as `create_account` does, plus a recovery code (a third wrap of
+    /// the identity) to show the person once.
+    pub async fn create_account_with_code(
+        &self,
+        draft: AccountDraft,
+    ) -> Result<(i64, String), CreateAccountError> {
+        let (id, code) = self.create_account_inner(draft, true).await?;
+        Ok((id, code.unwrap_or_default()))
+    }
+
+    async fn create_account_inner(
+        &self,
+        draft: AccountDraft,
+        with_code: bool,
+    ) -> Result<(i64, Option<String>), CreateAccountError> {
         let recovery = self.recovery_recipient().await?;
         let recovery_key = parse_recipient(&recovery).context("recovery recipient is invalid")?;
         let password = draft.password.secret().clone();
-        let (hash, identity, wrapped_password, wrapped_recovery) = self
+        let code = with_code.then(new_recovery_code);
+        let code_secret = code.clone().map(SecretString::from);
+        let (hash, identity, wrapped_password, wrapped_recovery, wrapped_code) = self
             .kdf
             .run(move || -> anyhow::Result<_> {
                 let hash = auth::hash_password(password.expose_secret())
@@ -154,11 +176,16 @@ impl Casemail {
                 let identity = UserIdentity::generate();
                 let wrapped_password = identity.wrap_with_password(&password)?;
                 let wrapped_recovery = identity.wrap_to(&recovery_key)?;
+                let wrapped_code = match &code_secret {
+                    Some(code) => Some(identity.wrap_with_code(code)?),
+                    None => None,
+                };
                 Ok((
                     hash,
                     identity.recipient(),
                     wrapped_password,
                     wrapped_recovery,
+                    wrapped_code,
                 ))
             })
             .await??;
@@ -178,11 +205,18 @@ impl Casemail {
                 now: self.clock.now(),
             })
             .await;
-        match created {
-            Ok(id) => Ok(id),
-            Err(e) if e.is_unique_violation() => Err(CreateAccountError::EmailTaken),
-            Err(e) => Err(CreateAccountError::Internal(e.into())),
+        let id = match created {
+            Ok(id) => id,
+            Err(e) if e.is_unique_violation() => return Err(CreateAccountError::EmailTaken),
+            Err(e) => return Err(CreateAccountError::Internal(e.into())),
+        };
+        if let Some(wrapped) = wrapped_code {
+            self.store
+                .set_code_wrap(id, &wrapped)
+                .await
+                .map_err(anyhow::Error::from)?;
         }
+        Ok((id, code))
     }
 
     /// Checks a password and, if it is right, opens a session holding the user's identity
@@ -452,6 +486,38 @@ impl Casemail {
             .map_err(anyhow::Error::from)?;
         Ok(())
     }
+}
+
+/// A recovery code: 20 characters from an unambiguous alphabet (about 100 bits), grouped
+/// for reading aloud and writing down.
+pub fn new_recovery_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    #[allow(clippy::expect_used)]
+    getrandom::fill(&mut bytes).expect("operating system random source unavailable");
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(5)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Recovery codes are compared without spaces, dashes or case.
+pub fn normalise_recovery_code(input: &str) -> String {
+    let bare: String = input
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    bare.as_bytes()
+        .chunks(5)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn minutes_until(now: i64, until: i64) -> i64 {

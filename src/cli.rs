@@ -180,8 +180,11 @@ pub async fn create_service_admin(
         status: UserStatus::Active,
         password: Password::parse(password)?,
     };
-    match app.create_account(draft).await {
-        Ok(id) => Ok(id),
+    match app.create_account_with_code(draft).await {
+        Ok((id, code)) => {
+            println!("Recovery code for {email} (shown once; keep it safe): {code}");
+            Ok(id)
+        }
         Err(CreateAccountError::EmailTaken) => {
             anyhow::bail!("an account with the address {email} already exists")
         }

@@ -21,6 +21,7 @@ pub mod mail;
 pub mod mail_content;
 pub mod notify;
 pub mod plea;
+pub mod recovery;
 pub mod search;
 pub mod second_factor;
 pub mod store;

@@ -16,6 +16,9 @@ use zeroize::Zeroizing;
 /// making each offline guess against a stolen database as costly as that.
 pub const PASSWORD_WRAP_LOG_N: u8 = 15;
 
+/// scrypt work factor for the recovery-code wrap (the code itself is the strength).
+pub const RECOVERY_CODE_LOG_N: u8 = 10;
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("the key could not be unwrapped (wrong secret or damaged data)")]
@@ -48,6 +51,20 @@ impl UserIdentity {
         let mut recipient = age::scrypt::Recipient::new(password.clone());
         recipient.set_work_factor(PASSWORD_WRAP_LOG_N);
         self.wrap(&recipient)
+    }
+
+    /// Wraps under a generated recovery code. The code carries ~100 random bits, so the
+    /// work factor only needs to be token: guessing is hopeless either way.
+    pub fn wrap_with_code(&self, code: &SecretString) -> Result<Vec<u8>, KeyError> {
+        let mut recipient = age::scrypt::Recipient::new(code.clone());
+        recipient.set_work_factor(RECOVERY_CODE_LOG_N);
+        self.wrap(&recipient)
+    }
+
+    pub fn unwrap_with_code(wrapped: &[u8], code: &SecretString) -> Result<Self, KeyError> {
+        let mut identity = age::scrypt::Identity::new(code.clone());
+        identity.set_max_work_factor(RECOVERY_CODE_LOG_N);
+        Self::unwrap(wrapped, &identity)
     }
 
     pub fn unwrap_with_password(wrapped: &[u8], password: &SecretString) -> Result<Self, KeyError> {

@@ -32,6 +32,7 @@ pub struct UserAccount {
     pub last_sign_in_at: Option<i64>,
     pub password_changed_at: i64,
     pub totp_enrolled: bool,
+    pub must_change_password: bool,
 }
 
 /// What sign-in and password change need: the hash and the password-wrapped identity.
@@ -48,6 +49,7 @@ pub struct SignInRecord {
 pub(super) const ACCOUNT_COLUMNS: &str = "u.id, u.email, u.name, u.status, u.is_admin, \
      u.public_recipient, u.created_at, u.last_sign_in_at, u.password_changed_at, \
      CASE WHEN u.totp_secret IS NULL THEN 0 ELSE 1 END AS totp_enrolled, \
+     u.must_change_password, \
      o.id AS organisation_id, o.kind AS organisation_kind, o.name AS organisation_name, \
      o.jurisdiction AS organisation_jurisdiction";
 
@@ -63,6 +65,7 @@ pub(super) struct AccountRow {
     last_sign_in_at: Option<i64>,
     password_changed_at: i64,
     totp_enrolled: i64,
+    must_change_password: i64,
     organisation_id: i64,
     organisation_kind: String,
     organisation_name: String,
@@ -93,6 +96,7 @@ impl TryFrom<AccountRow> for UserAccount {
             last_sign_in_at: row.last_sign_in_at,
             password_changed_at: row.password_changed_at,
             totp_enrolled: row.totp_enrolled != 0,
+            must_change_password: row.must_change_password != 0,
         })
     }
 }
@@ -209,7 +213,7 @@ impl Store {
     ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE users SET password_hash = $1, identity_wrapped_password = $2, \
-             password_changed_at = $3 WHERE id = $4",
+             password_changed_at = $3, must_change_password = 0 WHERE id = $4",
         )
         .bind(password_hash)
         .bind(identity_wrapped_password)
@@ -238,6 +242,77 @@ impl Store {
         Ok(())
     }
 
+    pub async fn set_code_wrap(&self, user_id: i64, wrapped: &[u8]) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET identity_wrapped_code = $1 WHERE id = $2")
+            .bind(wrapped)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn code_wrap(&self, user_id: i64) -> StoreResult<Option<Vec<u8>>> {
+        let row: Option<(Option<Vec<u8>>,)> =
+            sqlx::query_as("SELECT identity_wrapped_code FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|(w,)| w))
+    }
+
+    /// Replaces the password and its wrap, and whether a change is required at next use.
+    pub async fn reset_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        identity_wrapped_password: &[u8],
+        must_change: bool,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, identity_wrapped_password = $2, \
+             password_changed_at = $3, must_change_password = $4 WHERE id = $5",
+        )
+        .bind(password_hash)
+        .bind(identity_wrapped_password)
+        .bind(now)
+        .bind(super::flag(must_change))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives an account a new identity (its old mail becomes unreadable to it).
+    pub async fn replace_identity(
+        &self,
+        user_id: i64,
+        public_recipient: &str,
+        wrapped_password: &[u8],
+        wrapped_recovery: &[u8],
+        recovery_recipient: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET public_recipient = $1, identity_wrapped_password = $2, \
+             identity_wrapped_recovery = $3, recovery_recipient = $4, identity_wrapped_code = NULL, \
+             totp_secret = NULL, totp_pending_secret = NULL WHERE id = $5",
+        )
+        .bind(public_recipient)
+        .bind(wrapped_password)
+        .bind(wrapped_recovery)
+        .bind(recovery_recipient)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// The identity wrapped to the recovery recipient, and which recipient that was.
     pub async fn recovery_wrap(&self, user_id: i64) -> StoreResult<Option<(Vec<u8>, String)>> {
         let row: Option<(Option<Vec<u8>>, Option<String>)> = sqlx::query_as(
@@ -257,7 +332,7 @@ impl Store {
         sqlx::query(
             "UPDATE users SET status = 'deleted', password_hash = NULL, \
              identity_wrapped_password = NULL, identity_wrapped_recovery = NULL, \
-             recovery_recipient = NULL WHERE id = $1",
+             identity_wrapped_code = NULL, recovery_recipient = NULL WHERE id = $1",
         )
         .bind(user_id)
         .execute(&mut *tx)

@@ -100,6 +100,10 @@ async fn authenticate(parts: &Parts, app: &AppState, touch: bool) -> Result<Curr
         if session.second_factor_pending && !path.starts_with("/sign-in/code") {
             return Err(AppError::SecondFactorNeeded);
         }
+        // After an administrator's reset the temporary password must be replaced first.
+        if session.account.must_change_password && !path.starts_with("/account/password") {
+            return Err(AppError::PasswordChangeRequired);
+        }
         // Administrators must have a second factor before they can do anything else.
         if session.account.role.is_admin()
             && !session.account.totp_enrolled

@@ -115,6 +115,19 @@ pub fn router(app: AppState) -> Router {
             post(views::admin::save_organisation),
         )
         .route("/admin/policy", get(views::admin::policy))
+        .route(
+            "/admin/users/{id}/recover",
+            post(views::recovery::admin_recover),
+        )
+        .route(
+            "/admin/users/{id}/new-keys",
+            post(views::recovery::admin_new_keys),
+        )
+        .route(
+            "/recover",
+            get(views::recovery::form).post(views::recovery::submit),
+        )
+        .route("/account/recovery-code", post(views::recovery::new_code))
         .route("/admin/audit", get(views::audit::admin_audit))
         .route("/admin/audit.csv", get(views::audit::admin_audit_csv))
         .route(

@@ -9,6 +9,7 @@ mod cases;
 mod keys;
 mod lifecycle;
 mod mail;
+mod recovery;
 mod second_factor;
 mod sessions;
 mod setup;

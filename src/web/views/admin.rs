@@ -61,7 +61,7 @@ pub async fn scope(
 }
 
 /// The user if this admin may administer them (and they are not the admin themself).
-async fn target(
+pub async fn target(
     app: &AppState,
     user: &CurrentUser,
     user_id: i64,
@@ -258,10 +258,10 @@ pub async fn change_status(
                 person.status
             ),
         );
-        return rerender(&app, &csrf, &user, person, errors).await;
+        return rerender_user(&app, &csrf, &user, person, errors).await;
     };
     if !errors.is_empty() {
-        return rerender(&app, &csrf, &user, person, errors).await;
+        return rerender_user(&app, &csrf, &user, person, errors).await;
     }
     let reason = if reason.is_empty() {
         format!("{done} by an administrator")
@@ -284,7 +284,7 @@ pub async fn change_status(
     Ok(Redirect::to(&format!("/admin/users?done={done}")).into_response())
 }
 
-async fn rerender(
+pub async fn rerender_user(
     app: &AppState,
     csrf: &CsrfToken,
     user: &CurrentUser,

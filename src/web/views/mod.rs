@@ -10,6 +10,7 @@ pub mod drafts;
 pub mod health;
 pub mod mailbox;
 pub mod plea;
+pub mod recovery;
 pub mod register;
 pub mod search;
 pub mod setup;

@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
@@ -50,6 +50,15 @@ pub struct RegisterPage {
     form: RegisterForm,
     firms: Vec<OrganisationListing>,
     registered: bool,
+    code: String,
+}
+
+/// Shown once after an account is created, with its recovery code.
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/account_ready.html")]
+pub struct AccountReadyPage {
+    pub page: Page,
+    pub code: String,
 }
 
 async fn firms(app: &AppState) -> Result<Vec<OrganisationListing>, AppError> {
@@ -72,6 +81,7 @@ pub async fn form(
         form: RegisterForm::default(),
         firms: firms(&app).await?,
         registered: false,
+        code: String::new(),
     })
 }
 
@@ -154,8 +164,8 @@ pub async fn submit(
             status: UserStatus::Pending,
             password,
         };
-        match app.create_account(draft).await {
-            Ok(user_id) => {
+        match app.create_account_with_code(draft).await {
+            Ok((user_id, code)) => {
                 app.store
                     .set_professional_reference(user_id, &reference)
                     .await?;
@@ -179,6 +189,7 @@ pub async fn submit(
                     form: RegisterForm::default(),
                     firms: Vec::new(),
                     registered: true,
+                    code,
                 }
                 .into_response());
             }
@@ -207,6 +218,7 @@ async fn rerender(
         },
         firms: firms(app).await?,
         registered: false,
+        code: String::new(),
     }
     .into_response();
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -299,8 +311,8 @@ pub async fn accept(
         status: UserStatus::Active,
         password,
     };
-    match app.create_account(draft).await {
-        Ok(user_id) => {
+    match app.create_account_with_code(draft).await {
+        Ok((user_id, code)) => {
             let origin = Origin {
                 actor_id: Some(user_id),
                 actor_org_id: Some(invitation.organisation_id),
@@ -315,7 +327,11 @@ pub async fn accept(
                     serde_json::json!({ "invitation": invitation.id }),
                 )])
                 .await?;
-            Ok(Redirect::to("/sign-in?created=1").into_response())
+            Ok(AccountReadyPage {
+                page: Page::anonymous(&csrf),
+                code,
+            }
+            .into_response())
         }
         Err(CreateAccountError::EmailTaken) => Err(AppError::BadRequest(
             "There is already an account with this email address. Sign in instead.",

@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
@@ -119,10 +119,14 @@ pub async fn submit(
         status: UserStatus::Active,
         password,
     };
-    match app.create_account(draft).await {
-        Ok(user_id) => {
+    match app.create_account_with_code(draft).await {
+        Ok((user_id, code)) => {
             tracing::info!(user_id, "first service administrator created");
-            Ok(Redirect::to("/sign-in?created=1").into_response())
+            Ok(super::register::AccountReadyPage {
+                page: Page::anonymous(&csrf),
+                code,
+            }
+            .into_response())
         }
         Err(CreateAccountError::EmailTaken) => Err(AppError::NotFound),
         Err(CreateAccountError::Internal(error)) => Err(AppError::Internal(error)),

@@ -99,9 +99,18 @@ pub async fn show(
     let count = rows.len();
     let mut messages = Vec::with_capacity(count);
     for (index, row) in rows.iter().enumerate() {
+        // A copy addressed to keys this person no longer has (new keys were issued) stays
+        // unreadable; say so rather than fail the whole conversation.
         let content: EnvelopeContent = open(&identity, &row.envelope)
             .map_err(anyhow::Error::from)
-            .and_then(|plain| Ok(serde_json::from_slice(&plain)?))?;
+            .and_then(|plain| Ok(serde_json::from_slice(&plain)?))
+            .unwrap_or_else(|_| EnvelopeContent {
+                subject: "(cannot be decrypted)".into(),
+                body: "This message was encrypted to keys your account no longer has, so it \
+                       cannot be read."
+                    .into(),
+                attachments: Vec::new(),
+            });
         let receipts = if row.sender_id == user.account.id {
             let names: Vec<String> = content.attachments.iter().map(|a| a.name.clone()).collect();
             super::audit::receipts_for(&app, user.account.id, row.message_id, &names).await?

@@ -1,0 +1,196 @@
+//! Recovery pages: self-service with a recovery code, issuing a new code, and the
+//! administrator's recovery with the offline identity or new keys.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::domain::Password;
+use crate::error::AppError;
+use crate::recovery::RecoveryError;
+use crate::web::csrf::CsrfToken;
+use crate::web::extract::{ClientInfo, CurrentUser};
+use crate::web::form::FormErrors;
+use crate::web::page::{Page, Section};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/recover.html")]
+pub struct RecoverPage {
+    page: Page,
+    errors: FormErrors,
+    email: String,
+    new_code: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct RecoverForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+pub async fn form(Extension(csrf): Extension<CsrfToken>) -> RecoverPage {
+    RecoverPage {
+        page: Page::anonymous(&csrf),
+        errors: FormErrors::default(),
+        email: String::new(),
+        new_code: None,
+    }
+}
+
+pub async fn submit(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    client: ClientInfo,
+    Form(form): Form<RecoverForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FormErrors::default();
+    if form.email.trim().is_empty() {
+        errors.add("email", "Enter your email address");
+    }
+    if form.code.trim().is_empty() {
+        errors.add("code", "Enter your recovery code");
+    }
+    let password = errors.check("password", Password::parse(&form.password));
+    if password.is_some() && form.password != form.confirm_password {
+        errors.add("confirm_password", "The passwords do not match");
+    }
+    if let (Some(password), true) = (password, errors.is_empty()) {
+        match app
+            .recover_with_code(&form.email, &form.code, password, &client.address)
+            .await
+        {
+            Ok(code) => {
+                return Ok(RecoverPage {
+                    page: Page::anonymous(&csrf),
+                    errors,
+                    email: String::new(),
+                    new_code: Some(code),
+                }
+                .into_response());
+            }
+            Err(RecoveryError::Internal(e)) => return Err(AppError::Internal(e)),
+            Err(problem) => errors.add("code", problem.to_string()),
+        }
+    }
+    let mut response = RecoverPage {
+        page: Page::anonymous(&csrf),
+        errors,
+        email: form.email,
+        new_code: None,
+    }
+    .into_response();
+    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/recovery_code.html")]
+pub struct CodePage {
+    page: Page,
+    code: String,
+}
+
+pub async fn new_code(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+) -> Result<CodePage, AppError> {
+    let code = app
+        .issue_recovery_code(&user.account, &user.identity()?)
+        .await?;
+    Ok(CodePage {
+        page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
+        code,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/temporary_password.html")]
+pub struct TemporaryPasswordPage {
+    page: Page,
+    person: String,
+    password: String,
+    new_keys: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AdminRecoverForm {
+    #[serde(default)]
+    recovery_identity: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// The administrator's recovery: the offline identity is used once and never stored.
+pub async fn admin_recover(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(user_id): Path<i64>,
+    user: CurrentUser,
+    client: ClientInfo,
+    Form(form): Form<AdminRecoverForm>,
+) -> Result<Response, AppError> {
+    let person = super::admin::target(&app, &user, user_id).await?;
+    match app
+        .recover_with_identity(
+            &user.account,
+            user_id,
+            &form.recovery_identity,
+            &client.address,
+        )
+        .await
+    {
+        Ok(password) => Ok(TemporaryPasswordPage {
+            page: Page::signed_in(&app, &csrf, &user, Section::Admin).await?,
+            person: person.name,
+            password,
+            new_keys: false,
+        }
+        .into_response()),
+        Err(RecoveryError::Internal(e)) => Err(AppError::Internal(e)),
+        Err(problem) => {
+            let mut errors = FormErrors::default();
+            errors.add("recovery_identity", problem.to_string());
+            super::admin::rerender_user(&app, &csrf, &user, person, errors).await
+        }
+    }
+}
+
+pub async fn admin_new_keys(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(user_id): Path<i64>,
+    user: CurrentUser,
+    client: ClientInfo,
+    Form(form): Form<AdminRecoverForm>,
+) -> Result<Response, AppError> {
+    let person = super::admin::target(&app, &user, user_id).await?;
+    if form.confirm != "yes" {
+        let mut errors = FormErrors::default();
+        errors.add(
+            "confirm_keys",
+            "Confirm that the person's earlier mail will become unreadable",
+        );
+        return super::admin::rerender_user(&app, &csrf, &user, person, errors).await;
+    }
+    let password = app
+        .issue_new_keys(&user.account, user_id, &client.address)
+        .await?;
+    Ok(TemporaryPasswordPage {
+        page: Page::signed_in(&app, &csrf, &user, Section::Admin).await?,
+        person: person.name,
+        password,
+        new_keys: true,
+    }
+    .into_response())
+}
