@@ -106,6 +106,10 @@ pub fn router(app: AppState) -> Router {
             get(views::admin::invitations).post(views::admin::invite),
         )
         .route(
+            "/admin/invitations/bulk",
+            get(views::bulk::form).post(views::bulk::upload),
+        )
+        .route(
             "/admin/invitations/{id}/resend",
             post(views::admin::resend_invitation),
         )

@@ -12,6 +12,8 @@ on_both_backends!(
     registrations_wait_for_approval_and_rejections_give_a_reason,
     invitations_work_once_and_expire,
     notifications_go_to_the_outbox_without_a_relay,
+    notifications_go_through_a_real_smtp_relay_and_are_retried,
+    bulk_provisioning_checks_every_row_before_creating_any,
 );
 
 const DAY: i64 = 86_400;
@@ -356,7 +358,14 @@ async fn a_jurisdiction_admin_unlocks_a_local_defence_agent(backend: Backend) {
         "Glasgow",
     )
     .await;
-    app.clock.advance(30 * DAY);
+    app.clock.advance(25 * DAY);
+    pf_admin.sign_in_ok("morag@pf.example").await;
+    let soon = pf_admin.text("/admin/users").await;
+    assert!(
+        soon.contains("Will be locked on"),
+        "admins see who is about to be locked"
+    );
+    app.clock.advance(5 * DAY);
     pf_admin.sign_in_ok("morag@pf.example").await;
     assert_eq!(policy(&app).await.locked, 1);
     assert!(
@@ -686,5 +695,207 @@ async fn notifications_go_to_the_outbox_without_a_relay(backend: Backend) {
         app.app.deliver_notifications().await.unwrap_or(9),
         0,
         "sent once"
+    );
+}
+
+/// A real SMTP server on loopback (Debian's python3-aiosmtpd), storing mail in a Maildir.
+struct Relay {
+    child: std::process::Child,
+    maildir: std::path::PathBuf,
+}
+
+impl Relay {
+    async fn start(port: u16, maildir: std::path::PathBuf) -> Option<Self> {
+        let child = std::process::Command::new("/usr/bin/python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Some(Self { child, maildir });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        None
+    }
+
+    fn messages(&self) -> Vec<String> {
+        std::fs::read_dir(self.maildir.join("new"))
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn smtp_available() -> bool {
+    let present = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        present || std::env::var("CASEMAIL_TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+        "CI must have python3-aiosmtpd for the SMTP test"
+    );
+    present
+}
+
+async fn notifications_go_through_a_real_smtp_relay_and_are_retried(backend: Backend) {
+    if !smtp_available() {
+        eprintln!("skipping the SMTP test: python3-aiosmtpd is not installed");
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0);
+    let app = TestApp::spawn_with(backend, |config| {
+        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))
+    })
+    .await;
+    let maildir = app.dir.path().join("relay");
+    let now = app.clock.now();
+    app.app
+        .store
+        .queue_notification(
+            "ann@brodie.example",
+            "Relay down at first",
+            "Body",
+            None,
+            now,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        app.app.deliver_notifications().await.unwrap_or(9),
+        0,
+        "the relay is not running yet"
+    );
+    let relay = Relay::start(port, maildir)
+        .await
+        .unwrap_or_else(|| panic!("relay did not start"));
+    assert_eq!(
+        app.app.deliver_notifications().await.unwrap_or(9),
+        0,
+        "not retried before its time"
+    );
+    app.clock.advance(61);
+    assert_eq!(
+        app.app.deliver_notifications().await.unwrap_or(0),
+        1,
+        "retried once the relay is up"
+    );
+    let messages = relay.messages();
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].contains("Subject: Relay down at first")
+            && messages[0].contains("ann@brodie.example")
+    );
+}
+
+async fn upload_csv(browser: &Browser, app: &TestApp, csv: &str) -> reqwest::Response {
+    let page = browser.text("/admin/invitations/bulk").await;
+    let token = crate::helpers::csrf_token(&page).unwrap_or_default();
+    let part = reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("people.csv");
+    browser
+        .client
+        .post(app.url(&format!("/admin/invitations/bulk?csrf_token={token}")))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn bulk_provisioning_checks_every_row_before_creating_any(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let pf_admin = make_admin(
+        &app,
+        "morag@pf.example",
+        OrganisationKind::Prosecution,
+        "Glasgow PF",
+        "Glasgow",
+    )
+    .await;
+    app.organisation(OrganisationKind::Defence, "Kerr", "Edinburgh")
+        .await;
+    let bad = "name,email,organisation,admin\n\
+               Good Person,good@pf.example,Glasgow PF,no\n\
+               ,not-an-email,Glasgow PF,no\n\
+               Twin,good@pf.example,Glasgow PF,maybe\n\
+               Outsider,out@kerr.example,Kerr,no\n";
+    let response = upload_csv(&pf_admin, &app, bad).await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap_or_default();
+    assert!(page.contains("Nobody was invited"));
+    assert!(page.contains("Enter a full name") && page.contains("correct format"));
+    assert!(page.contains("appears more than once") && page.contains("Admin must be yes or no"));
+    assert!(page.contains("“Kerr” is not an organisation you administer"));
+    assert!(
+        app.app
+            .store
+            .notifications_for("good@pf.example")
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "nothing created"
+    );
+
+    let good = "name,email,organisation,admin\n\
+                Nina New,nina@pf.example,Glasgow PF,no\n\
+                \"Mc, Duff\",mcduff@pf.example,glasgow pf,yes\n\
+                Brodie Agent,agent@brodie.example,Brodie,no\n";
+    app.organisation(OrganisationKind::Defence, "Brodie", "Glasgow")
+        .await;
+    let response = upload_csv(&pf_admin, &app, good).await;
+    assert_eq!(location(&response), "/admin/invitations?done=sent");
+    for email in [
+        "nina@pf.example",
+        "mcduff@pf.example",
+        "agent@brodie.example",
+    ] {
+        assert_eq!(
+            app.app
+                .store
+                .notifications_for(email)
+                .await
+                .unwrap_or_default()
+                .len(),
+            1,
+            "{email} invited"
+        );
+    }
+    let too_many: String = std::iter::once("name,email,organisation,admin\n".to_string())
+        .chain((0..501).map(|n| format!("P {n},p{n}@pf.example,Glasgow PF,no\n")))
+        .collect();
+    let response = upload_csv(&pf_admin, &app, &too_many).await;
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("more than 500 people")
     );
 }

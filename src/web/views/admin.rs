@@ -86,6 +86,8 @@ pub struct ListedUser {
     pub status: String,
     pub last_sign_in: String,
     pub admin: bool,
+    /// The policy's next step, when a warning is already due.
+    pub due: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -131,19 +133,32 @@ pub async fn users(
         .users_of(&all_ids, Some("pending"), "")
         .await?
         .len();
+    let policy = app.config.inactivity_policy();
+    let now = app.clock.now();
     let users = rows
         .into_iter()
         .filter(|r| r.status != "deleted" || status == Some("deleted"))
-        .map(|r| ListedUser {
-            id: r.id,
-            last_sign_in: r
-                .last_sign_in_at
-                .map_or_else(|| "Never".to_string(), display_time),
-            name: r.name,
-            email: r.email,
-            organisation: r.organisation,
-            status: r.status,
-            admin: r.is_admin != 0,
+        .map(|r| {
+            let current = UserStatus::parse(&r.status).unwrap_or(UserStatus::Deleted);
+            let last_active = r.last_sign_in_at.unwrap_or(r.created_at);
+            let due = match policy.decide(current, last_active, now) {
+                crate::domain::Decision::Warn { step, at, .. } => {
+                    Some(format!("Will be {} on {}", step.verb(), display_time(at)))
+                }
+                _ => None,
+            };
+            ListedUser {
+                id: r.id,
+                last_sign_in: r
+                    .last_sign_in_at
+                    .map_or_else(|| "Never".to_string(), display_time),
+                name: r.name,
+                email: r.email,
+                organisation: r.organisation,
+                status: r.status,
+                admin: r.is_admin != 0,
+                due,
+            }
         })
         .collect();
     let notice = match query.done.as_str() {
@@ -462,7 +477,7 @@ pub async fn invite(
     Ok(Redirect::to("/admin/invitations?done=sent").into_response())
 }
 
-async fn send_invitation(
+pub async fn send_invitation(
     app: &AppState,
     user: &CurrentUser,
     client: &ClientInfo,

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod audit;
+pub mod bulk;
 pub mod cases;
 pub mod compose;
 pub mod directory;
