@@ -42,7 +42,8 @@ document.addEventListener("submit", (event) => {
   const data = new FormData(form);
   data.set(button.name, button.value);
   const request = new XMLHttpRequest();
-  request.open("POST", form.action);
+  // getAttribute: the buttons named "action" shadow the form's action property.
+  request.open("POST", form.getAttribute("action"));
   request.upload.addEventListener("progress", (progress) => {
     if (bar && progress.lengthComputable) {
       bar.hidden = false;

@@ -5,6 +5,7 @@ mod database_dump;
 mod helpers;
 
 mod audit;
+mod browser;
 mod cases;
 mod keys;
 mod lifecycle;

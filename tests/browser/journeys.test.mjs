@@ -1,0 +1,286 @@
+// Real-browser journeys through Casemail in Debian's Chromium: two people corresponding,
+// a plea negotiation, the sender's read receipts, an administrator at work, and the same
+// basics with JavaScript off. Every page visited is checked with axe-core (WCAG 2.2 AA),
+// console errors and CSP violations fail the run, and screenshots of the main pages are
+// written to docs/screenshots/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHmac } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createServer } from "node:net";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+const shots = join(root, "docs", "screenshots");
+const axeSource = readFileSync(join(here, "node_modules", "axe-core", "axe.min.js"), "utf8");
+const binary = process.env.CASEMAIL_BIN || join(root, "target", "debug", "casemail");
+
+let server;
+let base;
+let password;
+let browser;
+const problems = [];
+
+function freePort() {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const data = mkdtempSync(join(tmpdir(), "casemail-browser-"));
+  server = spawn(binary, ["demo"], {
+    env: { ...process.env, CASEMAIL_BIND: `127.0.0.1:${port}`, CASEMAIL_DATA_DIR: data, RUST_LOG: "info", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 60_000);
+    const read = (chunk) => {
+      log += chunk.toString();
+      const found = log.match(/password is: (\S+)/);
+      if (found) password = found[1];
+      if (password && log.includes("Casemail is serving")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    server.stdout.on("data", read);
+    server.stderr.on("data", read);
+  });
+  await ready;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+  mkdirSync(shots, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+async function person(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  const page = await context.newPage();
+  page.on("console", (message) => {
+    // A form sent back with its errors answers 422, which the console reports; that is
+    // the intended answer, not a fault.
+    const expected = /status of 422/.test(message.text());
+    if (message.type() === "error" && !expected) problems.push(`${page.url()}: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`${page.url()}: ${error}`));
+  return { context, page };
+}
+
+/// Runs axe on the page (through DevTools, which the page's CSP does not restrict).
+async function accessible(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] } }),
+  );
+  const violations = result.violations.map((v) => `${v.id}: ${v.nodes.length} × ${v.help}`);
+  assert.deepEqual(violations, [], `${name} has accessibility violations`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const width = page.viewportSize().width;
+  await page.setViewportSize({ width: 320, height: 800 });
+  await page.screenshot({ path: join(shots, `${name}-mobile.png`), fullPage: true });
+  await page.setViewportSize({ width, height: 900 });
+}
+
+async function signIn(page, email) {
+  await page.goto(`${base}/sign-in`);
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await page.click("button:has-text('Sign in')");
+  await page.waitForLoadState("networkidle");
+}
+
+/// RFC 6238 TOTP, as an authenticator app computes it.
+function totp(secretBase32, time = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secretBase32.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(time / 1000 / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return code.toString().padStart(6, "0");
+}
+
+test("sign-in page is accessible", async () => {
+  const { context, page } = await person();
+  await page.goto(`${base}/sign-in`);
+  await accessible(page, "sign-in");
+  await shot(page, "sign-in");
+  await page.click("button:has-text('Sign in')");
+  await page.waitForSelector(".govuk-error-summary");
+  await accessible(page, "sign-in with errors");
+  await context.close();
+});
+
+test("a fiscal sends disclosure with an attachment and the agent replies", async () => {
+  const fiscal = await person();
+  await signIn(fiscal.page, "fiona.fiscal@pf.example");
+  await accessible(fiscal.page, "inbox");
+  await shot(fiscal.page, "inbox");
+
+  await fiscal.page.goto(`${base}/compose`);
+  await fiscal.page.fill("#to", "deborah@brodiewylie.example");
+  await fiscal.page.fill("#subject", "Browser journey: productions");
+  await fiscal.page.fill("#body", "Please find the productions attached.\nRegards");
+  await fiscal.page.setInputFiles("#attachments", { name: "productions.txt", mimeType: "text/plain", buffer: Buffer.from("Production 1: CCTV still") });
+  await accessible(fiscal.page, "compose");
+  await shot(fiscal.page, "compose");
+  await fiscal.page.click("button:has-text('Send')");
+  await fiscal.page.waitForURL(/\/threads\/\d+/);
+  await fiscal.page.waitForSelector("text=Your message has been sent");
+  const thread = fiscal.page.url().replace(/\?.*$/, "");
+  await accessible(fiscal.page, "thread (sender)");
+
+  const agent = await person();
+  await signIn(agent.page, "deborah@brodiewylie.example");
+  await agent.page.click("a.govuk-link:has-text('Browser journey: productions')");
+  await agent.page.waitForSelector("text=productions.txt");
+  await accessible(agent.page, "thread (recipient)");
+  await shot(agent.page, "thread");
+  await agent.page.click("a:has-text('Reply'):visible >> nth=0");
+  await agent.page.fill("#body", "Received, thank you.");
+  await agent.page.click("button:has-text('Send')");
+  await agent.page.waitForSelector("text=Received, thank you.");
+
+  await fiscal.page.goto(thread);
+  // The original message is folded once a newer one arrives; its timeline is inside.
+  await fiscal.page.click("summary:has-text('Fiona Fiscal (you)')");
+  await fiscal.page.waitForSelector(".app-receipts");
+  const receipts = await fiscal.page.textContent(".app-receipts");
+  assert.ok(!receipts.includes("Not opened"), "the sender sees that the agent opened it");
+  await shot(fiscal.page, "receipts");
+
+  for (const p of [fiscal, agent]) {
+    await p.page.click("button:has-text('Sign out')");
+    await p.page.waitForURL(/signed_out/);
+    // Only htmx's record of the current path (the sign-in page) may remain: no content.
+    const stored = await p.page.evaluate(() => [...Object.entries(localStorage), ...Object.entries(sessionStorage)]);
+    const leftovers = stored.filter(([key, value]) => !(key === "htmx-current-path-for-history" && value.startsWith("/sign-in")));
+    assert.deepEqual(leftovers, [], "nothing sensitive left in browser storage after sign-out");
+    await p.context.close();
+  }
+});
+
+test("a plea negotiation runs between two browsers to a minute of agreement", async () => {
+  const fiscal = await person();
+  const agent = await person();
+  await signIn(fiscal.page, "fiona.fiscal@pf.example");
+  await signIn(agent.page, "deborah@brodiewylie.example");
+  await fiscal.page.goto(`${base}/cases/new`);
+  await fiscal.page.fill("#reference", `PF/2026/${Date.now() % 1000000}`);
+  await fiscal.page.fill("#title", "HMA v Browser");
+  await fiscal.page.fill("#court", "Glasgow Sheriff Court");
+  await fiscal.page.fill("#accused", "Ann Browser");
+  await fiscal.page.fill("#charges", "Assault\nBreach of the peace");
+  await accessible(fiscal.page, "new case");
+  await fiscal.page.click("button:has-text('Create case')");
+  await fiscal.page.waitForURL(/\/cases\/\d+/);
+  const casePage = fiscal.page.url().replace(/\?.*$/, "");
+  await fiscal.page.fill("#email", "deborah@brodiewylie.example");
+  await fiscal.page.click("button:has-text('Add to case')");
+  await fiscal.page.waitForSelector("text=participant has been added");
+  await accessible(fiscal.page, "case");
+  await shot(fiscal.page, "case");
+
+  await fiscal.page.goto(`${casePage}/plea`);
+  await fiscal.page.check("#position_1");
+  await fiscal.page.check("#position_2_not_guilty_accepted");
+  await fiscal.page.fill("#terms", "Narrative to be agreed");
+  await accessible(fiscal.page, "plea (offer form)");
+  await fiscal.page.click("button:has-text('Send offer')");
+  await fiscal.page.waitForSelector("text=Offer waiting for an answer");
+
+  await agent.page.goto(`${casePage}/plea`);
+  await accessible(agent.page, "plea (answer form)");
+  await agent.page.click("summary:has-text('Make a counter-offer instead')");
+  await agent.page.check("#position_1_guilty_as_amended");
+  await agent.page.fill("#amended_1", "under deletion of 'repeatedly'");
+  await agent.page.check("#position_2_not_guilty_accepted");
+  await agent.page.click("button:has-text('Send counter-offer')");
+  await agent.page.waitForSelector("text=(version 2)");
+
+  await fiscal.page.goto(`${casePage}/plea`);
+  fiscal.page.once("dialog", (dialog) => dialog.accept());
+  await fiscal.page.click("button:has-text('Accept offer version 2')");
+  await fiscal.page.waitForSelector("text=The agreed terms are final");
+  await shot(fiscal.page, "plea-agreed");
+  await agent.page.goto(`${casePage}/plea/minute`);
+  await agent.page.waitForSelector("text=Minute of agreement");
+  await accessible(agent.page, "minute of agreement");
+  await shot(agent.page, "minute");
+
+  await fiscal.page.goto(`${casePage}/audit`);
+  await fiscal.page.waitForSelector("text=is intact");
+  await accessible(fiscal.page, "case audit");
+  await shot(fiscal.page, "case-audit");
+  await fiscal.context.close();
+  await agent.context.close();
+});
+
+test("a jurisdiction admin sets up a second factor and restores a defence agent", async () => {
+  const admin = await person();
+  await signIn(admin.page, "morag.manager@pf.example");
+  await admin.page.waitForURL(/two-factor/);
+  await accessible(admin.page, "second factor set-up");
+  const secret = (await admin.page.textContent("#totp-secret")).trim();
+  await admin.page.fill("#code", totp(secret));
+  await admin.page.click("button:has-text('Confirm')");
+  await admin.page.waitForSelector("text=Your recovery codes");
+
+  await admin.page.goto(`${base}/admin/users`);
+  await accessible(admin.page, "admin users");
+  await shot(admin.page, "admin-users");
+  await admin.page.click("a:has-text('Kirsty Kerr')");
+  await accessible(admin.page, "admin user");
+  await admin.page.click("button:has-text('Suspend account')");
+  await admin.page.waitForSelector("text=the account is now suspended");
+  await admin.page.click("a:has-text('Kirsty Kerr')");
+  await admin.page.click("button:has-text('Reactivate account')");
+  await admin.page.waitForSelector("text=the account is now reactivated");
+  await admin.context.close();
+});
+
+test("the main journeys work with JavaScript off", async () => {
+  const fiscal = await person({ javaScriptEnabled: false });
+  await signIn(fiscal.page, "duncan.depute@pf.example");
+  await fiscal.page.goto(`${base}/compose`);
+  await fiscal.page.fill("#to", "kirsty@kerrlegal.example");
+  await fiscal.page.fill("#subject", "Sent without JavaScript");
+  await fiscal.page.fill("#body", "Plain form post.");
+  await fiscal.page.click("button:has-text('Send')");
+  await fiscal.page.waitForSelector("text=Your message has been sent");
+  await fiscal.page.goto(`${base}/mail/sent`);
+  await fiscal.page.check("table input[type=checkbox] >> nth=0");
+  await fiscal.page.click("button:has-text('Delete')");
+  await fiscal.page.waitForSelector("text=Moved to Deleted");
+  await fiscal.context.close();
+});
+
+test("no console errors or CSP violations on any page", () => {
+  assert.deepEqual(problems, []);
+});
