@@ -154,6 +154,10 @@ pub struct Config {
     )]
     pub smtp_from: String,
 
+    /// Require a second factor (TOTP) of every user, not only of administrators.
+    #[arg(long, env = "CASEMAIL_REQUIRE_SECOND_FACTOR")]
+    pub require_second_factor: bool,
+
     /// Run scheduled jobs (inactivity policy, notification email) in this instance. With
     /// several instances any may run them; a database lock makes one do each run.
     #[arg(long, env = "CASEMAIL_SCHEDULED_JOBS", default_value_t = true, action = clap::ArgAction::Set)]
@@ -305,6 +309,7 @@ impl Config {
             smtp_url_file: None,
             smtp_from: "Casemail <casemail@localhost>".into(),
             scheduled_jobs: true,
+            require_second_factor: false,
             demo: false,
             trust_forwarded_for: false,
         }

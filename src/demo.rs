@@ -47,7 +47,10 @@ const DEMO: &[DemoOrganisation] = &[
         kind: OrganisationKind::Defence,
         name: "Kerr Legal",
         jurisdiction: "Glasgow and Strathkelvin",
-        people: &[("Kirsty Kerr", "kirsty@kerrlegal.example", false)],
+        people: &[
+            ("Kirsty Kerr", "kirsty@kerrlegal.example", false),
+            ("Lachlan Locked", "lachlan@kerrlegal.example", false),
+        ],
     },
 ];
 
@@ -81,6 +84,19 @@ pub async fn seed(app: &AppState) -> anyhow::Result<String> {
         }
     }
     seed_mail(app).await?;
+    // One agent who has been away, so a newcomer can see an administrator unlock them.
+    if let Some(away) = app
+        .store
+        .address_record(&EmailAddress::parse("lachlan@kerrlegal.example")?)
+        .await?
+    {
+        app.store
+            .set_user_status(away.id, UserStatus::Locked)
+            .await?;
+        app.store
+            .set_status_reason(away.id, "not signed in for 30 days")
+            .await?;
+    }
     tracing::warn!(
         "Demo deployment seeded. Every demo account's password is: {password}\n{}",
         lines.join("\n")

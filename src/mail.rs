@@ -178,7 +178,10 @@ impl Casemail {
             )
             .await?;
         match self.store.deliver(&delivery).await {
-            Ok(delivered) => Ok(delivered),
+            Ok(delivered) => {
+                self.notify_new_mail(sender, addressees).await;
+                Ok(delivered)
+            }
             Err(error) => {
                 // Nothing was delivered: the encrypted attachments belong to no message.
                 for attachment in &attachments {
@@ -263,6 +266,35 @@ impl Casemail {
                 })
                 .collect(),
         })
+    }
+
+    /// Tells each recipient by email that mail is waiting, without any of its content:
+    /// not the subject, not the case. A failure to queue is logged, never fatal to sending.
+    pub async fn notify_new_mail(&self, sender: &UserAccount, addressees: &Addressees) {
+        let now = self.clock.now();
+        for record in addressees.all() {
+            let body = format!(
+                "Dear {},\n\nYou have a new message in Casemail from {} ({}). Sign in to read \
+                 it: {}/mail/inbox\n",
+                record.name,
+                sender.name,
+                sender.organisation.name,
+                self.config.public_url()
+            );
+            if let Err(error) = self
+                .store
+                .queue_notification(
+                    &record.email,
+                    "You have a new message in Casemail",
+                    &body,
+                    None,
+                    now,
+                )
+                .await
+            {
+                tracing::warn!(%error, "could not queue a new-mail notification");
+            }
+        }
     }
 
     /// Re-encrypts the attachments of a message the forwarder can read for a new set of

@@ -79,6 +79,14 @@ impl Store {
         Ok(query.fetch_all(&self.pool).await?)
     }
 
+    pub async fn is_ex_directory(&self, user_id: i64) -> StoreResult<bool> {
+        let (flag,): (i64,) = sqlx::query_as("SELECT ex_directory FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(flag != 0)
+    }
+
     pub async fn set_ex_directory(&self, user_id: i64, ex_directory: bool) -> StoreResult<()> {
         sqlx::query("UPDATE users SET ex_directory = $1 WHERE id = $2")
             .bind(super::flag(ex_directory))

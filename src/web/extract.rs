@@ -105,7 +105,7 @@ async fn authenticate(parts: &Parts, app: &AppState, touch: bool) -> Result<Curr
             return Err(AppError::PasswordChangeRequired);
         }
         // Administrators must have a second factor before they can do anything else.
-        if session.account.role.is_admin()
+        if (session.account.role.is_admin() || app.config.require_second_factor)
             && !session.account.totp_enrolled
             && !path.starts_with("/account/two-factor")
         {

@@ -132,6 +132,7 @@ pub fn router(app: AppState) -> Router {
             get(views::recovery::form).post(views::recovery::submit),
         )
         .route("/account/recovery-code", post(views::recovery::new_code))
+        .route("/account/directory", post(views::account::set_listing))
         .route("/admin/audit", get(views::audit::admin_audit))
         .route("/admin/audit.csv", get(views::audit::admin_audit_csv))
         .route(

@@ -135,6 +135,23 @@ async fn a_message_reaches_every_recipient_and_nothing_is_stored_in_clear(backen
         attachment
     );
 
+    let told = o
+        .app
+        .app
+        .store
+        .notifications_for("ann@brodie.example")
+        .await
+        .unwrap_or_default();
+    assert!(
+        told.iter()
+            .any(|(subject, _, _)| subject == "You have a new message in Casemail")
+    );
+    assert!(
+        told.iter()
+            .all(|(s, b, _)| !s.contains("MARKER") && !b.contains("MARKER")),
+        "no content in email"
+    );
+
     let mut stored = raw_bytes(&o.app).await;
     for entry in walk(&o.app.dir.path().join("blobs")) {
         stored.extend(std::fs::read(entry).unwrap_or_default());
@@ -704,6 +721,17 @@ async fn the_directory_lists_only_active_listed_people(backend: Backend) {
         .text("/directory/suggest?field=to&to=fiona%40pf.example%2C%20bro")
         .await;
     assert!(suggestions.contains("data-add-address=\"ann@brodie.example\""));
+    let ann_leaves = o
+        .ann
+        .submit("/account", "/account/directory", &[("listed", "no")])
+        .await;
+    assert_eq!(location(&ann_leaves), "/account");
+    assert!(
+        !o.fiscal
+            .text("/directory?q=example")
+            .await
+            .contains("ann@brodie.example")
+    );
     // Ex-directory people can still be written to.
     o.fiscal
         .send_ok(&Outgoing::to("bob@kerr.example", "Hello", "Direct"))

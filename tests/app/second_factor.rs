@@ -7,7 +7,22 @@ on_both_backends!(
     administrators_must_enrol_and_then_give_a_code_at_every_sign_in,
     a_code_works_once_and_wrong_codes_are_throttled,
     recovery_codes_work_once_and_admins_can_reset_the_factor,
+    a_deployment_can_require_a_second_factor_of_everyone,
 );
+
+async fn a_deployment_can_require_a_second_factor_of_everyone(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.require_second_factor = true).await;
+    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
+        .await;
+    let ann = app.browser();
+    ann.sign_in("ann@brodie.example", PASSWORD).await;
+    assert_eq!(
+        location(&ann.get("/mail/inbox").await),
+        "/account/two-factor"
+    );
+    ann.enrol_second_factor("ann@brodie.example").await;
+    assert_eq!(ann.get("/mail/inbox").await.status(), 200);
+}
 
 async fn admin(app: &TestApp, email: &str) {
     casemail::cli::create_service_admin(&app.app, email, "Ops", "Service", PASSWORD)

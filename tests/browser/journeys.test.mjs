@@ -252,9 +252,16 @@ test("a jurisdiction admin sets up a second factor and restores a defence agent"
   await admin.page.click("button:has-text('Confirm')");
   await admin.page.waitForSelector("text=Your recovery codes");
 
-  await admin.page.goto(`${base}/admin/users`);
+  await admin.page.goto(`${base}/admin/users?status=locked`);
   await accessible(admin.page, "admin users");
   await shot(admin.page, "admin-users");
+  await admin.page.click("a:has-text('Lachlan Locked')");
+  await admin.page.click("button:has-text('Unlock account')");
+  await admin.page.waitForSelector("text=the account is now unlocked");
+  const agent = await person();
+  await signIn(agent.page, "lachlan@kerrlegal.example");
+  await agent.page.waitForSelector("h1:has-text('Inbox')");
+  await agent.context.close();
   await admin.page.click("a:has-text('Kirsty Kerr')");
   await accessible(admin.page, "admin user");
   await admin.page.click("button:has-text('Suspend account')");

@@ -36,6 +36,7 @@ pub struct AccountPage {
     sessions: i64,
     password_changed_notice: bool,
     totp_enrolled: bool,
+    listed: bool,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +73,7 @@ pub async fn show(
         sessions: app.store.count_sessions(account.id).await?,
         password_changed_notice: query.password_changed.is_some(),
         totp_enrolled: account.totp_enrolled,
+        listed: !app.store.is_ex_directory(account.id).await?,
         page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
     })
 }
@@ -151,4 +153,22 @@ pub async fn change_password(
     .into_response();
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct ListingForm {
+    #[serde(default)]
+    listed: String,
+}
+
+/// Whether the person appears in the directory (they can be written to either way).
+pub async fn set_listing(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<ListingForm>,
+) -> Result<Redirect, AppError> {
+    app.store
+        .set_ex_directory(user.account.id, form.listed != "yes")
+        .await?;
+    Ok(Redirect::to("/account"))
 }

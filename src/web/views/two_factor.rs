@@ -118,7 +118,7 @@ pub async fn setup(
         page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
         errors: FormErrors::default(),
         enrolled: user.account.totp_enrolled,
-        required: user.account.role.is_admin(),
+        required: user.account.role.is_admin() || app.config.require_second_factor,
         qr,
         secret: enrolment.secret,
         recovery_codes: Vec::new(),
