@@ -448,16 +448,39 @@ pub async fn invite(
         *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     };
+    invite_one(
+        &app,
+        &user,
+        &client,
+        org,
+        &email,
+        &name,
+        form.admin == "yes",
+    )
+    .await?;
+    Ok(Redirect::to("/admin/invitations?done=sent").into_response())
+}
+
+/// Creates an invitation with a fresh single-use token and emails its link.
+pub async fn invite_one(
+    app: &AppState,
+    user: &CurrentUser,
+    client: &ClientInfo,
+    organisation_id: i64,
+    email: &EmailAddress,
+    name: &PersonName,
+    is_admin: bool,
+) -> Result<(), AppError> {
     let token = RandomToken::generate();
     let now = app.clock.now();
     let token_hash = sha256_hex(token.as_str().as_bytes());
     let id = app
         .store
         .create_invitation(&NewInvitation {
-            organisation_id: org,
+            organisation_id,
             email: email.as_str(),
             name: name.as_str(),
-            is_admin: form.admin == "yes",
+            is_admin,
             token_hash: &token_hash,
             invited_by: user.account.id,
             now,
@@ -465,16 +488,15 @@ pub async fn invite(
         })
         .await?;
     send_invitation(
-        &app,
-        &user,
-        &client,
+        app,
+        user,
+        client,
         id,
         email.as_str(),
         name.as_str(),
         token.as_str(),
     )
-    .await?;
-    Ok(Redirect::to("/admin/invitations?done=sent").into_response())
+    .await
 }
 
 pub async fn send_invitation(

@@ -7,12 +7,11 @@ use axum::Extension;
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::admin::{INVITATION_DAYS, scope, send_invitation};
+use super::admin::{invite_one, scope};
 use crate::app::AppState;
-use crate::crypto::{RandomToken, sha256_hex};
 use crate::domain::{EmailAddress, PersonName};
 use crate::error::AppError;
-use crate::store::{NewInvitation, OrganisationListing};
+use crate::store::OrganisationListing;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{ClientInfo, CurrentUser};
 use crate::web::page::{Page, Section};
@@ -97,31 +96,15 @@ pub async fn upload(
         *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     }
-    let now = app.clock.now();
     for row in rows {
-        let token = RandomToken::generate();
-        let token_hash = sha256_hex(token.as_str().as_bytes());
-        let id = app
-            .store
-            .create_invitation(&NewInvitation {
-                organisation_id: row.organisation_id,
-                email: row.email.as_str(),
-                name: row.name.as_str(),
-                is_admin: row.admin,
-                token_hash: &token_hash,
-                invited_by: user.account.id,
-                now,
-                expires_at: now + INVITATION_DAYS * 86_400,
-            })
-            .await?;
-        send_invitation(
+        invite_one(
             &app,
             &user,
             &client,
-            id,
-            row.email.as_str(),
-            row.name.as_str(),
-            token.as_str(),
+            row.organisation_id,
+            &row.email,
+            &row.name,
+            row.admin,
         )
         .await?;
     }
