@@ -365,6 +365,11 @@ async fn a_jurisdiction_admin_unlocks_a_local_defence_agent(backend: Backend) {
         soon.contains("Will be locked on"),
         "admins see who is about to be locked"
     );
+    let idle = pf_admin.text("/admin/users?inactive=23").await;
+    assert!(
+        idle.contains("ann@brodie.example") && !idle.contains("morag@pf.example"),
+        "filter by last sign-in"
+    );
     app.clock.advance(5 * DAY);
     pf_admin.sign_in_ok("morag@pf.example").await;
     assert_eq!(policy(&app).await.locked, 1);

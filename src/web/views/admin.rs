@@ -109,6 +109,9 @@ pub struct UsersQuery {
     organisation: String,
     #[serde(default)]
     q: String,
+    /// Only people not signed in for at least this many days.
+    #[serde(default)]
+    inactive: String,
     #[serde(default)]
     done: String,
 }
@@ -138,6 +141,10 @@ pub async fn users(
     let users = rows
         .into_iter()
         .filter(|r| r.status != "deleted" || status == Some("deleted"))
+        .filter(|r| match query.inactive.parse::<i64>() {
+            Ok(days) => r.last_sign_in_at.unwrap_or(r.created_at) <= now - days * 86_400,
+            Err(_) => true,
+        })
         .map(|r| {
             let current = UserStatus::parse(&r.status).unwrap_or(UserStatus::Deleted);
             let last_active = r.last_sign_in_at.unwrap_or(r.created_at);
