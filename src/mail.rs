@@ -272,28 +272,26 @@ impl Casemail {
     /// not the subject, not the case. A failure to queue is logged, never fatal to sending.
     pub async fn notify_new_mail(&self, sender: &UserAccount, addressees: &Addressees) {
         let now = self.clock.now();
-        for record in addressees.all() {
-            let body = format!(
-                "Dear {},\n\nYou have a new message in Casemail from {} ({}). Sign in to read \
-                 it: {}/mail/inbox\n",
-                record.name,
-                sender.name,
-                sender.organisation.name,
-                self.config.public_url()
-            );
-            if let Err(error) = self
-                .store
-                .queue_notification(
-                    &record.email,
-                    "You have a new message in Casemail",
-                    &body,
-                    None,
-                    now,
+        let batch: Vec<(String, String, String)> = addressees
+            .all()
+            .map(|record| {
+                let body = format!(
+                    "Dear {},\n\nYou have a new message in Casemail from {} ({}). Sign in to \
+                     read it: {}/mail/inbox\n",
+                    record.name,
+                    sender.name,
+                    sender.organisation.name,
+                    self.config.public_url()
+                );
+                (
+                    record.email.clone(),
+                    "You have a new message in Casemail".to_string(),
+                    body,
                 )
-                .await
-            {
-                tracing::warn!(%error, "could not queue a new-mail notification");
-            }
+            })
+            .collect();
+        if let Err(error) = self.store.queue_notifications(&batch, now).await {
+            tracing::warn!(%error, "could not queue new-mail notifications");
         }
     }
 

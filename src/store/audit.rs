@@ -131,28 +131,45 @@ pub(super) async fn append(
             .fetch_one(&mut **tx)
             .await?;
     let first = last - events.len() as i64 + 1;
-    for (offset, event) in events.iter().enumerate() {
+    let mut hashes = Vec::with_capacity(events.len());
+    for event in events {
         let hash = event_hash(&event.fields(), &prev);
-        sqlx::query(
-            "INSERT INTO audit_events (seq, at, kind, actor_id, actor_org_id, subject_type, \
-             subject_id, case_id, client_address, payload, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(first + offset as i64)
-        .bind(event.at)
-        .bind(event.kind)
-        .bind(event.actor_id)
-        .bind(event.actor_org_id)
-        .bind(event.subject_type)
-        .bind(event.subject_id)
-        .bind(event.case_id)
-        .bind(&event.client_address)
-        .bind(&event.payload)
-        .bind(&prev)
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
+        hashes.push((prev, hash.clone()));
         prev = hash;
+    }
+    // Many rows per statement: a delivery to twenty mailboxes is one insert, not twenty.
+    for (chunk_index, chunk) in events.chunks(100).enumerate() {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = 12 * i;
+                let params: Vec<String> = (1..=12).map(|n| format!("${}", b + n)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_events (seq, at, kind, actor_id, actor_org_id, subject_type, \
+             subject_id, case_id, client_address, payload, prev_hash, hash) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (offset, event) in chunk.iter().enumerate() {
+            let index = chunk_index * 100 + offset;
+            let (prev_hash, hash) = &hashes[index];
+            query = query
+                .bind(first + index as i64)
+                .bind(event.at)
+                .bind(event.kind)
+                .bind(event.actor_id)
+                .bind(event.actor_org_id)
+                .bind(event.subject_type)
+                .bind(event.subject_id)
+                .bind(event.case_id)
+                .bind(&event.client_address)
+                .bind(&event.payload)
+                .bind(prev_hash)
+                .bind(hash);
+        }
+        query.execute(&mut **tx).await?;
     }
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(&prev)

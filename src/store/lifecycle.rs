@@ -101,6 +101,29 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Queues several emails in one transaction (one disk sync for a whole delivery).
+    pub async fn queue_notifications(
+        &self,
+        batch: &[(String, String, String)],
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (recipient, subject, body) in batch {
+            sqlx::query(
+                "INSERT INTO notifications (recipient, subject, body, created_at, next_attempt_at) \
+                 VALUES ($1, $2, $3, $4, $4)",
+            )
+            .bind(recipient)
+            .bind(subject)
+            .bind(body)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn due_notifications(
         &self,
         now: i64,
