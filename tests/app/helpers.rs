@@ -234,18 +234,44 @@ impl TestApp {
 
     /// An active user of a new or existing organisation, with PASSWORD.
     pub async fn user(&self, email: &str, kind: OrganisationKind, organisation: &str) -> i64 {
-        let organisation_id = self.organisation(kind, organisation, "Glasgow").await;
+        self.account(email, kind, organisation, "Glasgow", false)
+            .await
+    }
+
+    /// An active account with PASSWORD in the named organisation (created in `area` if new).
+    pub async fn account(
+        &self,
+        email: &str,
+        kind: OrganisationKind,
+        organisation: &str,
+        area: &str,
+        is_admin: bool,
+    ) -> i64 {
+        let organisation_id = self.organisation(kind, organisation, area).await;
         self.app
             .create_account(AccountDraft {
                 organisation_id,
                 email: EmailAddress::parse(email).unwrap_or_else(|e| panic!("{e}")),
                 name: PersonName::parse("Test Person").unwrap_or_else(|e| panic!("{e}")),
-                is_admin: false,
+                is_admin,
                 status: UserStatus::Active,
                 password: Password::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")),
             })
             .await
             .unwrap_or_else(|e| panic!("create user: {e}"))
+    }
+
+    /// The id of the account with this address.
+    pub async fn id_of(&self, email: &str) -> i64 {
+        let email = EmailAddress::parse(email).unwrap_or_else(|e| panic!("{e}"));
+        self.app
+            .store
+            .address_record(&email)
+            .await
+            .ok()
+            .flatten()
+            .map(|r| r.id)
+            .unwrap_or_else(|| panic!("no account for {email}"))
     }
 }
 

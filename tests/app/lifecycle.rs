@@ -171,36 +171,14 @@ async fn make_admin(
     org: &str,
     area: &str,
 ) -> Browser {
-    let org_id = app.organisation(kind, org, area).await;
-    app.app
-        .create_account(casemail::accounts::AccountDraft {
-            organisation_id: org_id,
-            email: casemail::domain::EmailAddress::parse(email).unwrap_or_else(|e| panic!("{e}")),
-            name: casemail::domain::PersonName::parse("An Admin").unwrap_or_else(|e| panic!("{e}")),
-            is_admin: true,
-            status: UserStatus::Active,
-            password: casemail::domain::Password::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")),
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    app.account(email, kind, org, area, true).await;
     let browser = app.browser();
     browser.sign_in_ok(email).await;
     browser
 }
 
 async fn member(app: &TestApp, email: &str, kind: OrganisationKind, org: &str, area: &str) -> i64 {
-    let org_id = app.organisation(kind, org, area).await;
-    app.app
-        .create_account(casemail::accounts::AccountDraft {
-            organisation_id: org_id,
-            email: casemail::domain::EmailAddress::parse(email).unwrap_or_else(|e| panic!("{e}")),
-            name: casemail::domain::PersonName::parse("A Member").unwrap_or_else(|e| panic!("{e}")),
-            is_admin: false,
-            status: UserStatus::Active,
-            password: casemail::domain::Password::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")),
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    app.account(email, kind, org, area, false).await
 }
 
 async fn admins_act_only_within_their_scope(backend: Backend) {
@@ -483,18 +461,7 @@ async fn registrations_wait_for_approval_and_rejections_give_a_reason(backend: B
 
     let users = pf_admin.text("/admin/users?status=pending").await;
     assert!(users.contains("new@brodie.example"));
-    let id = app
-        .app
-        .store
-        .address_record(
-            &casemail::domain::EmailAddress::parse("new@brodie.example")
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
-        .await
-        .ok()
-        .flatten()
-        .map(|r| r.id)
-        .unwrap_or_default();
+    let id = app.id_of("new@brodie.example").await;
     assert!(
         pf_admin
             .text(&format!("/admin/users/{id}"))
@@ -522,18 +489,7 @@ async fn registrations_wait_for_approval_and_rejections_give_a_reason(backend: B
     let fields = form("chancer@brodie.example", firm);
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     visitor.submit("/register", "/register", &fields).await;
-    let id = app
-        .app
-        .store
-        .address_record(
-            &casemail::domain::EmailAddress::parse("chancer@brodie.example")
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
-        .await
-        .ok()
-        .flatten()
-        .map(|r| r.id)
-        .unwrap_or_default();
+    let id = app.id_of("chancer@brodie.example").await;
     let no_reason = pf_admin
         .submit(
             &format!("/admin/users/{id}"),

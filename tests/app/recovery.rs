@@ -151,18 +151,7 @@ async fn a_recovery_code_resets_the_password_and_keeps_the_mail(backend: Backend
 async fn the_offline_recovery_identity_lets_an_admin_recover_an_account(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     invited_with_mail(&app).await;
-    let id = app
-        .app
-        .store
-        .address_record(
-            &casemail::domain::EmailAddress::parse("nina@pf.example")
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
-        .await
-        .ok()
-        .flatten()
-        .map(|r| r.id)
-        .unwrap_or_default();
+    let id = app.id_of("nina@pf.example").await;
     let ops = app.browser();
     ops.sign_in_ok("ops@casemail.example").await;
     let page = format!("/admin/users/{id}");
@@ -225,18 +214,7 @@ async fn the_offline_recovery_identity_lets_an_admin_recover_an_account(backend:
 async fn new_keys_leave_old_mail_unreadable(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     invited_with_mail(&app).await;
-    let id = app
-        .app
-        .store
-        .address_record(
-            &casemail::domain::EmailAddress::parse("nina@pf.example")
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
-        .await
-        .ok()
-        .flatten()
-        .map(|r| r.id)
-        .unwrap_or_default();
+    let id = app.id_of("nina@pf.example").await;
     let ops = app.browser();
     ops.sign_in_ok("ops@casemail.example").await;
     let page = format!("/admin/users/{id}");

@@ -125,22 +125,15 @@ async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
 async fn recovery_codes_work_once_and_admins_can_reset_the_factor(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     admin(&app, "ops@casemail.example").await;
-    let org = app
-        .organisation(OrganisationKind::Prosecution, "Glasgow PF", "Glasgow")
-        .await;
     let morag = app
-        .app
-        .create_account(casemail::accounts::AccountDraft {
-            organisation_id: org,
-            email: casemail::domain::EmailAddress::parse("morag@pf.example")
-                .unwrap_or_else(|e| panic!("{e}")),
-            name: casemail::domain::PersonName::parse("Morag").unwrap_or_else(|e| panic!("{e}")),
-            is_admin: true,
-            status: casemail::domain::UserStatus::Active,
-            password: casemail::domain::Password::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")),
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .account(
+            "morag@pf.example",
+            OrganisationKind::Prosecution,
+            "Glasgow PF",
+            "Glasgow",
+            true,
+        )
+        .await;
     let browser = app.browser();
     browser.sign_in("morag@pf.example", PASSWORD).await;
     let page = browser.text("/account/two-factor").await;
