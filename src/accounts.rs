@@ -13,6 +13,7 @@ use crate::audit::Origin;
 use crate::auth::{self, SessionCookie};
 use crate::crypto::{UserIdentity, generate_recovery_key_pair, parse_recipient};
 use crate::domain::{EmailAddress, Password, PersonName, UserStatus};
+use crate::domain::{EventKind, SubjectKind};
 use crate::store::{NewSession, NewUser, settings};
 
 /// Failed sign-ins per typed address in one window before that address is paused.
@@ -233,7 +234,7 @@ impl Casemail {
                 .await
                 .map_err(anyhow::Error::from)?
             {
-                self.audit_sign_in(None, &attempt, "user.sign_in_refused", "paused")
+                self.audit_sign_in(None, &attempt, EventKind::SignInRefused, "paused")
                     .await;
                 return Err(SignInError::Paused {
                     minutes: minutes_until(now, until),
@@ -267,7 +268,7 @@ impl Casemail {
                     SignInError::Paused { .. } => "wrong_credentials_now_paused",
                     _ => "wrong_credentials",
                 };
-                self.audit_sign_in(account, &attempt, "user.sign_in_failed", reason)
+                self.audit_sign_in(account, &attempt, EventKind::SignInFailed, reason)
                     .await;
                 return Err(error);
             }
@@ -281,7 +282,7 @@ impl Casemail {
             self.audit_sign_in(
                 account,
                 &attempt,
-                "user.sign_in_refused",
+                EventKind::SignInRefused,
                 record.status.as_str(),
             )
             .await;
@@ -332,7 +333,7 @@ impl Casemail {
                 .await
                 .map_err(anyhow::Error::from)?;
         }
-        self.audit_sign_in(account, &attempt, "user.signed_in", "")
+        self.audit_sign_in(account, &attempt, EventKind::SignedIn, "")
             .await;
         Ok(SignedIn {
             user_id: record.id,
@@ -347,7 +348,7 @@ impl Casemail {
         &self,
         account: Option<(i64, i64)>,
         attempt: &SignInAttempt<'_>,
-        kind: &'static str,
+        kind: EventKind,
         reason: &str,
     ) {
         let origin = Origin {
@@ -358,7 +359,7 @@ impl Casemail {
         let event = origin.event(
             self.clock.now(),
             kind,
-            "user",
+            SubjectKind::User,
             account.map(|(id, _)| id),
             serde_json::json!({ "reason": reason, "user_agent": attempt.user_agent }),
         );
@@ -453,8 +454,8 @@ impl Casemail {
         let Some((new_hash, rewrapped)) = outcome else {
             let event = origin.event(
                 self.clock.now(),
-                "user.password_change_failed",
-                "user",
+                EventKind::PasswordChangeFailed,
+                SubjectKind::User,
                 Some(user_id),
                 serde_json::json!({}),
             );
@@ -475,8 +476,8 @@ impl Casemail {
             .map_err(anyhow::Error::from)?;
         let event = origin.event(
             now,
-            "user.password_changed",
-            "user",
+            EventKind::PasswordChanged,
+            SubjectKind::User,
             Some(user_id),
             serde_json::json!({}),
         );

@@ -7,6 +7,7 @@ use crate::app::Casemail;
 use crate::audit::Origin;
 use crate::clock::display_time;
 use crate::domain::{Decision, Step, UserStatus};
+use crate::domain::{EventKind, SubjectKind};
 use crate::store::UserAccount;
 
 /// What one run of the inactivity policy did.
@@ -123,8 +124,8 @@ impl Casemail {
         let origin = admin.map_or_else(Origin::system, |a| Origin::user(a, client_address));
         let event = origin.event(
             now,
-            "user.status_changed",
-            "user",
+            EventKind::StatusChanged,
+            SubjectKind::User,
             Some(user_id),
             serde_json::json!({ "from": account.status.as_str(), "to": status.as_str(), "reason": reason }),
         );

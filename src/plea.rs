@@ -12,6 +12,7 @@ use crate::clock::display_time;
 use crate::domain::{
     ChargePosition, Negotiation, NegotiationState, OfferOutcome, PleaAction, Refusal, Side,
 };
+use crate::domain::{EventKind, SubjectKind};
 use crate::mail::{Addressees, DeliveryRoute};
 use crate::mail_content::EnvelopeContent;
 use crate::store::{
@@ -259,35 +260,27 @@ fn plea_events(
     now: i64,
 ) -> Vec<crate::store::NewEvent> {
     let mut events = Vec::new();
-    let mut push = |kind: &'static str, version: i64| {
+    let mut push = |kind: EventKind, version: i64| {
         let mut event = origin.event(
             now,
             kind,
-            "case",
+            SubjectKind::Case,
             Some(case_id),
             serde_json::json!({ "version": version }),
         );
         event.case_id = Some(case_id);
         events.push(event);
     };
-    if let Some((version, outcome)) = transition.ended {
-        push(
-            match outcome {
-                OfferOutcome::Accepted => "plea.accepted",
-                OfferOutcome::Rejected => "plea.rejected",
-                OfferOutcome::Countered => "plea.countered",
-                OfferOutcome::Withdrawn => "plea.withdrawn",
-                OfferOutcome::Lapsed => "plea.lapsed",
-                OfferOutcome::Pending => "plea.pending",
-            },
-            version,
-        );
+    if let Some((version, outcome)) = transition.ended
+        && let Some(kind) = EventKind::offer_ended(outcome)
+    {
+        push(kind, version);
     }
     if let Some(version) = transition.made {
-        push("plea.offered", version);
+        push(EventKind::PleaOffered, version);
     }
     if transition.next.state == NegotiationState::Closed {
-        push("plea.closed", transition.next.version);
+        push(EventKind::PleaClosed, transition.next.version);
     }
     events
 }

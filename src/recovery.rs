@@ -16,6 +16,7 @@ use crate::audit::Origin;
 use crate::auth;
 use crate::crypto::{RandomToken, UserIdentity, parse_recipient};
 use crate::domain::{EmailAddress, Password, UserStatus};
+use crate::domain::{EventKind, SubjectKind};
 use crate::store::UserAccount;
 
 #[derive(Debug, thiserror::Error)]
@@ -113,8 +114,8 @@ impl Casemail {
         self.store
             .audit(&[origin.event(
                 now,
-                "user.recovered_with_code",
-                "user",
+                EventKind::RecoveredWithCode,
+                SubjectKind::User,
                 Some(record.id),
                 serde_json::json!({}),
             )])
@@ -183,7 +184,7 @@ impl Casemail {
         self.record_admin_reset(
             admin,
             &account,
-            "admin.account_recovered",
+            EventKind::AccountRecovered,
             client_address,
             false,
         )
@@ -233,7 +234,7 @@ impl Casemail {
         self.record_admin_reset(
             admin,
             &account,
-            "admin.new_keys_issued",
+            EventKind::NewKeysIssued,
             client_address,
             true,
         )
@@ -245,7 +246,7 @@ impl Casemail {
         &self,
         admin: &UserAccount,
         account: &UserAccount,
-        kind: &'static str,
+        kind: EventKind,
         client_address: &str,
         keys_replaced: bool,
     ) -> anyhow::Result<()> {
@@ -253,7 +254,7 @@ impl Casemail {
         let event = Origin::user(admin, client_address).event(
             now,
             kind,
-            "user",
+            SubjectKind::User,
             Some(account.id),
             serde_json::json!({}),
         );

@@ -4,6 +4,7 @@
 //! unit-tested beside the type it belongs to.
 
 mod admin;
+mod audit;
 mod case;
 mod email;
 mod lifecycle;
@@ -15,6 +16,7 @@ mod plea;
 mod user;
 
 pub use admin::{OrgScope, may_administer};
+pub use audit::{EventKind, SubjectKind};
 pub use case::{CaseReference, CaseStatus, parse_charges, parse_line};
 pub use email::EmailAddress;
 pub use lifecycle::{Decision, InactivityPolicy, Step};
@@ -35,3 +37,31 @@ pub use user::{Role, UserStatus};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Invalid(pub &'static str);
+
+/// Values stored as their text name (`as_str`) convert back with `parse`, so the store
+/// can decode a column straight into the type; an unknown name is an error, not a default.
+macro_rules! stored_as_text {
+    ($($kind:ty),* $(,)?) => {
+        $(
+            impl TryFrom<String> for $kind {
+                type Error = Invalid;
+
+                fn try_from(stored: String) -> Result<Self, Invalid> {
+                    Self::parse(&stored)
+                }
+            }
+        )*
+    };
+}
+
+stored_as_text!(
+    EventKind,
+    SubjectKind,
+    UserStatus,
+    OrganisationKind,
+    Folder,
+    CaseStatus,
+    Side,
+    NegotiationState,
+    OfferOutcome,
+);

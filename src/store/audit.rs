@@ -5,17 +5,18 @@ use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
 use super::{Store, StoreResult};
+use crate::domain::{EventKind, SubjectKind};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// An event to record. Seq, prev_hash and hash are assigned on append.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewEvent {
     pub at: i64,
-    pub kind: &'static str,
+    pub kind: EventKind,
     pub actor_id: Option<i64>,
     pub actor_org_id: Option<i64>,
-    pub subject_type: &'static str,
+    pub subject_type: SubjectKind,
     pub subject_id: Option<i64>,
     pub case_id: Option<i64>,
     pub client_address: String,
@@ -23,8 +24,27 @@ pub struct NewEvent {
     pub payload: String,
 }
 
+/// A recorded event, as pages and exports show it.
 #[derive(FromRow, Debug, Clone)]
 pub struct EventRow {
+    pub seq: i64,
+    pub at: i64,
+    #[sqlx(try_from = "String")]
+    pub kind: EventKind,
+    pub actor_id: Option<i64>,
+    pub actor_org_id: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub subject_type: SubjectKind,
+    pub subject_id: Option<i64>,
+    pub case_id: Option<i64>,
+    pub client_address: String,
+    pub payload: String,
+}
+
+/// A stored event exactly as its columns hold it, for verification: a tampered row may
+/// hold anything, and must be reported as tampered rather than fail to load.
+#[derive(FromRow, Debug, Clone)]
+pub struct ChainRow {
     pub seq: i64,
     pub at: i64,
     pub kind: String,
@@ -85,10 +105,10 @@ impl NewEvent {
     fn fields(&self) -> EventFields<'_> {
         EventFields {
             at: self.at,
-            kind: self.kind,
+            kind: self.kind.as_str(),
             actor_id: self.actor_id,
             actor_org_id: self.actor_org_id,
-            subject_type: self.subject_type,
+            subject_type: self.subject_type.as_str(),
             subject_id: self.subject_id,
             case_id: self.case_id,
             client_address: &self.client_address,
@@ -97,7 +117,7 @@ impl NewEvent {
     }
 }
 
-impl EventRow {
+impl ChainRow {
     pub fn computed_hash(&self) -> String {
         let fields = EventFields {
             at: self.at,
@@ -115,6 +135,9 @@ impl EventRow {
 }
 
 const EVENT_COLUMNS: &str = "seq, at, kind, actor_id, actor_org_id, subject_type, subject_id, \
+     case_id, client_address, payload";
+
+const CHAIN_COLUMNS: &str = "seq, at, kind, actor_id, actor_org_id, subject_type, subject_id, \
      case_id, client_address, payload, prev_hash, hash";
 
 /// Appends events inside the caller's transaction, so they commit with what they record.
@@ -158,10 +181,10 @@ pub(super) async fn append(
             query = query
                 .bind(first + index as i64)
                 .bind(event.at)
-                .bind(event.kind)
+                .bind(event.kind.as_str())
                 .bind(event.actor_id)
                 .bind(event.actor_org_id)
-                .bind(event.subject_type)
+                .bind(event.subject_type.as_str())
                 .bind(event.subject_id)
                 .bind(event.case_id)
                 .bind(&event.client_address)
@@ -182,9 +205,10 @@ pub(super) async fn append(
 #[derive(Debug, Default, Clone)]
 pub struct EventFilter {
     pub case_id: Option<i64>,
-    pub subject: Option<(&'static str, i64)>,
+    pub subject: Option<(SubjectKind, i64)>,
     pub actor_id: Option<i64>,
     pub actor_org_id: Option<i64>,
+    pub kind: Option<EventKind>,
     pub kind_prefix: Option<String>,
     pub from: Option<i64>,
     pub until: Option<i64>,
@@ -223,6 +247,9 @@ impl Store {
         if filter.actor_org_id.is_some() {
             conditions.push(format!("actor_org_id = {}", next()));
         }
+        if filter.kind.is_some() {
+            conditions.push(format!("kind = {}", next()));
+        }
         if filter.kind_prefix.is_some() {
             conditions.push(format!("kind LIKE {} ESCAPE '\\'", next()));
         }
@@ -242,13 +269,16 @@ impl Store {
             query = query.bind(case_id);
         }
         if let Some((kind, id)) = filter.subject {
-            query = query.bind(kind).bind(id);
+            query = query.bind(kind.as_str()).bind(id);
         }
         if let Some(actor) = filter.actor_id {
             query = query.bind(actor);
         }
         if let Some(org) = filter.actor_org_id {
             query = query.bind(org);
+        }
+        if let Some(kind) = filter.kind {
+            query = query.bind(kind.as_str());
         }
         if let Some(prefix) = &filter.kind_prefix {
             let escaped = prefix
@@ -267,9 +297,9 @@ impl Store {
     }
 
     /// Events in chain order from `after_seq`, a page at a time (for verification).
-    pub async fn audit_chain_page(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<EventRow>> {
+    pub async fn audit_chain_page(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<ChainRow>> {
         let rows = sqlx::query_as(&format!(
-            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+            "SELECT {CHAIN_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
         ))
         .bind(after_seq)
         .bind(limit)

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use super::audit::{NewEvent, append};
 use super::cases::CASE_VISIBLE;
 use super::{Store, StoreResult, flag};
-use crate::domain::Folder;
+use crate::domain::{EventKind, Folder, SubjectKind};
 
 /// One person's copy of a message being delivered.
 pub struct NewEntry {
@@ -548,12 +548,12 @@ fn delivery_events(
     thread_id: i64,
     case_id: Option<i64>,
 ) -> Vec<NewEvent> {
-    let event = |kind: &'static str, actor: Option<i64>, payload: serde_json::Value| NewEvent {
+    let event = |kind: EventKind, actor: Option<i64>, payload: serde_json::Value| NewEvent {
         at: delivery.sent_at,
         kind,
         actor_id: actor,
         actor_org_id: actor.map(|_| delivery.sender_org_id),
-        subject_type: "message",
+        subject_type: SubjectKind::Message,
         subject_id: Some(message_id),
         case_id,
         client_address: if actor.is_some() {
@@ -565,7 +565,7 @@ fn delivery_events(
     };
     let sender = Some(delivery.sender_id);
     let mut events = vec![event(
-        "message.sent",
+        EventKind::MessageSent,
         sender,
         serde_json::json!({
             "thread": thread_id,
@@ -577,14 +577,14 @@ fn delivery_events(
     )];
     if let Some(original) = delivery.reply_to {
         events.push(event(
-            "message.replied",
+            EventKind::MessageReplied,
             sender,
             serde_json::json!({ "in_reply_to": original }),
         ));
     }
     if let Some(original) = delivery.forwarded_from {
         events.push(event(
-            "message.forwarded",
+            EventKind::MessageForwarded,
             sender,
             serde_json::json!({ "original": original }),
         ));
@@ -595,7 +595,7 @@ fn delivery_events(
         .filter(|e| e.user_id != delivery.sender_id)
     {
         events.push(event(
-            "message.delivered",
+            EventKind::MessageDelivered,
             None,
             serde_json::json!({ "recipient": entry.user_id, "folder": entry.folder.as_str() }),
         ));

@@ -27,7 +27,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{
-    EventFields, EventFilter, EventRow, GENESIS as AUDIT_GENESIS, NewEvent, event_hash,
+    ChainRow, EventFields, EventFilter, EventRow, GENESIS as AUDIT_GENESIS, NewEvent, event_hash,
 };
 pub use blobs::BlobStore;
 pub use cases::{AccessRequestRow, CaseRow, ParticipantCopy, ParticipantRow};

@@ -10,6 +10,7 @@ use super::session;
 use crate::app::AppState;
 use crate::crypto::{SessionKey, UserIdentity};
 use crate::domain::UserStatus;
+use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
 use crate::store::{SessionUser, UserAccount};
 
@@ -80,8 +81,8 @@ async fn authenticate(parts: &Parts, app: &AppState, touch: bool) -> Result<Curr
             };
             let event = crate::audit::Origin::user(&session.account, "").event(
                 now,
-                "session.expired",
-                "user",
+                EventKind::SessionExpired,
+                SubjectKind::User,
                 Some(session.account.id),
                 serde_json::json!({ "limit": reason }),
             );

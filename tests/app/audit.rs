@@ -1,5 +1,5 @@
 use casemail::audit::ChainBreak;
-use casemail::domain::OrganisationKind;
+use casemail::domain::{EventKind, OrganisationKind, SubjectKind};
 use casemail::store::{EventFields, NewEvent, event_hash};
 use sqlx::AnyPool;
 
@@ -33,10 +33,10 @@ async fn exec(pool: &AnyPool, sql: &str) {
 fn event(n: i64) -> NewEvent {
     NewEvent {
         at: 1_795_424_400 + n,
-        kind: "test.event",
+        kind: EventKind::MessageOpened,
         actor_id: Some(n % 7),
         actor_org_id: Some(1),
-        subject_type: "message",
+        subject_type: SubjectKind::Message,
         subject_id: Some(n),
         case_id: None,
         client_address: "127.0.0.1".into(),
@@ -90,6 +90,17 @@ async fn every_kind_of_tampering_is_detected(backend: Backend) {
     assert_eq!(
         broken(&app, None).await,
         Some(ChainBreak::Edited { seq: 1500 })
+    );
+
+    // Edit the kind to one Casemail never writes: still reported as an edit, not a failure.
+    exec(
+        &raw(&app).await,
+        "UPDATE audit_events SET kind = 'message.erased' WHERE seq = 1200",
+    )
+    .await;
+    assert_eq!(
+        broken(&app, None).await,
+        Some(ChainBreak::Edited { seq: 1200 })
     );
 
     // Delete a row, leaving a gap.

@@ -115,13 +115,13 @@ async fn inactivity_warns_then_locks_suspends_and_deletes(backend: Backend) {
         .app
         .store
         .audit_events(&casemail::store::EventFilter {
-            subject: Some(("user", id)),
-            kind_prefix: Some("user.status_changed".into()),
+            subject: Some((casemail::domain::SubjectKind::User, id)),
+            kind: Some(casemail::domain::EventKind::StatusChanged),
             limit: 10,
             ..Default::default()
         })
         .await
-        .unwrap_or_default();
+        .expect("status events");
     assert_eq!(events.len(), 3, "lock, suspension and deletion are audited");
 }
 

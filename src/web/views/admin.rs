@@ -16,6 +16,7 @@ use crate::domain::{
     EmailAddress, Jurisdiction, OrgScope, OrganisationKind, OrganisationName, PersonName, Role,
     UserStatus, may_administer,
 };
+use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
 use crate::store::{AdminUserRow, InvitationRow, NewInvitation, OrganisationListing};
 use crate::web::csrf::CsrfToken;
@@ -253,8 +254,8 @@ pub async fn change_status(
             app.store.reset_totp(user_id).await?;
             let event = crate::audit::Origin::user(&user.account, &client.address).event(
                 app.clock.now(),
-                "admin.second_factor_reset",
-                "user",
+                EventKind::SecondFactorReset,
+                SubjectKind::User,
                 Some(user_id),
                 serde_json::json!({}),
             );
@@ -528,8 +529,8 @@ pub async fn send_invitation(
         .await?;
     let event = crate::audit::Origin::user(&user.account, &client.address).event(
         now,
-        "admin.invitation_sent",
-        "invitation",
+        EventKind::InvitationSent,
+        SubjectKind::Invitation,
         Some(id),
         serde_json::json!({}),
     );
@@ -648,8 +649,8 @@ pub async fn save_organisation(
         if let Some(org_id) = saved {
             let event = crate::audit::Origin::user(&user.account, &client.address).event(
                 now,
-                "admin.organisation_saved",
-                "organisation",
+                EventKind::OrganisationSaved,
+                SubjectKind::Organisation,
                 Some(org_id),
                 serde_json::json!({ "name": name.as_str(), "jurisdiction": jurisdiction.as_str() }),
             );

@@ -12,9 +12,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::app::{AppState, Casemail};
-use crate::audit::{csv_cell, describe};
+use crate::audit::csv_cell;
 use crate::clock::display_time;
 use crate::domain::Role;
+use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
 use crate::mail_content::EnvelopeContent;
 use crate::store::{EventFilter, EventRow};
@@ -51,14 +52,14 @@ pub async fn receipts_for(
     let events = app
         .store
         .audit_events(&EventFilter {
-            subject: Some(("message", message_id)),
+            subject: Some((SubjectKind::Message, message_id)),
             limit: 10_000,
             ..EventFilter::default()
         })
         .await?;
     let recipients: Vec<i64> = events
         .iter()
-        .filter(|e| e.kind == "message.delivered")
+        .filter(|e| e.kind == EventKind::MessageDelivered)
         .filter_map(|e| payload_i64(e, "recipient"))
         .collect();
     let names = app.store.user_names(&recipients).await?;
@@ -67,17 +68,18 @@ pub async fn receipts_for(
         let delivered = events
             .iter()
             .find(|e| {
-                e.kind == "message.delivered" && payload_i64(e, "recipient") == Some(recipient)
+                e.kind == EventKind::MessageDelivered
+                    && payload_i64(e, "recipient") == Some(recipient)
             })
             .map(|e| display_time(e.at))
             .unwrap_or_default();
         let opened: Vec<&EventRow> = events
             .iter()
-            .filter(|e| e.kind == "message.opened" && e.actor_id == Some(recipient))
+            .filter(|e| e.kind == EventKind::MessageOpened && e.actor_id == Some(recipient))
             .collect();
         let downloads = events
             .iter()
-            .filter(|e| e.kind == "attachment.downloaded" && e.actor_id == Some(recipient))
+            .filter(|e| e.kind == EventKind::AttachmentDownloaded && e.actor_id == Some(recipient))
             .map(|e| {
                 let name = payload_i64(e, "attachment")
                     .and_then(|p| attachment_names.get(p as usize))
@@ -105,8 +107,8 @@ async fn is_sender(app: &AppState, user_id: i64, message_id: i64) -> Result<bool
     let events = app
         .store
         .audit_events(&EventFilter {
-            subject: Some(("message", message_id)),
-            kind_prefix: Some("message.sent".into()),
+            subject: Some((SubjectKind::Message, message_id)),
+            kind: Some(EventKind::MessageSent),
             limit: 1,
             ..EventFilter::default()
         })
@@ -155,7 +157,7 @@ pub struct ShownEvent {
     pub seq: i64,
     pub at: String,
     pub what: &'static str,
-    pub kind: String,
+    pub kind: &'static str,
     pub who: String,
     pub subject: String,
     pub detail: String,
@@ -167,7 +169,7 @@ async fn show_events(app: &AppState, events: Vec<EventRow>) -> Result<Vec<ShownE
     ids.extend(
         events
             .iter()
-            .filter(|e| e.subject_type == "user")
+            .filter(|e| e.subject_type == SubjectKind::User)
             .filter_map(|e| e.subject_id),
     );
     ids.sort_unstable();
@@ -182,16 +184,16 @@ async fn show_events(app: &AppState, events: Vec<EventRow>) -> Result<Vec<ShownE
         .map(|e| ShownEvent {
             seq: e.seq,
             at: display_time(e.at),
-            what: describe(&e.kind),
+            what: e.kind.describe(),
             who: name_of(e.actor_id),
-            subject: match (e.subject_type.as_str(), e.subject_id) {
-                ("user", id) => name_of(id),
-                (kind, Some(id)) => format!("{kind} {id}"),
-                (kind, None) => kind.to_string(),
+            subject: match (e.subject_type, e.subject_id) {
+                (SubjectKind::User, id) => name_of(id),
+                (kind, Some(id)) => format!("{} {id}", kind.as_str()),
+                (kind, None) => kind.as_str().to_string(),
             },
             detail: e.payload.clone(),
             address: e.client_address.clone(),
-            kind: e.kind,
+            kind: e.kind.as_str(),
         })
         .collect())
 }
@@ -203,7 +205,7 @@ fn csv_response(file_name: &str, events: &[ShownEvent], footer: &str) -> Respons
             e.seq.to_string(),
             e.at.clone(),
             e.what.to_string(),
-            e.kind.clone(),
+            e.kind.to_string(),
             e.who.clone(),
             e.subject.clone(),
             e.detail.clone(),
@@ -359,7 +361,7 @@ pub async fn own_activity(
     let events = app
         .store
         .audit_events(&EventFilter {
-            subject: Some(("user", user.account.id)),
+            subject: Some((SubjectKind::User, user.account.id)),
             limit: 200,
             ..EventFilter::default()
         })

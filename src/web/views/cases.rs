@@ -15,6 +15,7 @@ use crate::clock::display_time;
 use crate::domain::{
     CaseReference, CaseStatus, NegotiationState, OrganisationKind, Side, parse_charges, parse_line,
 };
+use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
 use crate::mail_content::EnvelopeContent;
 use crate::store::{AccessRequestRow, CaseRow, ParticipantRow};
@@ -28,14 +29,14 @@ pub async fn record_case_event(
     app: &AppState,
     user: &CurrentUser,
     client: &ClientInfo,
-    kind: &'static str,
+    kind: EventKind,
     case_id: i64,
     payload: serde_json::Value,
 ) -> Result<(), AppError> {
     let mut event = Origin::user(&user.account, &client.address).event(
         app.clock.now(),
         kind,
-        "case",
+        SubjectKind::Case,
         Some(case_id),
         payload,
     );
@@ -197,7 +198,7 @@ pub async fn create(
                     &app,
                     &user,
                     &client,
-                    "case.created",
+                    EventKind::CaseCreated,
                     id,
                     serde_json::json!({}),
                 )
@@ -380,7 +381,7 @@ pub async fn add_participant(
                 &app,
                 &user,
                 &client,
-                "case.participant_added",
+                EventKind::CaseParticipantAdded,
                 case_id,
                 payload,
             )
@@ -418,7 +419,7 @@ pub async fn remove_participant(
             &app,
             &user,
             &client,
-            "case.participant_removed",
+            EventKind::CaseParticipantRemoved,
             case_id,
             payload,
         )
@@ -449,9 +450,9 @@ pub async fn decide_request(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
     if let Some(requester) = decided {
         let kind = if accept {
-            "case.request_accepted"
+            EventKind::CaseRequestAccepted
         } else {
-            "case.request_declined"
+            EventKind::CaseRequestDeclined
         };
         record_case_event(
             &app,
@@ -490,7 +491,7 @@ pub async fn set_status(
             &app,
             &user,
             &client,
-            "case.status_changed",
+            EventKind::CaseStatusChanged,
             case_id,
             payload,
         )
@@ -573,7 +574,7 @@ pub async fn request_access(
                 &app,
                 &user,
                 &client,
-                "case.access_requested",
+                EventKind::CaseAccessRequested,
                 case_id,
                 payload,
             )

@@ -15,6 +15,7 @@ use crate::crypto::sha256_hex;
 use crate::domain::{
     EmailAddress, Jurisdiction, OrganisationName, Password, PersonName, UserStatus, parse_line,
 };
+use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
 use crate::store::OrganisationListing;
 use crate::web::csrf::CsrfToken;
@@ -177,8 +178,8 @@ pub async fn submit(
                 app.store
                     .audit(&[origin.event(
                         now,
-                        "user.registered",
-                        "user",
+                        EventKind::Registered,
+                        SubjectKind::User,
                         Some(user_id),
                         serde_json::json!({}),
                     )])
@@ -321,8 +322,8 @@ pub async fn accept(
             app.store
                 .audit(&[origin.event(
                     now,
-                    "user.invitation_accepted",
-                    "user",
+                    EventKind::InvitationAccepted,
+                    SubjectKind::User,
                     Some(user_id),
                     serde_json::json!({ "invitation": invitation.id }),
                 )])

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::accounts::{SignInAttempt, SignInError};
 use crate::app::AppState;
 use crate::audit::Origin;
+use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{ClientInfo, has_expired};
@@ -164,8 +165,8 @@ pub async fn sign_out(
             let account = &session.account;
             let event = Origin::user(account, &client.address).event(
                 app.clock.now(),
-                "user.signed_out",
-                "user",
+                EventKind::SignedOut,
+                SubjectKind::User,
                 Some(account.id),
                 serde_json::json!({}),
             );

@@ -15,6 +15,7 @@ use crate::audit::Origin;
 use crate::clock::display_time;
 use crate::crypto::{open, opening_reader};
 use crate::domain::{AttachmentRisk, clean_file_name, safe_media_type};
+use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
 use crate::mail_content::EnvelopeContent;
 use crate::web::csrf::CsrfToken;
@@ -158,8 +159,8 @@ pub async fn show(
         .map(|r| {
             let mut event = origin.event(
                 now,
-                "message.opened",
-                "message",
+                EventKind::MessageOpened,
+                SubjectKind::Message,
                 Some(r.message_id),
                 serde_json::json!({ "first": first.contains(&r.message_id) }),
             );
@@ -231,7 +232,7 @@ pub async fn tag_case(
                 &app,
                 &user,
                 &client,
-                "case.thread_tagged",
+                EventKind::CaseThreadTagged,
                 case_id,
                 payload,
             )
@@ -277,8 +278,8 @@ pub async fn download(
         .map_err(|e| AppError::Internal(e.into()))?;
     let mut event = Origin::user(&user.account, &client.address).event(
         app.clock.now(),
-        "attachment.downloaded",
-        "message",
+        EventKind::AttachmentDownloaded,
+        SubjectKind::Message,
         Some(message_id),
         serde_json::json!({ "attachment": position, "size": info.size }),
     );

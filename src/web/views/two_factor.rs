@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::audit::Origin;
+use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
 use crate::second_factor::CodeProblem;
 use crate::web::csrf::CsrfToken;
@@ -58,8 +59,8 @@ pub async fn check_code(
             app.store
                 .audit(&[origin.event(
                     now,
-                    "user.second_factor_passed",
-                    "user",
+                    EventKind::SecondFactorPassed,
+                    SubjectKind::User,
                     Some(user.account.id),
                     serde_json::json!({}),
                 )])
@@ -71,8 +72,8 @@ pub async fn check_code(
             app.store
                 .audit(&[origin.event(
                     now,
-                    "user.second_factor_failed",
-                    "user",
+                    EventKind::SecondFactorFailed,
+                    SubjectKind::User,
                     Some(user.account.id),
                     serde_json::json!({}),
                 )])
@@ -140,8 +141,8 @@ pub async fn confirm(
         Ok(codes) => {
             let event = Origin::user(&user.account, &client.address).event(
                 app.clock.now(),
-                "user.second_factor_enrolled",
-                "user",
+                EventKind::SecondFactorEnrolled,
+                SubjectKind::User,
                 Some(user.account.id),
                 serde_json::json!({}),
             );
