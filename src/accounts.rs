@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::app::Casemail;
 use crate::audit::Origin;
 use crate::auth::{self, SessionCookie};
 use crate::crypto::{UserIdentity, generate_recovery_key_pair, parse_recipient};
 use crate::domain::{EmailAddress, Password, PersonName, UserStatus};
 use crate::domain::{EventKind, SubjectKind};
+use crate::state::Casemail;
 use crate::store::{NewSession, NewUser, settings};
 
 /// Failed sign-ins per typed address in one window before that address is paused.

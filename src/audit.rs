@@ -1,8 +1,8 @@
 //! What the audit trail records and how it is checked. Events are built here from the
 //! domain's words; `store::audit` chains and stores them.
 
-use crate::app::Casemail;
 use crate::domain::{EventKind, SubjectKind};
+use crate::state::Casemail;
 use crate::store::{ChainRow, NewEvent, UserAccount};
 
 /// Who did something and from where.

@@ -13,7 +13,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
 use crate::accounts::{AccountDraft, SignInAttempt};
-use crate::app::{AppState, Casemail};
 use crate::auth::SessionCookie;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -22,8 +21,9 @@ use crate::domain::{
     AddressList, Body as MessageBody, EmailAddress, Folder, Jurisdiction, OrganisationKind,
     OrganisationName, Password, PersonName, Subject, UserStatus,
 };
+use crate::domain::{EnvelopeContent, Summary};
 use crate::mail::Outgoing;
-use crate::mail_content::{EnvelopeContent, Summary};
+use crate::state::{AppState, Casemail};
 use crate::store::{Delivery, NewEntry, UserAccount};
 
 const PASSWORD: &str = "benchmark passphrase, long enough";

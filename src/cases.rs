@@ -4,9 +4,9 @@
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::app::Casemail;
 use crate::crypto::UserIdentity;
 use crate::domain::{CaseReference, OrganisationKind, Side};
+use crate::state::Casemail;
 use crate::store::{CaseRow, ParticipantCopy, UserAccount};
 
 /// What participants see of a case beyond its reference and court.
@@ -43,6 +43,12 @@ pub enum CaseProblem {
     Internal(#[from] anyhow::Error),
 }
 
+impl From<crate::crypto::KeyError> for CaseProblem {
+    fn from(error: crate::crypto::KeyError) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
 impl From<crate::store::StoreError> for CaseProblem {
     fn from(error: crate::store::StoreError) -> Self {
         Self::Internal(error.into())
@@ -71,7 +77,7 @@ impl Casemail {
             copies.push(ParticipantCopy {
                 user_id,
                 side: Side::Prosecution.as_str(),
-                details: Casemail::seal_item(&public_key, &case.details)?,
+                details: crate::crypto::seal_item(&public_key, &case.details)?,
             });
         }
         let created = self
@@ -98,7 +104,7 @@ impl Casemail {
         let Some(row) = self.store.case_for_user(user.id, case_id).await? else {
             return Ok(None);
         };
-        let details = Casemail::open_item(identity, &row.details).unwrap_or_default();
+        let details = crate::crypto::open_item(identity, &row.details).unwrap_or_default();
         Ok(Some((row, details)))
     }
 
@@ -154,7 +160,7 @@ impl Casemail {
         let copy = ParticipantCopy {
             user_id: with.id,
             side: side.as_str(),
-            details: Casemail::seal_item(&with.public_recipient, details)?,
+            details: crate::crypto::seal_item(&with.public_recipient, details)?,
         };
         Ok(self
             .store

@@ -6,7 +6,6 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::accounts::{AccountDraft, CreateAccountError};
-use crate::app::{self, AppState, Casemail};
 use crate::clock::Clock;
 use crate::config::{AdminCommand, AuditCommand, Cli, Command, KeysCommand};
 use crate::crypto::{RandomToken, sha256_hex};
@@ -14,6 +13,7 @@ use crate::domain::{
     EmailAddress, Jurisdiction, OrganisationKind, OrganisationName, Password, PersonName,
     UserStatus,
 };
+use crate::state::{AppState, Casemail};
 use crate::store::settings::SETUP_TOKEN_HASH;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -111,7 +111,8 @@ async fn serve(app: AppState, demo: bool) -> anyhow::Result<()> {
         app.config.public_url(),
         app.store.backend().name()
     );
-    app::serve(app, listener, app::shutdown_signal()).await
+    let _jobs = crate::jobs::start(&app);
+    crate::web::serve(app, listener, crate::web::shutdown_signal()).await
 }
 
 /// A new single-use setup link (replacing any earlier one) for creating the first

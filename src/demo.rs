@@ -3,12 +3,12 @@
 //! on a deployment holding real correspondence.
 
 use crate::accounts::AccountDraft;
-use crate::app::AppState;
 use crate::crypto::RandomToken;
 use crate::domain::{
     EmailAddress, Jurisdiction, OrganisationKind, OrganisationName, Password, PersonName,
     UserStatus,
 };
+use crate::state::AppState;
 
 struct DemoOrganisation {
     kind: OrganisationKind,

@@ -27,6 +27,12 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+impl From<crate::crypto::KeyError> for AppError {
+    fn from(error: crate::crypto::KeyError) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
 impl From<crate::store::StoreError> for AppError {
     fn from(error: crate::store::StoreError) -> Self {
         Self::Internal(error.into())

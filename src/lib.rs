@@ -4,7 +4,6 @@
 //! `domain`; `auth` uses those; `accounts` combines them; `web` may use everything.
 
 pub mod accounts;
-pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod bench;
@@ -16,13 +15,14 @@ pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod jobs;
 pub mod lifecycle;
 pub mod mail;
-pub mod mail_content;
 pub mod notify;
 pub mod plea;
 pub mod recovery;
 pub mod search;
 pub mod second_factor;
+pub mod state;
 pub mod store;
 pub mod web;

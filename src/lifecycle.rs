@@ -3,11 +3,11 @@
 
 use anyhow::Context;
 
-use crate::app::Casemail;
 use crate::audit::Origin;
 use crate::clock::display_time;
 use crate::domain::{Decision, Step, UserStatus};
 use crate::domain::{EventKind, SubjectKind};
+use crate::state::Casemail;
 use crate::store::UserAccount;
 
 /// What one run of the inactivity policy did.

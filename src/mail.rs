@@ -2,14 +2,14 @@
 //! keys, which needs no secret) and decrypted on the way out with the reader's identity
 //! from their session.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use anyhow::Context;
 
-use crate::app::Casemail;
 use crate::crypto::{Recipients, SealingWriter, UserIdentity, open, opening_reader, seal};
 use crate::domain::{AddressList, Body, Folder, Subject, UserStatus};
-use crate::mail_content::{AttachmentInfo, EnvelopeContent, Summary};
+use crate::domain::{AttachmentInfo, EnvelopeContent, Summary};
+use crate::state::Casemail;
 use crate::store::{AddressRecord, Delivered, Delivery, NewAttachment, NewEntry, UserAccount};
 
 /// A message ready to send.
@@ -354,26 +354,5 @@ impl Casemail {
                 sha256,
             },
         })
-    }
-
-    /// Decrypts a small item addressed to this reader and parses it.
-    pub fn open_item<T: serde::de::DeserializeOwned>(
-        identity: &UserIdentity,
-        sealed: &[u8],
-    ) -> anyhow::Result<T> {
-        let mut plain = Vec::new();
-        opening_reader(identity, sealed)?.read_to_end(&mut plain)?;
-        Ok(serde_json::from_slice(&plain)?)
-    }
-
-    /// Encrypts a small item to this one reader.
-    pub fn seal_item<T: serde::Serialize>(
-        public_recipient: &str,
-        item: &T,
-    ) -> anyhow::Result<Vec<u8>> {
-        let mut plain = Vec::new();
-        serde_json::to_writer(&mut plain, item)?;
-        plain.flush()?;
-        Ok(seal(&Recipients::parse([public_recipient])?, &plain)?)
     }
 }

@@ -5,7 +5,7 @@
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::app::Casemail;
+use crate::state::Casemail;
 
 /// Retry after 1, 2, 4 … minutes, at most an hour apart.
 fn backoff(attempts: i64) -> i64 {

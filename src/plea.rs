@@ -6,15 +6,15 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::Casemail;
 use crate::audit::Origin;
 use crate::clock::display_time;
+use crate::domain::EnvelopeContent;
 use crate::domain::{
     ChargePosition, Negotiation, NegotiationState, OfferOutcome, PleaAction, Refusal, Side,
 };
 use crate::domain::{EventKind, SubjectKind};
 use crate::mail::{Addressees, DeliveryRoute};
-use crate::mail_content::EnvelopeContent;
+use crate::state::Casemail;
 use crate::store::{
     AddressRecord, CaseRow, Expected, NegotiationRow, NewOffer, PleaWrite, PleaWritten, UserAccount,
 };
@@ -74,6 +74,12 @@ pub enum PleaProblem {
     Raced,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::crypto::KeyError> for PleaProblem {
+    fn from(error: crate::crypto::KeyError) -> Self {
+        Self::Internal(error.into())
+    }
 }
 
 impl From<crate::store::StoreError> for PleaProblem {

@@ -11,12 +11,12 @@ use crate::accounts::{
     ACCOUNT_FAILURE_LIMIT, FAILURE_WINDOW_SECONDS, PAUSE_SECONDS, new_recovery_code,
     normalise_recovery_code,
 };
-use crate::app::Casemail;
 use crate::audit::Origin;
 use crate::auth;
 use crate::crypto::{RandomToken, UserIdentity, parse_recipient};
 use crate::domain::{EmailAddress, Password, UserStatus};
 use crate::domain::{EventKind, SubjectKind};
+use crate::state::Casemail;
 use crate::store::UserAccount;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,12 @@ pub enum RecoveryError {
     WrongIdentity,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::crypto::KeyError> for RecoveryError {
+    fn from(error: crate::crypto::KeyError) -> Self {
+        Self::Internal(error.into())
+    }
 }
 
 impl From<crate::store::StoreError> for RecoveryError {

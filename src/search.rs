@@ -7,9 +7,9 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::Casemail;
 use crate::crypto::UserIdentity;
-use crate::mail_content::Summary;
+use crate::domain::Summary;
+use crate::state::Casemail;
 use crate::store::{MailboxRow, UserAccount};
 
 /// Messages newer than the index are folded into a segment once there are this many.
@@ -86,13 +86,15 @@ impl Casemail {
         let (matches, fresh_entries, merged) = tokio::task::spawn_blocking(move || {
             let mut all: Vec<(i64, String)> = Vec::new();
             for segment in &segments {
-                if let Ok(content) = Casemail::open_item::<Segment>(&identity, &segment.content) {
+                if let Ok(content) =
+                    crate::crypto::open_item::<Segment>(&identity, &segment.content)
+                {
                     all.extend(content.entries);
                 }
             }
             let mut fresh_entries = Vec::with_capacity(fresh.len());
             for (id, summary) in &fresh {
-                if let Ok(summary) = Casemail::open_item::<Summary>(&identity, summary) {
+                if let Ok(summary) = crate::crypto::open_item::<Summary>(&identity, summary) {
                     fresh_entries.push((*id, summary.search));
                 }
             }
@@ -128,9 +130,10 @@ impl Casemail {
     ) -> anyhow::Result<()> {
         let count = entries.len() as i64;
         let key = user.public_recipient.clone();
-        let sealed =
-            tokio::task::spawn_blocking(move || Casemail::seal_item(&key, &Segment { entries }))
-                .await??;
+        let sealed = tokio::task::spawn_blocking(move || {
+            crate::crypto::seal_item(&key, &Segment { entries })
+        })
+        .await??;
         self.store
             .put_search_segment(user.id, last_entry_id, count, &sealed, replaces)
             .await?;

@@ -6,8 +6,8 @@ use qrcode::QrCode;
 use qrcode::render::svg;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
-use crate::app::Casemail;
 use crate::crypto::{RandomToken, UserIdentity, sha256_hex};
+use crate::state::Casemail;
 use crate::store::UserAccount;
 
 const STEP_SECONDS: u64 = 30;
@@ -31,6 +31,12 @@ pub enum CodeProblem {
     Paused(i64),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::crypto::KeyError> for CodeProblem {
+    fn from(error: crate::crypto::KeyError) -> Self {
+        Self::Internal(error.into())
+    }
 }
 
 impl From<crate::store::StoreError> for CodeProblem {
@@ -72,13 +78,13 @@ impl Casemail {
     ) -> anyhow::Result<Enrolment> {
         let (_, pending, _) = self.store.totp_secret(user.id).await?;
         let existing: Option<Vec<u8>> =
-            pending.and_then(|sealed| Casemail::open_item(identity, &sealed).ok());
+            pending.and_then(|sealed| crate::crypto::open_item(identity, &sealed).ok());
         let secret = match existing {
             Some(secret) => secret,
             None => {
                 let mut secret = vec![0u8; 20];
                 getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
-                let sealed = Casemail::seal_item(&user.public_recipient, &secret)?;
+                let sealed = crate::crypto::seal_item(&user.public_recipient, &secret)?;
                 self.store.set_pending_totp(user.id, &sealed).await?;
                 secret
             }
@@ -106,7 +112,7 @@ impl Casemail {
     ) -> Result<Vec<String>, CodeProblem> {
         let (_, pending, _) = self.store.totp_secret(user.id).await?;
         let pending = pending.context("no enrolment in progress")?;
-        let secret: Vec<u8> = Casemail::open_item(identity, &pending)?;
+        let secret: Vec<u8> = crate::crypto::open_item(identity, &pending)?;
         let step = matching_step(&totp(secret, &user.email)?, code.trim(), self.clock.now())
             .ok_or(CodeProblem::Wrong)?;
         let codes: Vec<String> = (0..10)
@@ -135,7 +141,7 @@ impl Casemail {
         }
         let (secret, _, _) = self.store.totp_secret(user.id).await?;
         let secret: Vec<u8> =
-            Casemail::open_item(identity, &secret.context("no second factor enrolled")?)?;
+            crate::crypto::open_item(identity, &secret.context("no second factor enrolled")?)?;
         let accepted = match matching_step(&totp(secret, &user.email)?, &code, now) {
             // A code is accepted only for a step later than any accepted before.
             Some(step) => self.store.advance_totp_step(user.id, step).await?,

@@ -1,13 +1,15 @@
 //! Every use of age lives here: user key pairs, the wraps that protect them, and (later)
-//! message envelopes and attachment streams. No other module calls age directly.
+//! message envelopes, small sealed items and attachment streams. No other module calls age directly.
 //!
 //! Uses only `domain`.
 
 mod envelope;
+mod item;
 mod keys;
 mod token;
 
 pub use envelope::{Recipients, SealingWriter, open, opening_reader, seal};
+pub use item::{open_item, seal_item, seal_item_to};
 pub use keys::{
     KeyError, PASSWORD_WRAP_LOG_N, SessionKey, UserIdentity, generate_recovery_key_pair,
     parse_recipient,

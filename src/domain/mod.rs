@@ -6,6 +6,7 @@
 mod admin;
 mod audit;
 mod case;
+mod content;
 mod email;
 mod lifecycle;
 mod mail;
@@ -18,6 +19,7 @@ mod user;
 pub use admin::{OrgScope, may_administer};
 pub use audit::{EventKind, SubjectKind};
 pub use case::{CaseReference, CaseStatus, parse_charges, parse_line};
+pub use content::{AttachmentInfo, DraftContent, EnvelopeContent, Summary};
 pub use email::EmailAddress;
 pub use lifecycle::{Decision, InactivityPolicy, Step};
 pub use mail::{

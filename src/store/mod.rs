@@ -8,6 +8,7 @@
 mod audit;
 pub mod blobs;
 mod cases;
+mod change;
 mod directory;
 mod drafts;
 mod lifecycle;
@@ -31,6 +32,7 @@ pub use audit::{
 };
 pub use blobs::BlobStore;
 pub use cases::{AccessRequestRow, CaseRow, ParticipantCopy, ParticipantRow};
+pub use change::{Change, NewNotification};
 pub use directory::{AddressRecord, DirectoryEntry};
 pub use drafts::DraftRow;
 pub use lifecycle::{InvitationRow, NewInvitation, NotificationRow, PolicyCandidate};

@@ -7,11 +7,11 @@ use axum::http::header;
 use axum::http::request::Parts;
 
 use super::session;
-use crate::app::AppState;
 use crate::crypto::{SessionKey, UserIdentity};
 use crate::domain::UserStatus;
 use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::{SessionUser, UserAccount};
 
 /// Sessions are touched at most this often, so reading pages does not write on every

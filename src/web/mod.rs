@@ -9,6 +9,7 @@ mod extract;
 mod form;
 mod headers;
 mod page;
+mod server;
 mod session;
 mod views;
 
@@ -24,11 +25,12 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub use assets::asset_version;
 pub use extract::CurrentUser;
+pub use server::{serve, shutdown_signal};
 pub use session::session_cookie_name;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -4,8 +4,8 @@
 use super::assets::asset_version;
 use super::csrf::CsrfToken;
 use super::extract::CurrentUser;
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {

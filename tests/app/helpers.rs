@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use casemail::accounts::AccountDraft;
-use casemail::app::{AppState, Casemail};
 use casemail::clock::Clock;
 use casemail::config::Config;
 use casemail::domain::{
     EmailAddress, Jurisdiction, OrganisationKind, OrganisationName, Password, PersonName,
     UserStatus,
 };
+use casemail::state::{AppState, Casemail};
 use reqwest::cookie::Jar;
 use reqwest::redirect::Policy;
 use tempfile::TempDir;
@@ -180,7 +180,7 @@ impl TestApp {
         let (tx, rx) = oneshot::channel();
         let served = app.clone();
         let server = tokio::spawn(async move {
-            let _ = casemail::app::serve(served, listener, async {
+            let _ = casemail::web::serve(served, listener, async {
                 let _ = rx.await;
             })
             .await;
@@ -443,7 +443,7 @@ impl Browser {
             .as_ref()
             .unwrap_or_else(|| panic!("second factor needs the test clock"));
         clock.advance(30);
-        casemail::app::Casemail::totp_code(secret, email, clock.now())
+        casemail::state::Casemail::totp_code(secret, email, clock.now())
             .unwrap_or_else(|e| panic!("{e}"))
     }
 

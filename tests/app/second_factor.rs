@@ -79,8 +79,9 @@ async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
     let first = app.browser();
     first.sign_in("ops@casemail.example", PASSWORD).await;
     app.clock.advance(30);
-    let code = casemail::app::Casemail::totp_code(&secret, "ops@casemail.example", app.clock.now())
-        .unwrap_or_default();
+    let code =
+        casemail::state::Casemail::totp_code(&secret, "ops@casemail.example", app.clock.now())
+            .unwrap_or_default();
     assert_eq!(
         location(
             &first
@@ -108,8 +109,9 @@ async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
             .await;
     }
     app.clock.advance(30);
-    let good = casemail::app::Casemail::totp_code(&secret, "ops@casemail.example", app.clock.now())
-        .unwrap_or_default();
+    let good =
+        casemail::state::Casemail::totp_code(&secret, "ops@casemail.example", app.clock.now())
+            .unwrap_or_default();
     let paused = second
         .submit("/sign-in/code", "/sign-in/code", &[("code", &good)])
         .await;
@@ -141,7 +143,7 @@ async fn recovery_codes_work_once_and_admins_can_reset_the_factor(backend: Backe
     let start = page.find(marker).unwrap_or(0) + marker.len();
     let secret = page[start..start + page[start..].find('<').unwrap_or(0)].to_string();
     app.clock.advance(30);
-    let code = casemail::app::Casemail::totp_code(&secret, "morag@pf.example", app.clock.now())
+    let code = casemail::state::Casemail::totp_code(&secret, "morag@pf.example", app.clock.now())
         .unwrap_or_default();
     let confirmed = browser
         .submit(

@@ -9,10 +9,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::accounts::ChangePasswordError;
-use crate::app::AppState;
 use crate::clock::display_time;
 use crate::domain::Password;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::CurrentUser;
 use crate::web::form::FormErrors;

@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::clock::display_time;
 use crate::crypto::{RandomToken, sha256_hex};
 use crate::domain::{
@@ -18,6 +17,7 @@ use crate::domain::{
 };
 use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::{AdminUserRow, InvitationRow, NewInvitation, OrganisationListing};
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{ClientInfo, CurrentUser};

@@ -11,13 +11,13 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::app::{AppState, Casemail};
 use crate::audit::csv_cell;
 use crate::clock::display_time;
+use crate::domain::EnvelopeContent;
 use crate::domain::Role;
 use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
-use crate::mail_content::EnvelopeContent;
+use crate::state::AppState;
 use crate::store::{EventFilter, EventRow};
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{CurrentUser, PollingUser};
@@ -141,7 +141,7 @@ pub async fn receipts(
         .message_for_user(user.account.id, message_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let content: EnvelopeContent = Casemail::open_item(&user.identity()?, &envelope)?;
+    let content: EnvelopeContent = crate::crypto::open_item(&user.identity()?, &envelope)?;
     let names: Vec<String> = content.attachments.into_iter().map(|a| a.name).collect();
     let receipts = receipts_for(&app, user.account.id, message_id, &names)
         .await?

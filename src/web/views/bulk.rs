@@ -8,9 +8,9 @@ use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::admin::{invite_one, scope};
-use crate::app::AppState;
 use crate::domain::{EmailAddress, PersonName};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::OrganisationListing;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{ClientInfo, CurrentUser};

@@ -8,16 +8,16 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::mailbox::ListedMessage;
-use crate::app::{AppState, Casemail};
 use crate::audit::Origin;
 use crate::cases::{CaseDetails, CaseProblem, NewCase};
 use crate::clock::display_time;
+use crate::domain::EnvelopeContent;
 use crate::domain::{
     CaseReference, CaseStatus, NegotiationState, OrganisationKind, Side, parse_charges, parse_line,
 };
 use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
-use crate::mail_content::EnvelopeContent;
+use crate::state::AppState;
 use crate::store::{AccessRequestRow, CaseRow, ParticipantRow};
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{ClientInfo, CurrentUser};
@@ -84,7 +84,7 @@ pub async fn list(
         .into_iter()
         .map(|row| {
             let details: CaseDetails =
-                Casemail::open_item(&identity, &row.details).unwrap_or_default();
+                crate::crypto::open_item(&identity, &row.details).unwrap_or_default();
             ListedCase {
                 id: row.id,
                 title: details.title,
@@ -299,7 +299,7 @@ async fn render_case(
             .message_for_user(user.account.id, row.message_id)
             .await?
         {
-            let content: EnvelopeContent = Casemail::open_item(&identity, &envelope)?;
+            let content: EnvelopeContent = crate::crypto::open_item(&identity, &envelope)?;
             for (position, a) in content.attachments.iter().enumerate() {
                 disclosures.push(Disclosure {
                     thread_id: row.thread_id,

@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::upload::{ComposeFields, read_compose_form};
-use crate::app::{AppState, Casemail};
 use crate::crypto::open;
 use crate::domain::{AddressList, Body, Subject};
+use crate::domain::{DraftContent, EnvelopeContent};
 use crate::error::AppError;
 use crate::mail::{AddressProblem, Outgoing};
-use crate::mail_content::{DraftContent, EnvelopeContent};
+use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{ClientInfo, CurrentUser};
 use crate::web::form::FormErrors;
@@ -73,7 +73,7 @@ pub async fn form(
             .draft(user.account.id, draft_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let content: DraftContent = Casemail::open_item(&user.identity()?, &draft.content)?;
+        let content: DraftContent = crate::crypto::open_item(&user.identity()?, &draft.content)?;
         form = ComposeFields {
             to: content.to,
             cc: content.cc,
@@ -353,7 +353,7 @@ pub async fn save_draft(
         forward_of: form.forward_of,
         case_id: form.case_id,
     };
-    let sealed = Casemail::seal_item(&user.account.public_recipient, &content)?;
+    let sealed = crate::crypto::seal_item(&user.account.public_recipient, &content)?;
     let now = app.clock.now();
     let saved = app
         .store

@@ -6,8 +6,8 @@ use axum::Extension;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::DirectoryEntry;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::CurrentUser;

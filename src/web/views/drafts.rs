@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::compose::save_draft;
 use super::upload::read_compose_form;
-use crate::app::{AppState, Casemail};
 use crate::clock::display_time;
+use crate::domain::DraftContent;
 use crate::error::AppError;
-use crate::mail_content::DraftContent;
+use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::CurrentUser;
 use crate::web::page::{Page, Section};
@@ -52,7 +52,7 @@ pub async fn list(
         .into_iter()
         .map(|row| {
             let content: DraftContent =
-                Casemail::open_item(&identity, &row.content).unwrap_or_default();
+                crate::crypto::open_item(&identity, &row.content).unwrap_or_default();
             ListedDraft {
                 id: row.id,
                 to: content.to,

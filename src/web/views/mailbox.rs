@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
-use crate::app::{AppState, Casemail};
 use crate::clock::display_time;
 use crate::crypto::UserIdentity;
+use crate::domain::Summary;
 use crate::domain::{Folder, Role};
 use crate::error::AppError;
-use crate::mail_content::Summary;
+use crate::state::AppState;
 use crate::store::{Cursor, MailboxRow};
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{CurrentUser, PollingUser};
@@ -36,7 +36,7 @@ pub struct ListedMessage {
 
 impl ListedMessage {
     pub fn decrypt(identity: &UserIdentity, row: &MailboxRow, sent_folder: bool) -> Self {
-        let summary: Option<Summary> = Casemail::open_item(identity, &row.summary).ok();
+        let summary: Option<Summary> = crate::crypto::open_item(identity, &row.summary).ok();
         let (subject, snippet, to) = match summary {
             Some(s) => (s.subject, s.snippet, s.to),
             None => (

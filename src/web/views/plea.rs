@@ -6,12 +6,12 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 
-use crate::app::{AppState, Casemail};
 use crate::cases::CaseDetails;
 use crate::clock::display_time;
 use crate::domain::{ChargePosition, NegotiationState, Side};
 use crate::error::AppError;
 use crate::plea::{ChargeTerm, OfferTerms, PleaProblem, PleaRequest, negotiation_of};
+use crate::state::AppState;
 use crate::store::{CaseRow, ParticipantRow};
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{ClientInfo, CurrentUser};
@@ -109,7 +109,7 @@ async fn render(
                         offer.answerer_name.unwrap_or_else(|| "time limit".into())
                     )
                 }),
-                terms: Casemail::open_item(&identity, &offer.terms).ok(),
+                terms: crate::crypto::open_item(&identity, &offer.terms).ok(),
             });
         }
     }

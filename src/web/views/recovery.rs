@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::domain::Password;
 use crate::error::AppError;
 use crate::recovery::RecoveryError;
+use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{ClientInfo, CurrentUser};
 use crate::web::form::FormErrors;

@@ -9,7 +9,6 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 
 use crate::accounts::{AccountDraft, CreateAccountError};
-use crate::app::AppState;
 use crate::audit::Origin;
 use crate::crypto::sha256_hex;
 use crate::domain::{
@@ -17,6 +16,7 @@ use crate::domain::{
 };
 use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::OrganisationListing;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::ClientInfo;

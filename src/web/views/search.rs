@@ -7,9 +7,9 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 
 use super::mailbox::ListedMessage;
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::search::MailQuery;
+use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::CurrentUser;
 use crate::web::form::FormErrors;

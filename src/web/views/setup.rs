@@ -9,13 +9,13 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 
 use crate::accounts::{AccountDraft, CreateAccountError};
-use crate::app::AppState;
 use crate::crypto::sha256_hex;
 use crate::domain::{
     EmailAddress, Jurisdiction, OrganisationKind, OrganisationName, Password, PersonName,
     UserStatus,
 };
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::settings::SETUP_TOKEN_HASH;
 use crate::web::csrf::CsrfToken;
 use crate::web::form::FormErrors;

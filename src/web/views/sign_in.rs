@@ -10,10 +10,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::accounts::{SignInAttempt, SignInError};
-use crate::app::AppState;
 use crate::audit::Origin;
 use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{ClientInfo, has_expired};
 use crate::web::form::FormErrors;

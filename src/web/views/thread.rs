@@ -10,14 +10,14 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::audit::Origin;
 use crate::clock::display_time;
 use crate::crypto::{open, opening_reader};
+use crate::domain::EnvelopeContent;
 use crate::domain::{AttachmentRisk, clean_file_name, safe_media_type};
 use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
-use crate::mail_content::EnvelopeContent;
+use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{ClientInfo, CurrentUser};
 use crate::web::page::{Page, Section};

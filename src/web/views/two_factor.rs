@@ -8,11 +8,11 @@ use axum::{Extension, Form};
 use base64::Engine;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::audit::Origin;
 use crate::domain::{EventKind, SubjectKind};
 use crate::error::AppError;
 use crate::second_factor::CodeProblem;
+use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{ClientInfo, CurrentUser};
 use crate::web::form::FormErrors;

@@ -8,12 +8,12 @@ use axum::extract::multipart::Field;
 use bytes::Bytes;
 
 use super::compose::validate;
-use crate::app::AppState;
 use crate::crypto::{Recipients, SealingWriter};
+use crate::domain::AttachmentInfo;
 use crate::domain::clean_file_name;
 use crate::error::AppError;
 use crate::mail::{Addressees, Outgoing, StagedAttachment};
-use crate::mail_content::AttachmentInfo;
+use crate::state::AppState;
 use crate::store::UserAccount;
 use crate::web::form::FormErrors;
 

@@ -1,0 +1,67 @@
+//! Scheduled work: removing expired sessions, sending notification email and applying the
+//! inactivity policy. With several instances on one database, each run takes a job lock or
+//! claims its rows, so running the jobs in every instance is safe.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::state::AppState;
+
+/// The background jobs of one instance; they stop when this is dropped.
+pub struct Jobs(Vec<JoinHandle<()>>);
+
+impl Drop for Jobs {
+    fn drop(&mut self) {
+        for job in &self.0 {
+            job.abort();
+        }
+    }
+}
+
+/// Starts the session sweeper always, and the notification and policy jobs when the
+/// configuration asks this instance to run them.
+pub fn start(app: &AppState) -> Jobs {
+    let mut jobs = vec![tokio::spawn(sweep_sessions(app.clone()))];
+    if app.config.scheduled_jobs {
+        jobs.push(tokio::spawn(run_scheduled_jobs(app.clone())));
+    }
+    Jobs(jobs)
+}
+
+async fn sweep_sessions(app: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        let now = app.clock.now();
+        match app
+            .store
+            .delete_expired_sessions(now, app.config.session_idle_seconds())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
+            Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
+        }
+    }
+}
+
+/// Notification email every half minute; the inactivity policy every ten minutes (the
+/// job lock makes one instance run it when several share a database).
+async fn run_scheduled_jobs(app: AppState) {
+    let holder = uuid::Uuid::new_v4().to_string();
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    let mut ticks: u64 = 0;
+    loop {
+        tick.tick().await;
+        if ticks.is_multiple_of(20)
+            && let Err(error) = app.run_inactivity_policy(&holder, app.clock.now()).await
+        {
+            tracing::warn!(%error, "inactivity policy run failed");
+        }
+        if let Err(error) = app.deliver_notifications().await {
+            tracing::warn!(%error, "notification delivery failed");
+        }
+        ticks += 1;
+    }
+}
