@@ -1,13 +1,20 @@
 //! Cases: creating them, sharing their encrypted details with participants, access
-//! requests from defence agents, and tagging threads.
+//! requests from defence agents, status, and tagging conversations. Only participants see a
+//! case; to everyone else it does not exist. Each change is written with its audit event.
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::UserIdentity;
-use crate::domain::{CaseReference, OrganisationKind, Side};
-use crate::state::Casemail;
-use crate::store::{CaseRow, ParticipantCopy, UserAccount};
+use crate::audit::Origin;
+use crate::clock::Clock;
+use crate::crypto::{UserIdentity, open_item, seal_item};
+use crate::domain::{
+    CaseReference, CaseStatus, EmailAddress, EnvelopeContent, EventKind, OrganisationKind, Side,
+};
+use crate::mail::{AddressProblem, ListedMessage, Mail};
+use crate::store::{
+    AccessRequestRow, CaseRow, Change, ParticipantCopy, ParticipantRow, Store, UserAccount,
+};
 
 /// What participants see of a case beyond its reference and court.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -21,6 +28,34 @@ pub struct NewCase {
     pub reference: CaseReference,
     pub court: String,
     pub details: CaseDetails,
+}
+
+/// A case as its participant sees it in a list.
+pub struct ListedCase {
+    pub case: CaseRow,
+    pub title: String,
+}
+
+/// A document sent in a case's correspondence.
+pub struct Disclosure {
+    pub thread_id: i64,
+    pub message_id: i64,
+    pub position: usize,
+    pub name: String,
+    pub size: u64,
+    pub sender: String,
+    pub sent_at: i64,
+}
+
+/// Everything the case page shows.
+pub struct CaseFile {
+    pub case: CaseRow,
+    pub details: CaseDetails,
+    pub participants: Vec<ParticipantRow>,
+    /// Requests to join, shown to the prosecution side only.
+    pub requests: Vec<AccessRequestRow>,
+    pub messages: Vec<ListedMessage>,
+    pub disclosures: Vec<Disclosure>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,16 +72,15 @@ pub enum CaseProblem {
         "Only staff of the prosecution office that owns the case and defence agents can take part in it."
     )]
     WrongOrganisation,
-    #[error("{0} does not take part in this case. Add them to the case first.")]
-    NotParticipant(String),
+    #[error("You cannot remove yourself from a case. Ask a colleague.")]
+    RemovingYourself,
+    #[error("{0}")]
+    Addressee(String),
+    /// The case, or what was named in it, is not visible to the actor.
+    #[error("not found")]
+    NotFound,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
-}
-
-impl From<crate::crypto::KeyError> for CaseProblem {
-    fn from(error: crate::crypto::KeyError) -> Self {
-        Self::Internal(error.into())
-    }
 }
 
 impl From<crate::store::StoreError> for CaseProblem {
@@ -55,19 +89,31 @@ impl From<crate::store::StoreError> for CaseProblem {
     }
 }
 
-impl CaseRow {
-    pub fn side(&self) -> Side {
-        Side::parse(&self.side).unwrap_or(Side::Defence)
+impl From<crate::crypto::KeyError> for CaseProblem {
+    fn from(error: crate::crypto::KeyError) -> Self {
+        Self::Internal(error.into())
     }
 }
 
-impl Casemail {
+#[derive(Clone)]
+pub struct Cases {
+    store: Store,
+    clock: Clock,
+    mail: Mail,
+}
+
+impl Cases {
+    pub fn new(store: Store, clock: Clock, mail: Mail) -> Self {
+        Self { store, clock, mail }
+    }
+
     /// Creates a case owned by the actor's prosecution office; every active member of the
     /// office takes part and gets their own encrypted copy of the details.
-    pub async fn create_case(
+    pub async fn create(
         &self,
         actor: &UserAccount,
         case: NewCase,
+        client_address: &str,
     ) -> Result<i64, CaseProblem> {
         if actor.organisation.kind != OrganisationKind::Prosecution {
             return Err(CaseProblem::ProsecutionOnly);
@@ -76,22 +122,35 @@ impl Casemail {
         for (user_id, public_key) in self.store.active_staff(actor.organisation.id).await? {
             copies.push(ParticipantCopy {
                 user_id,
-                side: Side::Prosecution.as_str(),
-                details: crate::crypto::seal_item(&public_key, &case.details)?,
+                side: Side::Prosecution,
+                details: seal_item(&public_key, &case.details)?,
             });
         }
-        let created = self
-            .store
+        let now = self.clock.now();
+        let mut change = self.store.begin(now).await?;
+        let case_id = change
             .create_case(
                 actor.organisation.id,
                 case.reference.as_str(),
                 &case.court,
                 actor.id,
-                self.clock.now(),
+                now,
                 &copies,
             )
-            .await?;
-        created.ok_or_else(|| CaseProblem::DuplicateReference(case.reference.as_str().to_string()))
+            .await?
+            .ok_or_else(|| CaseProblem::DuplicateReference(case.reference.as_str().to_string()))?;
+        record(
+            &mut change,
+            actor,
+            client_address,
+            EventKind::CaseCreated,
+            case_id,
+            serde_json::json!({}),
+            now,
+        )
+        .await?;
+        change.commit().await?;
+        Ok(case_id)
     }
 
     /// The case if the user takes part in it, with their copy of the details opened.
@@ -104,8 +163,113 @@ impl Casemail {
         let Some(row) = self.store.case_for_user(user.id, case_id).await? else {
             return Ok(None);
         };
-        let details = crate::crypto::open_item(identity, &row.details).unwrap_or_default();
+        let details = open_item(identity, &row.details)?;
         Ok(Some((row, details)))
+    }
+
+    /// The case if the user takes part in it on the prosecution side.
+    async fn prosecution_case(
+        &self,
+        user: &UserAccount,
+        case_id: i64,
+    ) -> Result<CaseRow, CaseProblem> {
+        let case = self
+            .store
+            .case_for_user(user.id, case_id)
+            .await?
+            .ok_or(CaseProblem::NotFound)?;
+        if case.side != Side::Prosecution {
+            return Err(CaseProblem::NotFound);
+        }
+        Ok(case)
+    }
+
+    /// The cases the user takes part in, open ones first.
+    pub async fn list(
+        &self,
+        user: &UserAccount,
+        identity: &UserIdentity,
+    ) -> anyhow::Result<Vec<ListedCase>> {
+        Ok(self
+            .store
+            .cases_for_user(user.id)
+            .await?
+            .into_iter()
+            .map(|case| {
+                let title = open_item::<CaseDetails>(identity, &case.details)
+                    .map_or_else(|_| "(cannot be decrypted)".to_string(), |d| d.title);
+                ListedCase { case, title }
+            })
+            .collect())
+    }
+
+    /// The user's open cases, offered for tagging a conversation.
+    pub async fn open_cases(&self, user: &UserAccount) -> anyhow::Result<Vec<CaseRow>> {
+        Ok(self
+            .store
+            .cases_for_user(user.id)
+            .await?
+            .into_iter()
+            .filter(|c| c.status == CaseStatus::Open)
+            .collect())
+    }
+
+    /// The case page: details, participants, correspondence and disclosed documents.
+    pub async fn case_file(
+        &self,
+        user: &UserAccount,
+        identity: &UserIdentity,
+        case_id: i64,
+    ) -> anyhow::Result<Option<CaseFile>> {
+        let Some((case, details)) = self.case_for(user, identity, case_id).await? else {
+            return Ok(None);
+        };
+        let rows = self.store.case_messages(user.id, case_id).await?;
+        let mut disclosures = Vec::new();
+        for row in rows.iter().filter(|r| r.has_attachments) {
+            let Some((envelope, _, _)) =
+                self.store.message_for_user(user.id, row.message_id).await?
+            else {
+                continue;
+            };
+            let content: EnvelopeContent = open_item(identity, &envelope)?;
+            for (position, a) in content.attachments.iter().enumerate() {
+                disclosures.push(Disclosure {
+                    thread_id: row.thread_id,
+                    message_id: row.message_id,
+                    position,
+                    name: a.name.clone(),
+                    size: a.size,
+                    sender: row.sender_name.clone(),
+                    sent_at: row.sent_at,
+                });
+            }
+        }
+        let requests = if case.side == Side::Prosecution {
+            self.store.pending_access_requests(case_id).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Some(CaseFile {
+            participants: self.store.participants(case_id).await?,
+            messages: ListedMessage::open_all(identity, rows, false),
+            case,
+            details,
+            requests,
+            disclosures,
+        }))
+    }
+
+    /// The case's participants, for a participant.
+    pub async fn participants(
+        &self,
+        user: &UserAccount,
+        case_id: i64,
+    ) -> anyhow::Result<Option<Vec<ParticipantRow>>> {
+        if self.store.case_for_user(user.id, case_id).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.store.participants(case_id).await?))
     }
 
     /// Adds someone to a case, re-encrypting the details for them with the actor's copy.
@@ -115,17 +279,16 @@ impl Casemail {
         identity: &UserIdentity,
         case_id: i64,
         email: &str,
+        client_address: &str,
     ) -> Result<i64, CaseProblem> {
+        self.prosecution_case(actor, case_id).await?;
         let (case, details) = self
             .case_for(actor, identity, case_id)
             .await?
-            .context("case not visible to actor")?;
-        if case.side() != Side::Prosecution {
-            return Err(CaseProblem::ProsecutionOnly);
-        }
-        let email = crate::domain::EmailAddress::parse(email)
+            .ok_or(CaseProblem::NotFound)?;
+        let email = EmailAddress::parse(email)
             .map_err(|_| CaseProblem::UnknownPerson(email.to_string()))?;
-        let record = self
+        let addressee = self
             .store
             .address_record(&email)
             .await?
@@ -133,7 +296,7 @@ impl Casemail {
             .ok_or_else(|| CaseProblem::UnknownPerson(email.to_string()))?;
         let account = self
             .store
-            .user_account(record.id)
+            .user_account(addressee.id)
             .await?
             .context("account vanished")?;
         let side = if account.organisation.id == case.organisation_id {
@@ -143,29 +306,77 @@ impl Casemail {
         } else {
             return Err(CaseProblem::WrongOrganisation);
         };
-        self.share_case(actor, case_id, &account, side, &details)
+        let now = self.clock.now();
+        let mut change = self.store.begin(now).await?;
+        if !self
+            .share(&mut change, actor, case_id, &account, side, &details, now)
             .await?
-            .then_some(account.id)
-            .ok_or_else(|| CaseProblem::AlreadyParticipant(email.to_string()))
+        {
+            return Err(CaseProblem::AlreadyParticipant(email.to_string()));
+        }
+        record(
+            &mut change,
+            actor,
+            client_address,
+            EventKind::CaseParticipantAdded,
+            case_id,
+            serde_json::json!({ "user": account.id }),
+            now,
+        )
+        .await?;
+        change.commit().await?;
+        Ok(account.id)
     }
 
-    async fn share_case(
+    #[allow(clippy::too_many_arguments)]
+    async fn share(
         &self,
+        change: &mut Change,
         actor: &UserAccount,
         case_id: i64,
         with: &UserAccount,
         side: Side,
         details: &CaseDetails,
-    ) -> anyhow::Result<bool> {
+        now: i64,
+    ) -> Result<bool, CaseProblem> {
         let copy = ParticipantCopy {
             user_id: with.id,
-            side: side.as_str(),
-            details: crate::crypto::seal_item(&with.public_recipient, details)?,
+            side,
+            details: seal_item(&with.public_recipient, details)?,
         };
-        Ok(self
-            .store
-            .add_participant(case_id, &copy, actor.id, self.clock.now())
+        Ok(change
+            .add_participant(case_id, &copy, actor.id, now)
             .await?)
+    }
+
+    /// Removes a participant (not oneself).
+    pub async fn remove_participant(
+        &self,
+        actor: &UserAccount,
+        case_id: i64,
+        user_id: i64,
+        client_address: &str,
+    ) -> Result<(), CaseProblem> {
+        self.prosecution_case(actor, case_id).await?;
+        if user_id == actor.id {
+            return Err(CaseProblem::RemovingYourself);
+        }
+        let now = self.clock.now();
+        let mut change = self.store.begin(now).await?;
+        if change.remove_participant(case_id, user_id).await? {
+            record(
+                &mut change,
+                actor,
+                client_address,
+                EventKind::CaseParticipantRemoved,
+                case_id,
+                serde_json::json!({ "user": user_id }),
+                now,
+            )
+            .await?;
+        }
+        change.commit().await?;
+        Ok(())
     }
 
     /// Accepts or declines a defence agent's request to join; accepting shares the details.
@@ -176,20 +387,21 @@ impl Casemail {
         case_id: i64,
         request_id: i64,
         accept: bool,
-    ) -> Result<Option<i64>, CaseProblem> {
-        let (case, details) = self
+        client_address: &str,
+    ) -> Result<(), CaseProblem> {
+        self.prosecution_case(actor, case_id).await?;
+        let (_, details) = self
             .case_for(actor, identity, case_id)
             .await?
-            .context("case not visible to actor")?;
-        if case.side() != Side::Prosecution {
-            return Err(CaseProblem::ProsecutionOnly);
-        }
-        let Some(user_id) = self
-            .store
-            .decide_access_request(case_id, request_id, accept, actor.id, self.clock.now())
+            .ok_or(CaseProblem::NotFound)?;
+        let now = self.clock.now();
+        let mut change = self.store.begin(now).await?;
+        let Some(user_id) = change
+            .decide_access_request(case_id, request_id, accept, actor.id, now)
             .await?
         else {
-            return Ok(None);
+            // Already decided, perhaps by a colleague.
+            return Ok(());
         };
         if accept {
             let account = self
@@ -197,35 +409,116 @@ impl Casemail {
                 .user_account(user_id)
                 .await?
                 .context("requester")?;
-            self.share_case(actor, case_id, &account, Side::Defence, &details)
-                .await?;
+            self.share(
+                &mut change,
+                actor,
+                case_id,
+                &account,
+                Side::Defence,
+                &details,
+                now,
+            )
+            .await?;
         }
-        Ok(Some(user_id))
-    }
-
-    /// Checks that everyone a case-tagged message goes to takes part in the case.
-    pub async fn check_case_addressees(
-        &self,
-        case_id: i64,
-        emails: impl Iterator<Item = &str>,
-    ) -> Result<(), CaseProblem> {
-        let participants = self.store.participants(case_id).await?;
-        for email in emails {
-            if !participants.iter().any(|p| p.email == email) {
-                return Err(CaseProblem::NotParticipant(email.to_string()));
-            }
-        }
+        let kind = if accept {
+            EventKind::CaseRequestAccepted
+        } else {
+            EventKind::CaseRequestDeclined
+        };
+        record(
+            &mut change,
+            actor,
+            client_address,
+            kind,
+            case_id,
+            serde_json::json!({ "user": user_id }),
+            now,
+        )
+        .await?;
+        change.commit().await?;
         Ok(())
     }
 
-    /// Tags a thread with a case: the actor must take part in both, and so must everyone
-    /// holding a copy of the thread (otherwise it would vanish from their mailbox).
+    /// Marks a case concluded or open again.
+    pub async fn set_status(
+        &self,
+        actor: &UserAccount,
+        case_id: i64,
+        status: CaseStatus,
+        client_address: &str,
+    ) -> Result<(), CaseProblem> {
+        let case = self.prosecution_case(actor, case_id).await?;
+        if case.status == status {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut change = self.store.begin(now).await?;
+        change.set_case_status(case_id, status).await?;
+        record(
+            &mut change,
+            actor,
+            client_address,
+            EventKind::CaseStatusChanged,
+            case_id,
+            serde_json::json!({ "status": status.as_str() }),
+            now,
+        )
+        .await?;
+        change.commit().await?;
+        Ok(())
+    }
+
+    /// Prosecution offices a defence agent can ask to join a case of.
+    pub async fn offices(&self) -> anyhow::Result<Vec<(i64, String)>> {
+        Ok(self
+            .store
+            .organisations_of_kind(OrganisationKind::Prosecution)
+            .await?)
+    }
+
+    /// A defence agent asks to join a case. Nothing tells whether the case exists, so
+    /// references cannot be probed.
+    pub async fn request_access(
+        &self,
+        actor: &UserAccount,
+        office: i64,
+        reference: &CaseReference,
+        client_address: &str,
+    ) -> Result<(), CaseProblem> {
+        if actor.organisation.kind != OrganisationKind::Defence {
+            return Err(CaseProblem::WrongOrganisation);
+        }
+        let Some(case_id) = self.store.find_case(office, reference.as_str()).await? else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let mut change = self.store.begin(now).await?;
+        if change.request_case_access(case_id, actor.id, now).await? {
+            record(
+                &mut change,
+                actor,
+                client_address,
+                EventKind::CaseAccessRequested,
+                case_id,
+                serde_json::json!({}),
+                now,
+            )
+            .await?;
+        }
+        change.commit().await?;
+        Ok(())
+    }
+
+    /// Tags a conversation with a case: the actor must take part in both, and so must
+    /// everyone holding a copy of the conversation (otherwise it would vanish from their
+    /// mailbox).
     pub async fn tag_thread(
         &self,
         actor: &UserAccount,
         thread_id: i64,
         case_id: i64,
-    ) -> Result<bool, CaseProblem> {
+        client_address: &str,
+    ) -> Result<(), CaseProblem> {
         if self.store.case_for_user(actor.id, case_id).await?.is_none()
             || self
                 .store
@@ -233,12 +526,48 @@ impl Casemail {
                 .await?
                 .is_empty()
         {
-            return Ok(false);
+            return Err(CaseProblem::NotFound);
         }
         let members = self.store.thread_members(thread_id).await?;
-        self.check_case_addressees(case_id, members.iter().map(|(_, email)| email.as_str()))
-            .await?;
-        self.store.tag_thread(thread_id, case_id).await?;
-        Ok(true)
+        match self
+            .mail
+            .check_case_addressees(case_id, members.iter().map(|(_, email)| email.as_str()))
+            .await
+        {
+            Ok(()) => {}
+            Err(AddressProblem::Internal(error)) => return Err(error.into()),
+            Err(problem) => return Err(CaseProblem::Addressee(problem.to_string())),
+        }
+        let now = self.clock.now();
+        let mut change = self.store.begin(now).await?;
+        change.tag_thread(thread_id, case_id).await?;
+        record(
+            &mut change,
+            actor,
+            client_address,
+            EventKind::CaseThreadTagged,
+            case_id,
+            serde_json::json!({ "thread": thread_id }),
+            now,
+        )
+        .await?;
+        change.commit().await?;
+        Ok(())
     }
+}
+
+/// Records an event about a case by the actor, as part of the change.
+async fn record(
+    change: &mut Change,
+    actor: &UserAccount,
+    client_address: &str,
+    kind: EventKind,
+    case_id: i64,
+    payload: serde_json::Value,
+    now: i64,
+) -> anyhow::Result<()> {
+    change
+        .record(&[Origin::user(actor, client_address).case_event(now, kind, case_id, payload)])
+        .await?;
+    Ok(())
 }

@@ -29,8 +29,6 @@ pub enum Command {
     /// Administration from the command line.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Measure the performance budgets on this machine (build with --release).
-    Bench(crate::bench::BenchOptions),
     /// Recovery key management.
     #[command(subcommand)]
     Keys(KeysCommand),

@@ -33,12 +33,7 @@ async fn sweep_sessions(app: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(300));
     loop {
         every.tick().await;
-        let now = app.clock.now();
-        match app
-            .store
-            .delete_expired_sessions(now, app.config.session_idle_seconds())
-            .await
-        {
+        match app.accounts.remove_expired_sessions().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
             Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
@@ -55,11 +50,14 @@ async fn run_scheduled_jobs(app: AppState) {
     loop {
         tick.tick().await;
         if ticks.is_multiple_of(20)
-            && let Err(error) = app.run_inactivity_policy(&holder, app.clock.now()).await
+            && let Err(error) = app
+                .lifecycle
+                .run_inactivity_policy(&holder, app.clock.now())
+                .await
         {
             tracing::warn!(%error, "inactivity policy run failed");
         }
-        if let Err(error) = app.deliver_notifications().await {
+        if let Err(error) = app.notifications.deliver().await {
             tracing::warn!(%error, "notification delivery failed");
         }
         ticks += 1;

@@ -1,26 +1,32 @@
 //! Casemail: secure webmail for criminal-justice correspondence.
 //!
-//! Modules depend downward only: `domain` knows nothing else; `crypto` and `store` use
-//! `domain`; `auth` uses those; `accounts` combines them; `web` may use everything.
+//! Layers, each using only those below it (docs/architecture.md explains each):
+//!
+//! - `cli`: the commands (serve, demo, admin, keys, audit).
+//! - `web` and `jobs`: HTTP pages and scheduled work, on the application `state`.
+//! - `state`: the services together, with the configuration and the clock.
+//! - services, one per area, each owning its rules: `accounts`, `second_factor`, `admin`,
+//!   `lifecycle`, `audit`, `notifications`, `directory`, `mail`, `search`, `cases`, `plea`.
+//! - `store` (all SQL, and the blob store), `crypto` (every use of age), `auth` (password
+//!   hashing and session tokens).
+//! - `domain`: validated values and rules, no I/O; `config` and `clock` beside it.
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod auth;
-pub mod bench;
 pub mod cases;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
-pub mod demo;
+pub mod directory;
 pub mod domain;
-pub mod error;
 pub mod jobs;
 pub mod lifecycle;
 pub mod mail;
-pub mod notify;
+pub mod notifications;
 pub mod plea;
-pub mod recovery;
 pub mod search;
 pub mod second_factor;
 pub mod state;

@@ -1,14 +1,22 @@
 //! The account lifecycle: status changes by admins and by the inactivity policy, each
 //! recorded in the audit trail and told to the person by notification email.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 
 use crate::audit::Origin;
-use crate::clock::display_time;
-use crate::domain::{Decision, Step, UserStatus};
-use crate::domain::{EventKind, SubjectKind};
-use crate::state::Casemail;
-use crate::store::UserAccount;
+use crate::clock::{Clock, display_time};
+use crate::config::Config;
+use crate::domain::{Decision, EventKind, Step, UserStatus};
+use crate::store::{Change, NewNotification, Store, UserAccount};
+
+#[derive(Clone)]
+pub struct Lifecycle {
+    store: Store,
+    config: Arc<Config>,
+    clock: Clock,
+}
 
 /// What one run of the inactivity policy did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -22,7 +30,15 @@ pub struct PolicyReport {
 
 const POLICY_JOB: &str = "inactivity-policy";
 
-impl Casemail {
+impl Lifecycle {
+    pub fn new(store: Store, config: Arc<Config>, clock: Clock) -> Self {
+        Self {
+            store,
+            config,
+            clock,
+        }
+    }
+
     /// Applies the inactivity policy at `now`. With several instances only the one holding
     /// the job lock runs it; the others return `ran: false`.
     pub async fn run_inactivity_policy(
@@ -49,8 +65,7 @@ impl Casemail {
             ..PolicyReport::default()
         };
         for candidate in self.store.policy_candidates().await? {
-            let status = UserStatus::parse(&candidate.status).unwrap_or(UserStatus::Deleted);
-            match policy.decide(status, candidate.last_active, now) {
+            match policy.decide(candidate.status, candidate.last_active, now) {
                 Decision::Nothing => {}
                 Decision::Warn { step, at, days } => {
                     let key = format!("warn:{}:{}:{}:{at}", step.as_str(), days, candidate.id);
@@ -68,11 +83,17 @@ impl Casemail {
                         step.verb(),
                         if days == 1 { "" } else { "s" }
                     );
-                    if self
-                        .store
-                        .queue_notification(&candidate.email, &subject, &body, Some(&key), now)
-                        .await?
-                    {
+                    let mut change = self.store.begin(now).await?;
+                    let queued = change
+                        .notify(&[NewNotification {
+                            recipient: candidate.email.clone(),
+                            subject,
+                            body,
+                            dedupe_key: Some(key),
+                        }])
+                        .await?;
+                    change.commit().await?;
+                    if queued > 0 {
                         report.warned += 1;
                     }
                 }
@@ -106,6 +127,25 @@ impl Casemail {
         reason: &str,
         client_address: &str,
     ) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let mut change = self.store.begin(now).await?;
+        self.write_status(&mut change, admin, user_id, status, reason, client_address)
+            .await?;
+        change.commit().await?;
+        Ok(())
+    }
+
+    /// Writes a status change, its audit event and the email telling the person, as part
+    /// of a larger change.
+    pub async fn write_status(
+        &self,
+        change: &mut Change,
+        admin: Option<&UserAccount>,
+        user_id: i64,
+        status: UserStatus,
+        reason: &str,
+        client_address: &str,
+    ) -> anyhow::Result<()> {
         let account = self
             .store
             .user_account(user_id)
@@ -113,26 +153,35 @@ impl Casemail {
             .context("no such account")?;
         let now = self.clock.now();
         if status == UserStatus::Deleted {
-            self.store.shred_account(user_id).await?;
+            change.shred_account(user_id).await?;
         } else {
-            self.store.set_user_status(user_id, status).await?;
+            change.set_user_status(user_id, status).await?;
         }
         if matches!(status, UserStatus::Active) {
-            self.store.restart_inactivity_clock(user_id, now).await?;
+            change.restart_inactivity_clock(user_id, now).await?;
         }
-        self.store.set_status_reason(user_id, reason).await?;
+        change.set_status_reason(user_id, reason).await?;
         let origin = admin.map_or_else(Origin::system, |a| Origin::user(a, client_address));
-        let event = origin.event(
-            now,
-            EventKind::StatusChanged,
-            SubjectKind::User,
-            Some(user_id),
-            serde_json::json!({ "from": account.status.as_str(), "to": status.as_str(), "reason": reason }),
-        );
-        self.store.audit(&[event]).await?;
+        change
+            .record(&[origin.user_event(
+                now,
+                EventKind::StatusChanged,
+                user_id,
+                serde_json::json!({
+                    "from": account.status.as_str(),
+                    "to": status.as_str(),
+                    "reason": reason,
+                }),
+            )])
+            .await?;
         let (subject, body) = status_message(&account, status, reason);
-        self.store
-            .queue_notification(&account.email, &subject, &body, None, now)
+        change
+            .notify(&[NewNotification {
+                recipient: account.email.clone(),
+                subject,
+                body,
+                dedupe_key: None,
+            }])
             .await?;
         Ok(())
     }

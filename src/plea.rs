@@ -7,16 +7,16 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::Origin;
-use crate::clock::display_time;
-use crate::domain::EnvelopeContent;
+use crate::clock::{Clock, display_time};
+use crate::crypto::{UserIdentity, open_item, seal_item_to};
 use crate::domain::{
-    ChargePosition, Negotiation, NegotiationState, OfferOutcome, PleaAction, Refusal, Side,
+    ChargePosition, EnvelopeContent, EventKind, NegotiationState, OfferOutcome, PleaAction,
+    Refusal, Side, UserStatus,
 };
-use crate::domain::{EventKind, SubjectKind};
-use crate::mail::{Addressees, DeliveryRoute};
-use crate::state::Casemail;
+use crate::mail::{Addressees, DeliveryRoute, Mail};
 use crate::store::{
-    AddressRecord, CaseRow, Expected, NegotiationRow, NewOffer, PleaWrite, PleaWritten, UserAccount,
+    AddressRecord, CaseRow, NegotiationRow, NewEvent, NewOffer, OfferRow, PleaWrite, PleaWritten,
+    Store, UserAccount,
 };
 
 /// What an offer proposes, encrypted to the case's participants.
@@ -88,40 +88,39 @@ impl From<crate::store::StoreError> for PleaProblem {
     }
 }
 
-pub fn negotiation_of(row: &NegotiationRow) -> Negotiation {
-    Negotiation {
-        state: NegotiationState::parse(&row.state).unwrap_or(NegotiationState::Closed),
-        version: row.version,
-        offered_by: row
-            .offered_by_side
-            .as_deref()
-            .and_then(|s| Side::parse(s).ok()),
-        respond_by: row.respond_by,
-    }
+/// An offer as its reader sees it, terms opened.
+pub struct Offer {
+    pub row: OfferRow,
+    /// None when the terms were sealed to keys the reader no longer has.
+    pub terms: Option<OfferTerms>,
 }
 
-impl Casemail {
+#[derive(Clone)]
+pub struct Plea {
+    store: Store,
+    clock: Clock,
+    mail: Mail,
+}
+
+impl Plea {
+    pub fn new(store: Store, clock: Clock, mail: Mail) -> Self {
+        Self { store, clock, mail }
+    }
+
     /// The case's negotiation, with an offer past its respond-by time marked lapsed.
     pub async fn negotiation(&self, case_id: i64) -> anyhow::Result<Option<NegotiationRow>> {
         let Some(row) = self.store.negotiation_for_case(case_id).await? else {
             return Ok(None);
         };
         let now = self.clock.now();
-        if let Some(lapse) = negotiation_of(&row).lapse_if_due(now) {
-            let (state, version) = (row.state.clone(), row.version);
+        if let Some(lapse) = row.negotiation.lapse_if_due(now) {
             self.store
                 .write_plea(PleaWrite {
                     case_id,
                     thread_id: Some(row.thread_id),
-                    expected: Some(Expected {
-                        state: &state,
-                        version,
-                    }),
-                    state: lapse.next.state.as_str(),
-                    version: lapse.next.version,
-                    offered_by_side: lapse.next.offered_by.map(Side::as_str),
-                    respond_by: lapse.next.respond_by,
-                    ended: lapse.ended.map(|(v, o)| (v, o.as_str())),
+                    expected: Some(row.negotiation),
+                    next: lapse.next,
+                    ended: lapse.ended,
                     made: None,
                     actor_id: None,
                     now,
@@ -134,17 +133,38 @@ impl Casemail {
         Ok(Some(row))
     }
 
+    /// The offers of a negotiation, oldest first, with their terms opened for the reader.
+    pub async fn offers(
+        &self,
+        identity: &UserIdentity,
+        negotiation: &NegotiationRow,
+    ) -> anyhow::Result<Vec<Offer>> {
+        Ok(self
+            .store
+            .offers(negotiation.thread_id)
+            .await?
+            .into_iter()
+            .map(|row| Offer {
+                terms: open_item(identity, &row.terms).ok(),
+                row,
+            })
+            .collect())
+    }
+
     /// Applies one step of the negotiation on behalf of `actor`, a participant of `case`.
-    pub async fn plea_action(
+    pub async fn act(
         &self,
         actor: &UserAccount,
         case: &CaseRow,
         request: PleaRequest,
         client_address: &str,
     ) -> Result<i64, PleaProblem> {
-        let side = case.side();
+        let side = case.side;
         let current_row = self.negotiation(case.id).await?;
-        let current = current_row.as_ref().map(negotiation_of).unwrap_or_default();
+        let current = current_row
+            .as_ref()
+            .map(|r| r.negotiation)
+            .unwrap_or_default();
         let now = self.clock.now();
         let (action, terms, reason) = match request {
             PleaRequest::Offer { terms, respond_by } => {
@@ -174,12 +194,12 @@ impl Casemail {
         let participants = self.store.participants(case.id).await?;
         let others: Vec<AddressRecord> = participants
             .iter()
-            .filter(|p| p.user_id != actor.id && p.status != "deleted")
+            .filter(|p| p.user_id != actor.id && p.status != UserStatus::Deleted)
             .map(|p| AddressRecord {
                 id: p.user_id,
                 email: p.email.clone(),
                 name: p.name.clone(),
-                status: p.status.clone(),
+                status: p.status,
                 public_recipient: p.public_recipient.clone(),
             })
             .collect();
@@ -195,6 +215,7 @@ impl Casemail {
             attachments: Vec::new(),
         };
         let delivery = self
+            .mail
             .seal_delivery(
                 actor,
                 &envelope,
@@ -213,31 +234,20 @@ impl Casemail {
         let made = match (transition.made, terms) {
             (Some(version), Some(terms)) => Some(NewOffer {
                 version,
-                side: side.as_str(),
+                side,
                 respond_by: transition.next.respond_by,
-                terms: crate::crypto::seal(
-                    &addressees.content_recipients(actor)?,
-                    &serde_json::to_vec(&terms).map_err(anyhow::Error::from)?,
-                )
-                .map_err(anyhow::Error::from)?,
+                terms: seal_item_to(&addressees.content_recipients(actor)?, &terms)?,
             }),
             _ => None,
         };
-        let expected_state = current_row.as_ref().map(|r| r.state.clone());
         let written = self
             .store
             .write_plea(PleaWrite {
                 case_id: case.id,
                 thread_id: current_row.as_ref().map(|r| r.thread_id),
-                expected: expected_state.as_deref().map(|state| Expected {
-                    state,
-                    version: current.version,
-                }),
-                state: transition.next.state.as_str(),
-                version: transition.next.version,
-                offered_by_side: transition.next.offered_by.map(Side::as_str),
-                respond_by: transition.next.respond_by,
-                ended: transition.ended.map(|(v, o)| (v, o.as_str())),
+                expected: current_row.as_ref().map(|r| r.negotiation),
+                next: transition.next,
+                ended: transition.ended,
                 made,
                 actor_id: Some(actor.id),
                 now,
@@ -264,18 +274,15 @@ fn plea_events(
     case_id: i64,
     transition: &crate::domain::Transition,
     now: i64,
-) -> Vec<crate::store::NewEvent> {
+) -> Vec<NewEvent> {
     let mut events = Vec::new();
     let mut push = |kind: EventKind, version: i64| {
-        let mut event = origin.event(
+        events.push(origin.case_event(
             now,
             kind,
-            SubjectKind::Case,
-            Some(case_id),
+            case_id,
             serde_json::json!({ "version": version }),
-        );
-        event.case_id = Some(case_id);
-        events.push(event);
+        ));
     };
     if let Some((version, outcome)) = transition.ended
         && let Some(kind) = EventKind::offer_ended(outcome)

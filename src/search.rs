@@ -7,10 +7,10 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::UserIdentity;
+use crate::crypto::{UserIdentity, open_item, seal_item};
 use crate::domain::Summary;
-use crate::state::Casemail;
-use crate::store::{MailboxRow, UserAccount};
+use crate::mail::ListedMessage;
+use crate::store::{Store, UserAccount};
 
 /// Messages newer than the index are folded into a segment once there are this many.
 const COMPACT_AFTER: usize = 64;
@@ -31,13 +31,22 @@ pub struct MailQuery<'a> {
 }
 
 pub struct Found {
-    pub rows: Vec<MailboxRow>,
+    pub messages: Vec<ListedMessage>,
     /// More matched than `limit`.
     pub truncated: bool,
 }
 
-impl Casemail {
-    pub async fn search_mail(
+#[derive(Clone)]
+pub struct Search {
+    store: Store,
+}
+
+impl Search {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    pub async fn search(
         &self,
         user: &UserAccount,
         identity: &UserIdentity,
@@ -64,8 +73,9 @@ impl Casemail {
             .collect();
         let truncated = ids.len() > query.limit;
         ids.truncate(query.limit);
+        let rows = self.store.mailbox_rows(user.id, &ids).await?;
         Ok(Found {
-            rows: self.store.mailbox_rows(user.id, &ids).await?,
+            messages: ListedMessage::open_all(identity, rows, false),
             truncated,
         })
     }
@@ -86,15 +96,13 @@ impl Casemail {
         let (matches, fresh_entries, merged) = tokio::task::spawn_blocking(move || {
             let mut all: Vec<(i64, String)> = Vec::new();
             for segment in &segments {
-                if let Ok(content) =
-                    crate::crypto::open_item::<Segment>(&identity, &segment.content)
-                {
+                if let Ok(content) = open_item::<Segment>(&identity, &segment.content) {
                     all.extend(content.entries);
                 }
             }
             let mut fresh_entries = Vec::with_capacity(fresh.len());
             for (id, summary) in &fresh {
-                if let Ok(summary) = crate::crypto::open_item::<Summary>(&identity, summary) {
+                if let Ok(summary) = open_item::<Summary>(&identity, summary) {
                     fresh_entries.push((*id, summary.search));
                 }
             }
@@ -130,10 +138,8 @@ impl Casemail {
     ) -> anyhow::Result<()> {
         let count = entries.len() as i64;
         let key = user.public_recipient.clone();
-        let sealed = tokio::task::spawn_blocking(move || {
-            crate::crypto::seal_item(&key, &Segment { entries })
-        })
-        .await??;
+        let sealed =
+            tokio::task::spawn_blocking(move || seal_item(&key, &Segment { entries })).await??;
         self.store
             .put_search_segment(user.id, last_entry_id, count, &sealed, replaces)
             .await?;

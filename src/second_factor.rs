@@ -6,9 +6,12 @@ use qrcode::QrCode;
 use qrcode::render::svg;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
-use crate::crypto::{RandomToken, UserIdentity, sha256_hex};
-use crate::state::Casemail;
-use crate::store::UserAccount;
+use crate::accounts::{FAILURE_WINDOW_SECONDS, PAUSE_SECONDS};
+use crate::audit::Origin;
+use crate::clock::Clock;
+use crate::crypto::{RandomToken, UserIdentity, open_item, seal_item, sha256_hex};
+use crate::domain::EventKind;
+use crate::store::{Store, UserAccount};
 
 const STEP_SECONDS: u64 = 30;
 /// Wrong codes allowed in the failure window before the second factor is paused.
@@ -67,24 +70,34 @@ fn matching_step(totp: &Totp, code: &str, now: i64) -> Option<i64> {
         .map(|t| (t / STEP_SECONDS) as i64)
 }
 
-impl Casemail {
+#[derive(Clone)]
+pub struct SecondFactor {
+    store: Store,
+    clock: Clock,
+}
+
+impl SecondFactor {
+    pub fn new(store: Store, clock: Clock) -> Self {
+        Self { store, clock }
+    }
+
     /// Starts enrolment (or shows the one in progress, so reloading the page does not
     /// invalidate a code already scanned): a secret kept encrypted to the user until
     /// confirmed.
-    pub async fn begin_totp_enrolment(
+    pub async fn begin_enrolment(
         &self,
         user: &UserAccount,
         identity: &UserIdentity,
     ) -> anyhow::Result<Enrolment> {
-        let (_, pending, _) = self.store.totp_secret(user.id).await?;
+        let pending = self.store.totp_state(user.id).await?.pending;
         let existing: Option<Vec<u8>> =
-            pending.and_then(|sealed| crate::crypto::open_item(identity, &sealed).ok());
+            pending.and_then(|sealed| open_item(identity, &sealed).ok());
         let secret = match existing {
             Some(secret) => secret,
             None => {
                 let mut secret = vec![0u8; 20];
                 getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
-                let sealed = crate::crypto::seal_item(&user.public_recipient, &secret)?;
+                let sealed = seal_item(&user.public_recipient, &secret)?;
                 self.store.set_pending_totp(user.id, &sealed).await?;
                 secret
             }
@@ -104,65 +117,113 @@ impl Casemail {
     }
 
     /// Confirms enrolment with a code from the app; returns the one-time recovery codes.
-    pub async fn confirm_totp_enrolment(
+    pub async fn confirm_enrolment(
         &self,
         user: &UserAccount,
         identity: &UserIdentity,
         code: &str,
+        client_address: &str,
     ) -> Result<Vec<String>, CodeProblem> {
-        let (_, pending, _) = self.store.totp_secret(user.id).await?;
-        let pending = pending.context("no enrolment in progress")?;
-        let secret: Vec<u8> = crate::crypto::open_item(identity, &pending)?;
-        let step = matching_step(&totp(secret, &user.email)?, code.trim(), self.clock.now())
+        let pending = self
+            .store
+            .totp_state(user.id)
+            .await?
+            .pending
+            .context("no enrolment in progress")?;
+        let secret: Vec<u8> = open_item(identity, &pending)?;
+        let now = self.clock.now();
+        let step = matching_step(&totp(secret, &user.email)?, code.trim(), now)
             .ok_or(CodeProblem::Wrong)?;
         let codes: Vec<String> = (0..10)
             .map(|_| RandomToken::generate().as_str()[..10].to_lowercase())
             .collect();
         let hashes: Vec<String> = codes.iter().map(|c| sha256_hex(c.as_bytes())).collect();
-        self.store.confirm_totp(user.id, step, &hashes).await?;
+        let mut change = self.store.begin(now).await?;
+        change.confirm_totp(user.id, step, &hashes).await?;
+        change
+            .record(&[Origin::user(user, client_address).user_event(
+                now,
+                EventKind::SecondFactorEnrolled,
+                user.id,
+                serde_json::json!({}),
+            )])
+            .await?;
+        change.commit().await?;
         Ok(codes)
     }
 
-    /// Checks a code (or a recovery code) for a user whose session awaits the second factor.
-    pub async fn check_second_factor(
+    /// Checks a code (or a recovery code) for a session awaiting the second factor; a right
+    /// code lets the session through, in the same change as its record.
+    pub async fn check(
         &self,
         user: &UserAccount,
         identity: &UserIdentity,
+        session_token_hash: &str,
         code: &str,
+        client_address: &str,
     ) -> Result<(), CodeProblem> {
+        let now = self.clock.now();
+        let origin = Origin::user(user, client_address);
+        let failed = origin.user_event(
+            now,
+            EventKind::SecondFactorFailed,
+            user.id,
+            serde_json::json!({}),
+        );
         let code = code.trim().replace(' ', "").to_lowercase();
         if code.is_empty() {
+            self.store.audit(&[failed]).await?;
             return Err(CodeProblem::Missing);
         }
-        let now = self.clock.now();
         let key = format!("second-factor:{}", user.id);
         if let Some(until) = self.store.sign_in_paused_until(&key, now).await? {
+            self.store.audit(&[failed]).await?;
             return Err(CodeProblem::Paused(((until - now) + 59) / 60));
         }
-        let (secret, _, _) = self.store.totp_secret(user.id).await?;
-        let secret: Vec<u8> =
-            crate::crypto::open_item(identity, &secret.context("no second factor enrolled")?)?;
-        let accepted = match matching_step(&totp(secret, &user.email)?, &code, now) {
+        let secret = self
+            .store
+            .totp_state(user.id)
+            .await?
+            .secret
+            .context("no second factor enrolled")?;
+        let secret: Vec<u8> = open_item(identity, &secret)?;
+        let step = matching_step(&totp(secret, &user.email)?, &code, now);
+        let mut change = self.store.begin(now).await?;
+        let accepted = match step {
             // A code is accepted only for a step later than any accepted before.
-            Some(step) => self.store.advance_totp_step(user.id, step).await?,
+            Some(step) => change.advance_totp_step(user.id, step).await?,
             None => {
-                self.store
+                change
                     .use_recovery_code(user.id, &sha256_hex(code.as_bytes()), now)
                     .await?
             }
         };
         if accepted {
+            change
+                .set_second_factor_pending(session_token_hash, false)
+                .await?;
+            change
+                .record(&[origin.user_event(
+                    now,
+                    EventKind::SecondFactorPassed,
+                    user.id,
+                    serde_json::json!({}),
+                )])
+                .await?;
+            change.commit().await?;
             self.store.clear_sign_in_failures(&key).await?;
             return Ok(());
         }
+        drop(change);
+        self.store.audit(&[failed]).await?;
         let outcome = self
             .store
             .record_sign_in_failure(
                 &key,
                 now,
-                crate::accounts::FAILURE_WINDOW_SECONDS,
+                FAILURE_WINDOW_SECONDS,
                 CODE_FAILURE_LIMIT,
-                crate::accounts::PAUSE_SECONDS,
+                PAUSE_SECONDS,
             )
             .await?;
         if outcome.paused_until > now {
@@ -172,14 +233,14 @@ impl Casemail {
         }
         Err(CodeProblem::Wrong)
     }
+}
 
-    /// The current code for a secret; for tests and the benchmark, which play the
-    /// authenticator app.
-    pub fn totp_code(secret_base32: &str, email: &str, now: i64) -> anyhow::Result<String> {
-        let secret = Secret::try_from_base32(secret_base32)
-            .map_err(|e| anyhow::anyhow!("bad secret: {e:?}"))?;
-        Ok(totp(secret.as_bytes().to_vec(), email)?
-            .generate(u64::try_from(now)?)
-            .to_string())
-    }
+/// The current code for a secret, as an authenticator app shows it; tests and the
+/// benchmark play the app with it.
+pub fn code_at(secret_base32: &str, email: &str, now: i64) -> anyhow::Result<String> {
+    let secret =
+        Secret::try_from_base32(secret_base32).map_err(|e| anyhow::anyhow!("bad secret: {e:?}"))?;
+    Ok(totp(secret.as_bytes().to_vec(), email)?
+        .generate(u64::try_from(now)?)
+        .to_string())
 }

@@ -1,27 +1,49 @@
 //! The application state shared by the web layer, the command line, scheduled jobs and
-//! tests: the services, configuration and clock. It knows nothing of HTTP.
+//! tests: one value per service, the configuration and the clock. It knows nothing of HTTP;
+//! the store is reached only through the services.
 
 use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::accounts::Accounts;
+use crate::admin::Administration;
+use crate::audit::Audit;
 use crate::auth::Kdf;
+use crate::cases::Cases;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::directory::Directory;
+use crate::lifecycle::Lifecycle;
+use crate::mail::Mail;
+use crate::notifications::Notifications;
+use crate::plea::Plea;
+use crate::search::Search;
+use crate::second_factor::SecondFactor;
 use crate::store::{BlobStore, Store};
 
 pub struct Casemail {
-    pub store: Store,
-    pub config: Config,
+    pub config: Arc<Config>,
     pub clock: Clock,
-    pub kdf: Kdf,
-    pub blobs: BlobStore,
+    pub accounts: Accounts,
+    pub second_factor: SecondFactor,
+    pub lifecycle: Lifecycle,
+    pub admin: Administration,
+    pub audit: Audit,
+    pub notifications: Notifications,
+    pub directory: Directory,
+    pub mail: Mail,
+    pub search: Search,
+    pub cases: Cases,
+    pub plea: Plea,
+    store: Store,
 }
 
 pub type AppState = Arc<Casemail>;
 
 impl Casemail {
-    /// Opens (creating if needed) the data directory and database and applies migrations.
+    /// Opens (creating if needed) the data directory and database, applies migrations and
+    /// builds the services.
     pub async fn open(config: Config, clock: Clock) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
@@ -30,17 +52,62 @@ impl Casemail {
             .await
             .context("cannot open the database")?;
         store.migrate().await.context("cannot apply migrations")?;
+        let blobs = BlobStore::new(&config.data_dir.join("blobs"))
+            .context("cannot create the blob directory")?;
         // Two cores: two concurrent password derivations keep both busy while bounding
         // memory (argon2 19 MiB + scrypt 32 MiB each).
         let kdf = Kdf::new(std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let blobs = BlobStore::new(&config.data_dir.join("blobs"))
-            .context("cannot create the blob directory")?;
-        Ok(Arc::new(Self {
+        let config = Arc::new(config);
+        let audit = Audit::new(store.clone());
+        let lifecycle = Lifecycle::new(store.clone(), config.clone(), clock.clone());
+        let mail = Mail::new(
+            store.clone(),
             blobs,
-            store,
+            config.clone(),
+            clock.clone(),
+            audit.clone(),
+        );
+        Ok(Arc::new(Self {
+            accounts: Accounts::new(store.clone(), config.clone(), clock.clone(), kdf),
+            second_factor: SecondFactor::new(store.clone(), clock.clone()),
+            admin: Administration::new(
+                store.clone(),
+                config.clone(),
+                clock.clone(),
+                lifecycle.clone(),
+            ),
+            notifications: Notifications::new(store.clone(), config.clone(), clock.clone()),
+            directory: Directory::new(store.clone()),
+            search: Search::new(store.clone()),
+            cases: Cases::new(store.clone(), clock.clone(), mail.clone()),
+            plea: Plea::new(store.clone(), clock.clone(), mail.clone()),
+            lifecycle,
+            audit,
+            mail,
+            store: store.clone(),
             config,
             clock,
-            kdf,
         }))
+    }
+
+    /// Whether the database answers, for the readiness probe.
+    pub async fn is_ready(&self) -> bool {
+        match self.store.ping().await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "readiness check failed");
+                false
+            }
+        }
+    }
+
+    /// Which database this instance uses, for the start-up log.
+    pub fn backend_name(&self) -> &'static str {
+        self.store.backend().name()
+    }
+
+    /// Closes the database connections (tests stopping a server).
+    pub async fn close(&self) {
+        self.store.close().await;
     }
 }

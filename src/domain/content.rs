@@ -33,9 +33,10 @@ pub struct Summary {
     pub search: String,
 }
 
-/// An unsent message, addressed to its author alone.
+/// What the compose form holds, as typed: sent as a message, or saved as a draft
+/// addressed to its author alone.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct DraftContent {
+pub struct Composition {
     pub to: String,
     pub cc: String,
     pub subject: String,

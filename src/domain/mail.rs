@@ -41,6 +41,30 @@ impl Folder {
     }
 }
 
+/// How a message was addressed to someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addressing {
+    To,
+    Cc,
+}
+
+impl Addressing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::To => "to",
+            Self::Cc => "cc",
+        }
+    }
+
+    pub fn parse(input: &str) -> Result<Self, Invalid> {
+        match input {
+            "to" => Ok(Self::To),
+            "cc" => Ok(Self::Cc),
+            _ => Err(Invalid("Unknown kind of addressee")),
+        }
+    }
+}
+
 /// A list of addresses typed into To or Cc: separated by commas, semicolons or spaces,
 /// duplicates dropped, order kept. An address written as `Name <address>` is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -8,6 +8,7 @@ mod audit;
 mod case;
 mod content;
 mod email;
+mod field_errors;
 mod lifecycle;
 mod mail;
 mod organisation;
@@ -16,14 +17,15 @@ mod person_name;
 mod plea;
 mod user;
 
-pub use admin::{OrgScope, may_administer};
+pub use admin::{AccountAction, OrgScope, may_administer};
 pub use audit::{EventKind, SubjectKind};
 pub use case::{CaseReference, CaseStatus, parse_charges, parse_line};
-pub use content::{AttachmentInfo, DraftContent, EnvelopeContent, Summary};
+pub use content::{AttachmentInfo, Composition, EnvelopeContent, Summary};
 pub use email::EmailAddress;
+pub use field_errors::{FieldError, FieldErrors};
 pub use lifecycle::{Decision, InactivityPolicy, Step};
 pub use mail::{
-    AddressList, AttachmentRisk, BadAddress, Body, Folder, Subject, clean_file_name,
+    AddressList, Addressing, AttachmentRisk, BadAddress, Body, Folder, Subject, clean_file_name,
     safe_media_type,
 };
 pub use organisation::{Jurisdiction, OrganisationKind, OrganisationName};
@@ -42,6 +44,7 @@ pub struct Invalid(pub &'static str);
 
 /// Values stored as their text name (`as_str`) convert back with `parse`, so the store
 /// can decode a column straight into the type; an unknown name is an error, not a default.
+/// They display as that name.
 macro_rules! stored_as_text {
     ($($kind:ty),* $(,)?) => {
         $(
@@ -52,11 +55,18 @@ macro_rules! stored_as_text {
                     Self::parse(&stored)
                 }
             }
+
+            impl std::fmt::Display for $kind {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
         )*
     };
 }
 
 stored_as_text!(
+    Addressing,
     EventKind,
     SubjectKind,
     UserStatus,

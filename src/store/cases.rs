@@ -3,33 +3,77 @@
 
 use sqlx::FromRow;
 
-use super::{Store, StoreResult};
+use super::{Change, Store, StoreError, StoreResult};
+use crate::domain::{CaseStatus, NegotiationState, Side, UserStatus};
 
-#[derive(FromRow, Clone)]
+/// A case as one participant sees it.
+#[derive(Clone, Debug)]
 pub struct CaseRow {
     pub id: i64,
     pub organisation_id: i64,
     pub organisation_name: String,
     pub reference: String,
     pub court: String,
-    pub status: String,
+    pub status: CaseStatus,
     pub created_at: i64,
     /// The asking user's side and their encrypted copy of the details.
-    pub side: String,
+    pub side: Side,
     pub details: Vec<u8>,
-    pub plea_state: Option<String>,
+    pub plea_state: Option<NegotiationState>,
 }
 
 #[derive(FromRow)]
+struct StoredCase {
+    id: i64,
+    organisation_id: i64,
+    organisation_name: String,
+    reference: String,
+    court: String,
+    #[sqlx(try_from = "String")]
+    status: CaseStatus,
+    created_at: i64,
+    #[sqlx(try_from = "String")]
+    side: Side,
+    details: Vec<u8>,
+    plea_state: Option<String>,
+}
+
+impl TryFrom<StoredCase> for CaseRow {
+    type Error = StoreError;
+
+    fn try_from(row: StoredCase) -> StoreResult<Self> {
+        let plea_state = row
+            .plea_state
+            .map(|s| NegotiationState::parse(&s))
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("negotiation state"))?;
+        Ok(Self {
+            id: row.id,
+            organisation_id: row.organisation_id,
+            organisation_name: row.organisation_name,
+            reference: row.reference,
+            court: row.court,
+            status: row.status,
+            created_at: row.created_at,
+            side: row.side,
+            details: row.details,
+            plea_state,
+        })
+    }
+}
+
+#[derive(FromRow, Debug, Clone)]
 pub struct ParticipantRow {
     pub user_id: i64,
     pub name: String,
     pub email: String,
     pub organisation: String,
-    pub side: String,
+    #[sqlx(try_from = "String")]
+    pub side: Side,
     pub added_at: i64,
     pub public_recipient: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: UserStatus,
 }
 
 #[derive(FromRow)]
@@ -45,7 +89,7 @@ pub struct AccessRequestRow {
 /// A participant's copy of the case details, encrypted to them.
 pub struct ParticipantCopy {
     pub user_id: i64,
-    pub side: &'static str,
+    pub side: Side,
     pub details: Vec<u8>,
 }
 
@@ -60,11 +104,11 @@ const CASE_FROM: &str = "FROM cases c JOIN case_participants p ON p.case_id = c.
 pub(super) const CASE_VISIBLE: &str = "(e.case_id IS NULL OR EXISTS (SELECT 1 FROM \
      case_participants cp WHERE cp.case_id = e.case_id AND cp.user_id = e.user_id))";
 
-impl Store {
+impl Change {
     /// Creates a case with its first participants. None if the office already has a case
-    /// with this reference.
+    /// with this reference (drop the change then).
     pub async fn create_case(
-        &self,
+        &mut self,
         organisation_id: i64,
         reference: &str,
         court: &str,
@@ -72,7 +116,6 @@ impl Store {
         now: i64,
         participants: &[ParticipantCopy],
     ) -> StoreResult<Option<i64>> {
-        let mut tx = self.pool.begin().await?;
         let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
             "INSERT INTO cases (organisation_id, reference, court, status, created_by, created_at) \
              VALUES ($1, $2, $3, 'open', $4, $5) RETURNING id",
@@ -82,7 +125,7 @@ impl Store {
         .bind(court)
         .bind(created_by)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(self.conn())
         .await;
         let case_id = match inserted {
             Ok((id,)) => id,
@@ -101,37 +144,38 @@ impl Store {
             )
             .bind(case_id)
             .bind(copy.user_id)
-            .bind(copy.side)
+            .bind(copy.side.as_str())
             .bind(created_by)
             .bind(now)
             .bind(&copy.details)
-            .execute(&mut *tx)
+            .execute(self.conn())
             .await?;
         }
-        tx.commit().await?;
         Ok(Some(case_id))
     }
+}
 
+impl Store {
     pub async fn case_for_user(&self, user_id: i64, case_id: i64) -> StoreResult<Option<CaseRow>> {
-        let row = sqlx::query_as(&format!(
+        let row: Option<StoredCase> = sqlx::query_as(&format!(
             "SELECT {CASE_COLUMNS} {CASE_FROM} WHERE p.user_id = $1 AND c.id = $2"
         ))
         .bind(user_id)
         .bind(case_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row)
+        row.map(TryInto::try_into).transpose()
     }
 
     pub async fn cases_for_user(&self, user_id: i64) -> StoreResult<Vec<CaseRow>> {
-        let rows = sqlx::query_as(&format!(
+        let rows: Vec<StoredCase> = sqlx::query_as(&format!(
             "SELECT {CASE_COLUMNS} {CASE_FROM} WHERE p.user_id = $1 \
              ORDER BY c.status DESC, c.created_at DESC LIMIT 1000"
         ))
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows)
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     pub async fn participants(&self, case_id: i64) -> StoreResult<Vec<ParticipantRow>> {
@@ -145,39 +189,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows)
-    }
-
-    /// Adds a participant; false if they already were one.
-    pub async fn add_participant(
-        &self,
-        case_id: i64,
-        copy: &ParticipantCopy,
-        added_by: i64,
-        now: i64,
-    ) -> StoreResult<bool> {
-        let result = sqlx::query(
-            "INSERT INTO case_participants (case_id, user_id, side, added_by, added_at, details) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (case_id, user_id) DO NOTHING",
-        )
-        .bind(case_id)
-        .bind(copy.user_id)
-        .bind(copy.side)
-        .bind(added_by)
-        .bind(now)
-        .bind(&copy.details)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    pub async fn remove_participant(&self, case_id: i64, user_id: i64) -> StoreResult<bool> {
-        let result =
-            sqlx::query("DELETE FROM case_participants WHERE case_id = $1 AND user_id = $2")
-                .bind(case_id)
-                .bind(user_id)
-                .execute(&self.pool)
-                .await?;
-        Ok(result.rows_affected() == 1)
     }
 
     /// Active staff of an organisation, with their public keys.
@@ -205,37 +216,6 @@ impl Store {
         Ok(row.map(|(id,)| id))
     }
 
-    pub async fn set_case_status(&self, case_id: i64, status: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE cases SET status = $1 WHERE id = $2")
-            .bind(status)
-            .bind(case_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Records a request unless the user already takes part or already asked.
-    pub async fn request_case_access(
-        &self,
-        case_id: i64,
-        user_id: i64,
-        now: i64,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO case_access_requests (case_id, user_id, requested_at) \
-             SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM case_participants \
-               WHERE case_id = $1 AND user_id = $2) \
-             AND NOT EXISTS (SELECT 1 FROM case_access_requests \
-               WHERE case_id = $1 AND user_id = $2 AND status = 'pending')",
-        )
-        .bind(case_id)
-        .bind(user_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     pub async fn pending_access_requests(
         &self,
         case_id: i64,
@@ -250,29 +230,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows)
-    }
-
-    /// Settles a pending request; returns the requesting user if it was pending.
-    pub async fn decide_access_request(
-        &self,
-        case_id: i64,
-        request_id: i64,
-        accepted: bool,
-        decided_by: i64,
-        now: i64,
-    ) -> StoreResult<Option<i64>> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "UPDATE case_access_requests SET status = $1, decided_by = $2, decided_at = $3 \
-             WHERE id = $4 AND case_id = $5 AND status = 'pending' RETURNING user_id",
-        )
-        .bind(if accepted { "accepted" } else { "declined" })
-        .bind(decided_by)
-        .bind(now)
-        .bind(request_id)
-        .bind(case_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(id,)| id))
     }
 
     /// Everyone holding a copy of any message in a thread.
@@ -305,20 +262,107 @@ impl Store {
         .await?;
         Ok(row.and_then(|(c,)| c))
     }
+}
 
-    pub async fn tag_thread(&self, thread_id: i64, case_id: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+impl Change {
+    /// Adds a participant; false if they already were one.
+    pub async fn add_participant(
+        &mut self,
+        case_id: i64,
+        copy: &ParticipantCopy,
+        added_by: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO case_participants (case_id, user_id, side, added_by, added_at, details) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (case_id, user_id) DO NOTHING",
+        )
+        .bind(case_id)
+        .bind(copy.user_id)
+        .bind(copy.side.as_str())
+        .bind(added_by)
+        .bind(now)
+        .bind(&copy.details)
+        .execute(self.conn())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn remove_participant(&mut self, case_id: i64, user_id: i64) -> StoreResult<bool> {
+        let result =
+            sqlx::query("DELETE FROM case_participants WHERE case_id = $1 AND user_id = $2")
+                .bind(case_id)
+                .bind(user_id)
+                .execute(self.conn())
+                .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn set_case_status(&mut self, case_id: i64, status: CaseStatus) -> StoreResult<()> {
+        sqlx::query("UPDATE cases SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(case_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Records a request; false when the user already takes part or already asked.
+    pub async fn request_case_access(
+        &mut self,
+        case_id: i64,
+        user_id: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO case_access_requests (case_id, user_id, requested_at) \
+             SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM case_participants \
+               WHERE case_id = $1 AND user_id = $2) \
+             AND NOT EXISTS (SELECT 1 FROM case_access_requests \
+               WHERE case_id = $1 AND user_id = $2 AND status = 'pending')",
+        )
+        .bind(case_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Settles a pending request; returns the requesting user if it was pending.
+    pub async fn decide_access_request(
+        &mut self,
+        case_id: i64,
+        request_id: i64,
+        accepted: bool,
+        decided_by: i64,
+        now: i64,
+    ) -> StoreResult<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "UPDATE case_access_requests SET status = $1, decided_by = $2, decided_at = $3 \
+             WHERE id = $4 AND case_id = $5 AND status = 'pending' RETURNING user_id",
+        )
+        .bind(if accepted { "accepted" } else { "declined" })
+        .bind(decided_by)
+        .bind(now)
+        .bind(request_id)
+        .bind(case_id)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    pub async fn tag_thread(&mut self, thread_id: i64, case_id: i64) -> StoreResult<()> {
         sqlx::query("UPDATE threads SET case_id = $1 WHERE id = $2")
             .bind(case_id)
             .bind(thread_id)
-            .execute(&mut *tx)
+            .execute(self.conn())
             .await?;
         sqlx::query("UPDATE mailbox_entries SET case_id = $1 WHERE thread_id = $2")
             .bind(case_id)
             .bind(thread_id)
-            .execute(&mut *tx)
+            .execute(self.conn())
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 }

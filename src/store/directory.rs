@@ -3,29 +3,31 @@
 use sqlx::FromRow;
 
 use super::{Store, StoreResult};
-use crate::domain::{EmailAddress, UserStatus};
+use crate::domain::{EmailAddress, OrganisationKind, UserStatus};
 
 #[derive(FromRow)]
 pub struct DirectoryEntry {
     pub name: String,
     pub email: String,
     pub organisation: String,
-    pub organisation_kind: String,
+    #[sqlx(try_from = "String")]
+    pub organisation_kind: OrganisationKind,
 }
 
 /// An addressee of a message: who they are, whether they can receive, and their public key.
-#[derive(FromRow, Clone)]
+#[derive(FromRow, Clone, Debug)]
 pub struct AddressRecord {
     pub id: i64,
     pub email: String,
     pub name: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: UserStatus,
     pub public_recipient: String,
 }
 
 impl AddressRecord {
     pub fn can_receive(&self) -> bool {
-        UserStatus::parse(&self.status).is_ok_and(|s| s == UserStatus::Active)
+        self.status == UserStatus::Active
     }
 }
 
@@ -85,15 +87,6 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(flag != 0)
-    }
-
-    pub async fn set_ex_directory(&self, user_id: i64, ex_directory: bool) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET ex_directory = $1 WHERE id = $2")
-            .bind(super::flag(ex_directory))
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 }
 

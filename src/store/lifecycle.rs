@@ -3,28 +3,58 @@
 
 use sqlx::FromRow;
 
-use super::{Store, StoreResult, flag};
+use super::{Change, Store, StoreResult, flag};
+use crate::domain::UserStatus;
 
 #[derive(FromRow, Debug)]
 pub struct PolicyCandidate {
     pub id: i64,
     pub email: String,
     pub name: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: UserStatus,
     /// Last sign-in, or account creation if never signed in.
     pub last_active: i64,
 }
 
-#[derive(FromRow, Debug)]
+#[derive(Debug)]
 pub struct InvitationRow {
     pub id: i64,
     pub organisation_id: i64,
     pub email: String,
     pub name: String,
-    pub is_admin: i64,
+    pub is_admin: bool,
     pub expires_at: i64,
     pub accepted_at: Option<i64>,
 }
+
+#[derive(FromRow)]
+struct StoredInvitation {
+    id: i64,
+    organisation_id: i64,
+    email: String,
+    name: String,
+    is_admin: i64,
+    expires_at: i64,
+    accepted_at: Option<i64>,
+}
+
+impl From<StoredInvitation> for InvitationRow {
+    fn from(row: StoredInvitation) -> Self {
+        Self {
+            id: row.id,
+            organisation_id: row.organisation_id,
+            email: row.email,
+            name: row.name,
+            is_admin: row.is_admin != 0,
+            expires_at: row.expires_at,
+            accepted_at: row.accepted_at,
+        }
+    }
+}
+
+const INVITATION_COLUMNS: &str =
+    "id, organisation_id, email, name, is_admin, expires_at, accepted_at";
 
 pub struct NewInvitation<'a> {
     pub organisation_id: i64,
@@ -47,6 +77,14 @@ pub struct NotificationRow {
     pub attempts: i64,
 }
 
+/// A queued notification as an administrator or a test sees it.
+#[derive(FromRow, Debug)]
+pub struct QueuedNotification {
+    pub subject: String,
+    pub body: String,
+    pub sent_at: Option<i64>,
+}
+
 impl Store {
     pub async fn policy_candidates(&self) -> StoreResult<Vec<PolicyCandidate>> {
         let rows = sqlx::query_as(
@@ -56,72 +94,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows)
-    }
-
-    pub async fn set_status_reason(&self, user_id: i64, reason: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET status_reason = $1 WHERE id = $2")
-            .bind(reason)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Treats an account as active from `now`: unlocking or reactivating restarts the
-    /// inactivity clock, or the policy would lock it again at once.
-    pub async fn restart_inactivity_clock(&self, user_id: i64, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Queues an email; false when one with the same key was queued before.
-    pub async fn queue_notification(
-        &self,
-        recipient: &str,
-        subject: &str,
-        body: &str,
-        dedupe_key: Option<&str>,
-        now: i64,
-    ) -> StoreResult<bool> {
-        let result = sqlx::query(
-            "INSERT INTO notifications (recipient, subject, body, dedupe_key, created_at, \
-             next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(recipient)
-        .bind(subject)
-        .bind(body)
-        .bind(dedupe_key)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    /// Queues several emails in one transaction (one disk sync for a whole delivery).
-    pub async fn queue_notifications(
-        &self,
-        batch: &[(String, String, String)],
-        now: i64,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        for (recipient, subject, body) in batch {
-            sqlx::query(
-                "INSERT INTO notifications (recipient, subject, body, created_at, next_attempt_at) \
-                 VALUES ($1, $2, $3, $4, $4)",
-            )
-            .bind(recipient)
-            .bind(subject)
-            .bind(body)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     pub async fn due_notifications(
@@ -167,11 +139,8 @@ impl Store {
         Ok(())
     }
 
-    /// Notifications sent or waiting for one address, newest first (for tests and admins).
-    pub async fn notifications_for(
-        &self,
-        recipient: &str,
-    ) -> StoreResult<Vec<(String, String, Option<i64>)>> {
+    /// Notifications sent or waiting for one address, newest first.
+    pub async fn notifications_for(&self, recipient: &str) -> StoreResult<Vec<QueuedNotification>> {
         let rows = sqlx::query_as(
             "SELECT subject, body, sent_at FROM notifications WHERE recipient = $1 ORDER BY id DESC",
         )
@@ -213,7 +182,50 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_invitation(&self, invitation: &NewInvitation<'_>) -> StoreResult<i64> {
+    pub async fn invitation_by_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<InvitationRow>> {
+        let row: Option<StoredInvitation> = sqlx::query_as(&format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(Into::into))
+    }
+
+    pub async fn pending_invitations(
+        &self,
+        organisation_ids: &[i64],
+    ) -> StoreResult<Vec<InvitationRow>> {
+        let mut out = Vec::new();
+        for org in organisation_ids {
+            let rows: Vec<StoredInvitation> = sqlx::query_as(&format!(
+                "SELECT {INVITATION_COLUMNS} FROM invitations \
+                 WHERE organisation_id = $1 AND accepted_at IS NULL ORDER BY id DESC"
+            ))
+            .bind(org)
+            .fetch_all(&self.pool)
+            .await?;
+            out.extend(rows.into_iter().map(Into::into));
+        }
+        Ok(out)
+    }
+
+    pub async fn invitation(&self, id: i64) -> StoreResult<Option<InvitationRow>> {
+        let row: Option<StoredInvitation> = sqlx::query_as(&format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(Into::into))
+    }
+}
+
+impl Change {
+    pub async fn create_invitation(&mut self, invitation: &NewInvitation<'_>) -> StoreResult<i64> {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO invitations (organisation_id, email, name, is_admin, token_hash, \
              invited_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -226,79 +238,39 @@ impl Store {
         .bind(invitation.invited_by)
         .bind(invitation.now)
         .bind(invitation.expires_at)
-        .fetch_one(&self.pool)
+        .fetch_one(self.conn())
         .await?;
         Ok(id)
     }
 
-    pub async fn invitation_by_token(
-        &self,
-        token_hash: &str,
-    ) -> StoreResult<Option<InvitationRow>> {
-        let row = sqlx::query_as(
-            "SELECT id, organisation_id, email, name, is_admin, expires_at, accepted_at \
-             FROM invitations WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row)
-    }
-
     /// Marks an invitation used; false if it was already used (single use, across instances).
-    pub async fn accept_invitation(&self, id: i64, now: i64) -> StoreResult<bool> {
+    pub async fn accept_invitation(&mut self, id: i64, now: i64) -> StoreResult<bool> {
         let result = sqlx::query(
             "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL",
         )
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.conn())
         .await?;
         Ok(result.rows_affected() == 1)
     }
 
-    pub async fn pending_invitations(
-        &self,
-        organisation_ids: &[i64],
-    ) -> StoreResult<Vec<InvitationRow>> {
-        let mut out = Vec::new();
-        for org in organisation_ids {
-            let rows: Vec<InvitationRow> = sqlx::query_as(
-                "SELECT id, organisation_id, email, name, is_admin, expires_at, accepted_at \
-                 FROM invitations WHERE organisation_id = $1 AND accepted_at IS NULL ORDER BY id DESC",
-            )
-            .bind(org)
-            .fetch_all(&self.pool)
-            .await?;
-            out.extend(rows);
-        }
-        Ok(out)
-    }
-
-    pub async fn invitation(&self, id: i64) -> StoreResult<Option<InvitationRow>> {
-        let row = sqlx::query_as(
-            "SELECT id, organisation_id, email, name, is_admin, expires_at, accepted_at \
-             FROM invitations WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row)
-    }
-
     /// Gives an unused invitation a new token and expiry (resending it).
     pub async fn renew_invitation(
-        &self,
+        &mut self,
         id: i64,
         token_hash: &str,
         expires_at: i64,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE invitations SET token_hash = $1, expires_at = $2 WHERE id = $3 AND accepted_at IS NULL")
-            .bind(token_hash)
-            .bind(expires_at)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE invitations SET token_hash = $1, expires_at = $2 \
+             WHERE id = $3 AND accepted_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(expires_at)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 }

@@ -5,8 +5,8 @@ use sqlx::FromRow;
 
 use super::audit::{NewEvent, append};
 use super::cases::CASE_VISIBLE;
-use super::{Store, StoreResult, flag};
-use crate::domain::{EventKind, Folder, SubjectKind};
+use super::{Change, Store, StoreResult, flag};
+use crate::domain::{Addressing, EventKind, Folder, SubjectKind};
 
 /// One person's copy of a message being delivered.
 pub struct NewEntry {
@@ -52,15 +52,14 @@ pub struct Delivered {
 }
 
 /// A row of a folder listing.
-#[derive(FromRow)]
 pub struct MailboxRow {
     pub entry_id: i64,
     pub message_id: i64,
     pub thread_id: i64,
-    pub is_read: i64,
+    pub is_read: bool,
     pub sent_at: i64,
     pub delivered_at: i64,
-    pub has_attachments: i64,
+    pub has_attachments: bool,
     pub summary: Vec<u8>,
     pub sender_name: String,
     pub sender_email: String,
@@ -68,13 +67,51 @@ pub struct MailboxRow {
     pub case_reference: Option<String>,
 }
 
-/// A message of a thread as seen by one member of it.
 #[derive(FromRow)]
+pub(super) struct StoredMailboxRow {
+    entry_id: i64,
+    message_id: i64,
+    thread_id: i64,
+    is_read: i64,
+    sent_at: i64,
+    delivered_at: i64,
+    has_attachments: i64,
+    summary: Vec<u8>,
+    sender_name: String,
+    sender_email: String,
+    sender_organisation: String,
+    case_reference: Option<String>,
+}
+
+impl From<StoredMailboxRow> for MailboxRow {
+    fn from(row: StoredMailboxRow) -> Self {
+        Self {
+            entry_id: row.entry_id,
+            message_id: row.message_id,
+            thread_id: row.thread_id,
+            is_read: row.is_read != 0,
+            sent_at: row.sent_at,
+            delivered_at: row.delivered_at,
+            has_attachments: row.has_attachments != 0,
+            summary: row.summary,
+            sender_name: row.sender_name,
+            sender_email: row.sender_email,
+            sender_organisation: row.sender_organisation,
+            case_reference: row.case_reference,
+        }
+    }
+}
+
+pub(super) fn listing(rows: Vec<StoredMailboxRow>) -> Vec<MailboxRow> {
+    rows.into_iter().map(MailboxRow::from).collect()
+}
+
+/// A message of a thread as seen by one member of it.
 pub struct ThreadMessageRow {
     pub entry_id: i64,
     pub message_id: i64,
-    pub folder: String,
-    pub is_read: i64,
+    pub folder: Folder,
+    pub is_read: bool,
     pub sent_at: i64,
     pub envelope: Vec<u8>,
     pub sender_id: i64,
@@ -84,9 +121,42 @@ pub struct ThreadMessageRow {
 }
 
 #[derive(FromRow)]
+struct StoredThreadMessage {
+    entry_id: i64,
+    message_id: i64,
+    #[sqlx(try_from = "String")]
+    folder: Folder,
+    is_read: i64,
+    sent_at: i64,
+    envelope: Vec<u8>,
+    sender_id: i64,
+    sender_name: String,
+    sender_email: String,
+    sender_organisation: String,
+}
+
+impl From<StoredThreadMessage> for ThreadMessageRow {
+    fn from(row: StoredThreadMessage) -> Self {
+        Self {
+            entry_id: row.entry_id,
+            message_id: row.message_id,
+            folder: row.folder,
+            is_read: row.is_read != 0,
+            sent_at: row.sent_at,
+            envelope: row.envelope,
+            sender_id: row.sender_id,
+            sender_name: row.sender_name,
+            sender_email: row.sender_email,
+            sender_organisation: row.sender_organisation,
+        }
+    }
+}
+
+#[derive(FromRow)]
 pub struct AddresseeRow {
     pub message_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: Addressing,
     pub name: String,
     pub email: String,
 }
@@ -105,7 +175,8 @@ pub const UNREAD_CAP: i64 = 1000;
 #[derive(FromRow, Debug)]
 pub struct ReceiptRow {
     pub user_id: i64,
-    pub folder: String,
+    #[sqlx(try_from = "String")]
+    pub folder: Folder,
     pub delivered_at: i64,
     pub first_read_at: Option<i64>,
 }
@@ -125,23 +196,56 @@ pub(super) const MAILBOX_FROM: &str = "FROM mailbox_entries e JOIN messages m ON
      JOIN users u ON u.id = m.sender_id JOIN organisations o ON o.id = u.organisation_id \
      LEFT JOIN cases c ON c.id = e.case_id";
 
-impl Store {
-    /// Delivers a message in one transaction: it is in every mailbox or in none.
-    pub async fn deliver(&self, delivery: &Delivery) -> StoreResult<Delivered> {
-        let mut tx = self.pool.begin().await?;
-        let delivered = insert_delivery(&mut tx, delivery).await?;
-        tx.commit().await?;
-        Ok(delivered)
+impl Change {
+    /// Delivers a message as part of this change: it is in every mailbox or in none, with
+    /// its audit events.
+    pub async fn deliver(&mut self, delivery: &Delivery) -> StoreResult<Delivered> {
+        insert_delivery(self.tx(), delivery).await
     }
 
-    /// Delivers many messages in one transaction (bulk import and benchmarks).
-    pub async fn deliver_many(&self, deliveries: &[Delivery]) -> StoreResult<Vec<Delivered>> {
-        let mut tx = self.pool.begin().await?;
+    /// Marks a user's copies in a thread read, recording the first opening of each.
+    /// Returns the messages opened for the first time now.
+    pub async fn mark_thread_read(
+        &mut self,
+        user_id: i64,
+        thread_id: i64,
+        now: i64,
+    ) -> StoreResult<Vec<i64>> {
+        let first: Vec<(i64,)> = sqlx::query_as(
+            "UPDATE mailbox_entries SET first_read_at = $3 \
+             WHERE user_id = $1 AND thread_id = $2 AND first_read_at IS NULL \
+             AND folder <> 'sent' RETURNING message_id",
+        )
+        .bind(user_id)
+        .bind(thread_id)
+        .bind(now)
+        .fetch_all(self.conn())
+        .await?;
+        sqlx::query(
+            "UPDATE mailbox_entries SET is_read = 1 WHERE user_id = $1 AND thread_id = $2 \
+             AND is_read = 0",
+        )
+        .bind(user_id)
+        .bind(thread_id)
+        .execute(self.conn())
+        .await?;
+        Ok(first.into_iter().map(|(id,)| id).collect())
+    }
+}
+
+impl Store {
+    /// Delivers many messages in one transaction (benchmarks seeding a mailbox).
+    pub async fn deliver_many(
+        &self,
+        deliveries: &[Delivery],
+        now: i64,
+    ) -> StoreResult<Vec<Delivered>> {
+        let mut change = self.begin(now).await?;
         let mut out = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
-            out.push(insert_delivery(&mut tx, delivery).await?);
+            out.push(change.deliver(delivery).await?);
         }
-        tx.commit().await?;
+        change.commit().await?;
         Ok(out)
     }
 
@@ -190,12 +294,12 @@ impl Store {
         if let Some(case_id) = case_id {
             query = query.bind(case_id);
         }
-        Ok(query.fetch_all(&self.pool).await?)
+        Ok(listing(query.fetch_all(&self.pool).await?))
     }
 
     /// A participant's messages in a case's threads, in any folder but Deleted.
     pub async fn case_messages(&self, user_id: i64, case_id: i64) -> StoreResult<Vec<MailboxRow>> {
-        let rows = sqlx::query_as(&format!(
+        let rows: Vec<StoredMailboxRow> = sqlx::query_as(&format!(
             "SELECT {MAILBOX_COLUMNS} {MAILBOX_FROM} \
              WHERE e.user_id = $1 AND e.case_id = $2 AND e.folder <> 'deleted' AND {CASE_VISIBLE} \
              ORDER BY e.sent_at DESC, e.id DESC LIMIT 500"
@@ -204,7 +308,7 @@ impl Store {
         .bind(case_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows)
+        Ok(listing(rows))
     }
 
     /// Every entry of a user outside Deleted within a date range, for search.
@@ -214,7 +318,7 @@ impl Store {
         from: i64,
         until: i64,
     ) -> StoreResult<Vec<MailboxRow>> {
-        let rows = sqlx::query_as(&format!(
+        let rows: Vec<StoredMailboxRow> = sqlx::query_as(&format!(
             "SELECT {MAILBOX_COLUMNS} {MAILBOX_FROM} \
              WHERE e.user_id = $1 AND e.folder <> 'deleted' AND {CASE_VISIBLE} \
                AND e.sent_at >= $2 AND e.sent_at < $3 \
@@ -225,7 +329,7 @@ impl Store {
         .bind(until)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows)
+        Ok(listing(rows))
     }
 
     /// Unread messages in the inbox, counted up to `UNREAD_CAP` so that a huge backlog
@@ -248,7 +352,7 @@ impl Store {
         user_id: i64,
         thread_id: i64,
     ) -> StoreResult<Vec<ThreadMessageRow>> {
-        let rows = sqlx::query_as(&format!(
+        let rows: Vec<StoredThreadMessage> = sqlx::query_as(&format!(
             "SELECT e.id AS entry_id, e.message_id, e.folder, e.is_read, m.sent_at, m.envelope, \
              m.sender_id, u.name AS sender_name, u.email AS sender_email, \
              o.name AS sender_organisation \
@@ -262,7 +366,7 @@ impl Store {
         .bind(thread_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows)
+        Ok(rows.into_iter().map(ThreadMessageRow::from).collect())
     }
 
     pub async fn addressees(&self, message_ids: &[i64]) -> StoreResult<Vec<AddresseeRow>> {
@@ -279,35 +383,6 @@ impl Store {
             out.extend(rows);
         }
         Ok(out)
-    }
-
-    /// Marks a user's copies in a thread read, recording the first opening of each.
-    /// Returns the messages opened for the first time now.
-    pub async fn mark_thread_read(
-        &self,
-        user_id: i64,
-        thread_id: i64,
-        now: i64,
-    ) -> StoreResult<Vec<i64>> {
-        let first: Vec<(i64,)> = sqlx::query_as(
-            "UPDATE mailbox_entries SET first_read_at = $3 \
-             WHERE user_id = $1 AND thread_id = $2 AND first_read_at IS NULL \
-             AND folder <> 'sent' RETURNING message_id",
-        )
-        .bind(user_id)
-        .bind(thread_id)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?;
-        sqlx::query(
-            "UPDATE mailbox_entries SET is_read = 1 WHERE user_id = $1 AND thread_id = $2 \
-             AND is_read = 0",
-        )
-        .bind(user_id)
-        .bind(thread_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(first.into_iter().map(|(id,)| id).collect())
     }
 
     pub async fn set_read(&self, user_id: i64, entry_ids: &[i64], read: bool) -> StoreResult<()> {
@@ -461,11 +536,11 @@ pub(super) async fn insert_delivery(
     .bind(delivery.forwarded_from)
     .fetch_one(&mut **tx)
     .await?;
-    let addressees: Vec<(i64, &str)> = delivery
+    let addressees: Vec<(i64, Addressing)> = delivery
         .to
         .iter()
-        .map(|id| (*id, "to"))
-        .chain(delivery.cc.iter().map(|id| (*id, "cc")))
+        .map(|id| (*id, Addressing::To))
+        .chain(delivery.cc.iter().map(|id| (*id, Addressing::Cc)))
         .collect();
     // Many rows per statement: a message to twenty people is two inserts, not forty.
     for chunk in addressees.chunks(100) {
@@ -478,7 +553,7 @@ pub(super) async fn insert_delivery(
         );
         let mut query = sqlx::query(&sql).bind(message_id);
         for (user_id, kind) in chunk {
-            query = query.bind(*user_id).bind(*kind);
+            query = query.bind(*user_id).bind(kind.as_str());
         }
         query.execute(&mut **tx).await?;
     }

@@ -35,14 +35,17 @@ pub use cases::{AccessRequestRow, CaseRow, ParticipantCopy, ParticipantRow};
 pub use change::{Change, NewNotification};
 pub use directory::{AddressRecord, DirectoryEntry};
 pub use drafts::DraftRow;
-pub use lifecycle::{InvitationRow, NewInvitation, NotificationRow, PolicyCandidate};
+pub use lifecycle::{
+    InvitationRow, NewInvitation, NotificationRow, PolicyCandidate, QueuedNotification,
+};
 pub use mail::{
     AddresseeRow, AttachmentRow, Cursor, Delivered, Delivery, MailboxRow, NewAttachment, NewEntry,
     ReceiptRow, ThreadMessageRow,
 };
 pub use organisations::{AdminUserRow, Organisation, OrganisationListing};
-pub use plea::{Expected, NegotiationRow, NewOffer, OfferRow, PleaWrite, PleaWritten};
+pub use plea::{NegotiationRow, NewOffer, OfferRow, PleaWrite, PleaWritten};
 pub use search::SegmentRow;
+pub use second_factor::TotpState;
 pub use sessions::{NewSession, SessionUser};
 pub use throttle::ThrottleOutcome;
 pub use users::{NewUser, SignInRecord, UserAccount};

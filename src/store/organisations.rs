@@ -1,67 +1,121 @@
+//! Organisations, and the administrators' views of them and their people.
+
 use sqlx::FromRow;
 
-use super::{Store, StoreError, StoreResult};
-use crate::domain::{Jurisdiction, OrganisationKind, OrganisationName};
+use super::{Change, Store, StoreResult};
+use crate::domain::{Jurisdiction, OrganisationKind, OrganisationName, UserStatus};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct Organisation {
     pub id: i64,
+    #[sqlx(try_from = "String")]
     pub kind: OrganisationKind,
     pub name: String,
     pub jurisdiction: String,
 }
 
+const ORGANISATION_COLUMNS: &str = "id, kind, name, jurisdiction";
+
+/// An organisation in an administrator's list.
+#[derive(Debug, Clone)]
+pub struct OrganisationListing {
+    pub id: i64,
+    pub kind: OrganisationKind,
+    pub name: String,
+    pub jurisdiction: String,
+    /// A firm added by a registering solicitor stays unapproved until an admin approves one
+    /// of its people.
+    pub approved: bool,
+    pub members: i64,
+}
+
 #[derive(FromRow)]
-struct OrganisationRow {
+struct ListingRow {
     id: i64,
-    kind: String,
+    #[sqlx(try_from = "String")]
+    kind: OrganisationKind,
     name: String,
     jurisdiction: String,
+    approved: i64,
+    members: i64,
 }
 
-impl TryFrom<OrganisationRow> for Organisation {
-    type Error = StoreError;
-
-    fn try_from(row: OrganisationRow) -> StoreResult<Self> {
-        Ok(Self {
+impl From<ListingRow> for OrganisationListing {
+    fn from(row: ListingRow) -> Self {
+        Self {
             id: row.id,
-            kind: OrganisationKind::parse(&row.kind)
-                .map_err(|_| StoreError::Corrupt("organisation kind"))?,
+            kind: row.kind,
             name: row.name,
             jurisdiction: row.jurisdiction,
-        })
+            approved: row.approved != 0,
+            members: row.members,
+        }
     }
 }
 
-impl Store {
-    pub async fn create_organisation(
-        &self,
-        kind: OrganisationKind,
-        name: &OrganisationName,
-        jurisdiction: &Jurisdiction,
-        now: i64,
-    ) -> StoreResult<Organisation> {
-        let row: OrganisationRow = sqlx::query_as(
-            "INSERT INTO organisations (kind, name, jurisdiction, created_at) \
-             VALUES ($1, $2, $3, $4) RETURNING id, kind, name, jurisdiction",
-        )
-        .bind(kind.as_str())
-        .bind(name.as_str())
-        .bind(jurisdiction.as_str())
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
-        row.try_into()
-    }
+/// A row of the admin's user list.
+#[derive(Debug, Clone)]
+pub struct AdminUserRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub status: UserStatus,
+    pub is_admin: bool,
+    pub organisation_id: i64,
+    pub organisation: String,
+    pub last_sign_in_at: Option<i64>,
+    pub created_at: i64,
+    pub professional_reference: String,
+    pub status_reason: String,
+}
 
+#[derive(FromRow)]
+struct StoredAdminUser {
+    id: i64,
+    name: String,
+    email: String,
+    #[sqlx(try_from = "String")]
+    status: UserStatus,
+    is_admin: i64,
+    organisation_id: i64,
+    organisation: String,
+    last_sign_in_at: Option<i64>,
+    created_at: i64,
+    professional_reference: String,
+    status_reason: String,
+}
+
+impl From<StoredAdminUser> for AdminUserRow {
+    fn from(row: StoredAdminUser) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            status: row.status,
+            is_admin: row.is_admin != 0,
+            organisation_id: row.organisation_id,
+            organisation: row.organisation,
+            last_sign_in_at: row.last_sign_in_at,
+            created_at: row.created_at,
+            professional_reference: row.professional_reference,
+            status_reason: row.status_reason,
+        }
+    }
+}
+
+const ADMIN_USER_COLUMNS: &str = "u.id, u.name, u.email, u.status, u.is_admin, \
+     u.organisation_id, o.name AS organisation, u.last_sign_in_at, u.created_at, \
+     u.professional_reference, u.status_reason";
+
+impl Store {
     pub async fn organisation_by_name(&self, name: &str) -> StoreResult<Option<Organisation>> {
-        let row: Option<OrganisationRow> = sqlx::query_as(
-            "SELECT id, kind, name, jurisdiction FROM organisations WHERE name = $1",
-        )
+        let row = sqlx::query_as(&format!(
+            "SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE name = $1"
+        ))
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(TryInto::try_into).transpose()
+        Ok(row)
     }
 
     /// The organisation with this name, created with the given kind if it does not exist.
@@ -72,17 +126,24 @@ impl Store {
         jurisdiction: &Jurisdiction,
         now: i64,
     ) -> StoreResult<Organisation> {
-        match self.organisation_by_name(name.as_str()).await? {
-            Some(existing) => Ok(existing),
-            None => {
-                self.create_organisation(kind, name, jurisdiction, now)
-                    .await
-            }
+        if let Some(existing) = self.organisation_by_name(name.as_str()).await? {
+            return Ok(existing);
+        }
+        let mut change = self.begin(now).await?;
+        let created = change
+            .create_organisation(kind, name, jurisdiction, now)
+            .await?;
+        change.commit().await?;
+        match created {
+            Some(created) => Ok(created),
+            // Created meanwhile by another request.
+            None => self
+                .organisation_by_name(name.as_str())
+                .await?
+                .ok_or(super::StoreError::Corrupt("organisation vanished")),
         }
     }
-}
 
-impl Store {
     /// (id, name) of every organisation of a kind, by name.
     pub async fn organisations_of_kind(
         &self,
@@ -95,90 +156,23 @@ impl Store {
                 .await?;
         Ok(rows)
     }
-}
 
-#[derive(FromRow, Debug, Clone)]
-pub struct OrganisationListing {
-    pub id: i64,
-    pub kind: String,
-    pub name: String,
-    pub jurisdiction: String,
-    pub approved: i64,
-    pub members: i64,
-}
-
-/// A row of the admin's user list.
-#[derive(FromRow, Debug, Clone)]
-pub struct AdminUserRow {
-    pub id: i64,
-    pub name: String,
-    pub email: String,
-    pub status: String,
-    pub is_admin: i64,
-    pub organisation_id: i64,
-    pub organisation: String,
-    pub last_sign_in_at: Option<i64>,
-    pub created_at: i64,
-    pub professional_reference: String,
-    pub status_reason: String,
-}
-
-impl Store {
     pub async fn all_organisations(&self) -> StoreResult<Vec<OrganisationListing>> {
-        let rows = sqlx::query_as(
+        let rows: Vec<ListingRow> = sqlx::query_as(
             "SELECT o.id, o.kind, o.name, o.jurisdiction, o.approved, \
              (SELECT COUNT(*) FROM users u WHERE u.organisation_id = o.id AND u.status <> 'deleted') AS members \
              FROM organisations o ORDER BY o.kind, o.name",
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows)
-    }
-
-    pub async fn update_organisation(
-        &self,
-        id: i64,
-        name: &OrganisationName,
-        jurisdiction: &Jurisdiction,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE organisations SET name = $1, jurisdiction = $2 WHERE id = $3")
-            .bind(name.as_str())
-            .bind(jurisdiction.as_str())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn approve_organisation(&self, id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE organisations SET approved = 1 WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn create_pending_organisation(
-        &self,
-        name: &OrganisationName,
-        jurisdiction: &Jurisdiction,
-        now: i64,
-    ) -> StoreResult<Organisation> {
-        let org = self
-            .create_organisation(OrganisationKind::Defence, name, jurisdiction, now)
-            .await?;
-        sqlx::query("UPDATE organisations SET approved = 0 WHERE id = $1")
-            .bind(org.id)
-            .execute(&self.pool)
-            .await?;
-        Ok(org)
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// Users of the given organisations, filtered by status and a search of name or email.
     pub async fn users_of(
         &self,
         organisation_ids: &[i64],
-        status: Option<&str>,
+        status: Option<UserStatus>,
         search: &str,
     ) -> StoreResult<Vec<AdminUserRow>> {
         let pattern = format!(
@@ -187,45 +181,115 @@ impl Store {
         );
         let mut out = Vec::new();
         for org in organisation_ids {
-            let rows: Vec<AdminUserRow> = sqlx::query_as(
-                "SELECT u.id, u.name, u.email, u.status, u.is_admin, u.organisation_id, \
-                 o.name AS organisation, u.last_sign_in_at, u.created_at, u.professional_reference, \
-                 u.status_reason FROM users u JOIN organisations o ON o.id = u.organisation_id \
+            let rows: Vec<StoredAdminUser> = sqlx::query_as(&format!(
+                "SELECT {ADMIN_USER_COLUMNS} FROM users u \
+                 JOIN organisations o ON o.id = u.organisation_id \
                  WHERE u.organisation_id = $1 AND ($2 = '' OR u.status = $2) \
-                 AND (LOWER(u.name) LIKE $3 OR u.email LIKE $3) ORDER BY u.name",
-            )
+                 AND (LOWER(u.name) LIKE $3 OR u.email LIKE $3) ORDER BY u.name"
+            ))
             .bind(org)
-            .bind(status.unwrap_or(""))
+            .bind(status.map_or("", UserStatus::as_str))
             .bind(&pattern)
             .fetch_all(&self.pool)
             .await?;
-            out.extend(rows);
+            out.extend(rows.into_iter().map(AdminUserRow::from));
         }
         Ok(out)
     }
 
     pub async fn admin_user(&self, id: i64) -> StoreResult<Option<AdminUserRow>> {
-        let row = sqlx::query_as(
-            "SELECT u.id, u.name, u.email, u.status, u.is_admin, u.organisation_id, \
-             o.name AS organisation, u.last_sign_in_at, u.created_at, u.professional_reference, \
-             u.status_reason FROM users u JOIN organisations o ON o.id = u.organisation_id \
-             WHERE u.id = $1",
-        )
+        let row: Option<StoredAdminUser> = sqlx::query_as(&format!(
+            "SELECT {ADMIN_USER_COLUMNS} FROM users u \
+             JOIN organisations o ON o.id = u.organisation_id WHERE u.id = $1"
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row)
+        Ok(row.map(Into::into))
+    }
+}
+
+impl Change {
+    /// Creates an organisation; None when the name is taken (drop the change then).
+    pub async fn create_organisation(
+        &mut self,
+        kind: OrganisationKind,
+        name: &OrganisationName,
+        jurisdiction: &Jurisdiction,
+        now: i64,
+    ) -> StoreResult<Option<Organisation>> {
+        let created = sqlx::query_as(&format!(
+            "INSERT INTO organisations (kind, name, jurisdiction, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING {ORGANISATION_COLUMNS}"
+        ))
+        .bind(kind.as_str())
+        .bind(name.as_str())
+        .bind(jurisdiction.as_str())
+        .bind(now)
+        .fetch_one(self.conn())
+        .await;
+        match created {
+            Ok(org) => Ok(Some(org)),
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
-    pub async fn set_professional_reference(
-        &self,
-        user_id: i64,
-        reference: &str,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET professional_reference = $1 WHERE id = $2")
-            .bind(reference)
-            .bind(user_id)
-            .execute(&self.pool)
+    /// A defence firm added by a solicitor registering with it: unapproved until an
+    /// administrator approves one of its people.
+    pub async fn create_pending_firm(
+        &mut self,
+        name: &OrganisationName,
+        jurisdiction: &Jurisdiction,
+        now: i64,
+    ) -> StoreResult<Option<Organisation>> {
+        let Some(org) = self
+            .create_organisation(OrganisationKind::Defence, name, jurisdiction, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        sqlx::query("UPDATE organisations SET approved = 0 WHERE id = $1")
+            .bind(org.id)
+            .execute(self.conn())
+            .await?;
+        Ok(Some(org))
+    }
+
+    pub async fn update_organisation(
+        &mut self,
+        id: i64,
+        name: &OrganisationName,
+        jurisdiction: &Jurisdiction,
+    ) -> StoreResult<bool> {
+        let result =
+            sqlx::query("UPDATE organisations SET name = $1, jurisdiction = $2 WHERE id = $3")
+                .bind(name.as_str())
+                .bind(jurisdiction.as_str())
+                .bind(id)
+                .execute(self.conn())
+                .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn approve_organisation(&mut self, id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE organisations SET approved = 1 WHERE id = $1")
+            .bind(id)
+            .execute(self.conn())
             .await?;
         Ok(())
     }

@@ -6,28 +6,66 @@ use sqlx::FromRow;
 
 use super::audit::{NewEvent, append};
 use super::mail::insert_delivery;
-use super::{Delivered, Delivery, Store, StoreResult};
+use super::{Delivered, Delivery, Store, StoreError, StoreResult};
+use crate::domain::{Negotiation, NegotiationState, OfferOutcome, Side};
 
-#[derive(FromRow, Debug, Clone)]
+/// A case's negotiation as stored: its state machine's position and its thread.
+#[derive(Debug, Clone)]
 pub struct NegotiationRow {
     pub thread_id: i64,
     pub case_id: i64,
-    pub state: String,
-    pub version: i64,
-    pub offered_by_side: Option<String>,
-    pub respond_by: Option<i64>,
+    pub negotiation: Negotiation,
     pub opened_at: i64,
     pub updated_at: i64,
 }
 
 #[derive(FromRow)]
+struct StoredNegotiation {
+    thread_id: i64,
+    case_id: i64,
+    #[sqlx(try_from = "String")]
+    state: NegotiationState,
+    version: i64,
+    offered_by_side: Option<String>,
+    respond_by: Option<i64>,
+    opened_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<StoredNegotiation> for NegotiationRow {
+    type Error = StoreError;
+
+    fn try_from(row: StoredNegotiation) -> StoreResult<Self> {
+        let offered_by = row
+            .offered_by_side
+            .map(|side| Side::parse(&side))
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("side of a plea offer"))?;
+        Ok(Self {
+            thread_id: row.thread_id,
+            case_id: row.case_id,
+            negotiation: Negotiation {
+                state: row.state,
+                version: row.version,
+                offered_by,
+                respond_by: row.respond_by,
+            },
+            opened_at: row.opened_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
 pub struct OfferRow {
     pub version: i64,
-    pub side: String,
+    #[sqlx(try_from = "String")]
+    pub side: Side,
     pub proposer_name: String,
     pub made_at: i64,
     pub respond_by: Option<i64>,
-    pub outcome: String,
+    #[sqlx(try_from = "String")]
+    pub outcome: OfferOutcome,
     pub answerer_name: Option<String>,
     pub answered_at: Option<i64>,
     pub message_id: i64,
@@ -36,29 +74,21 @@ pub struct OfferRow {
 
 pub struct NewOffer {
     pub version: i64,
-    pub side: &'static str,
+    pub side: Side,
     pub respond_by: Option<i64>,
     /// Per-charge positions and terms, encrypted to the case's participants.
     pub terms: Vec<u8>,
 }
 
-/// The negotiation as it must still be for the write to happen.
-pub struct Expected<'a> {
-    pub state: &'a str,
-    pub version: i64,
-}
-
 /// One transition: the new state, the offer it ended and the one it made, and the message.
-pub struct PleaWrite<'a> {
+pub struct PleaWrite {
     pub case_id: i64,
     /// None when this transition opens the negotiation (and its thread).
     pub thread_id: Option<i64>,
-    pub expected: Option<Expected<'a>>,
-    pub state: &'a str,
-    pub version: i64,
-    pub offered_by_side: Option<&'a str>,
-    pub respond_by: Option<i64>,
-    pub ended: Option<(i64, &'a str)>,
+    /// The negotiation as it must still be for the write to happen.
+    pub expected: Option<Negotiation>,
+    pub next: Negotiation,
+    pub ended: Option<(i64, OfferOutcome)>,
     pub made: Option<NewOffer>,
     /// Who made the transition; None when time made it (an offer lapsing).
     pub actor_id: Option<i64>,
@@ -76,14 +106,14 @@ pub enum PleaWritten {
 
 impl Store {
     pub async fn negotiation_for_case(&self, case_id: i64) -> StoreResult<Option<NegotiationRow>> {
-        let row = sqlx::query_as(
+        let row: Option<StoredNegotiation> = sqlx::query_as(
             "SELECT thread_id, case_id, state, version, offered_by_side, respond_by, opened_at, \
              updated_at FROM plea_negotiations WHERE case_id = $1",
         )
         .bind(case_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row)
+        row.map(TryInto::try_into).transpose()
     }
 
     pub async fn offers(&self, thread_id: i64) -> StoreResult<Vec<OfferRow>> {
@@ -100,7 +130,7 @@ impl Store {
         Ok(rows)
     }
 
-    pub async fn write_plea(&self, write: PleaWrite<'_>) -> StoreResult<PleaWritten> {
+    pub async fn write_plea(&self, write: PleaWrite) -> StoreResult<PleaWritten> {
         let mut tx = self.pool.begin().await?;
         let thread_id = match write.thread_id {
             Some(thread_id) => {
@@ -112,13 +142,13 @@ impl Store {
                      respond_by = $4, updated_at = $5 \
                      WHERE thread_id = $6 AND state = $7 AND version = $8",
                 )
-                .bind(write.state)
-                .bind(write.version)
-                .bind(write.offered_by_side)
-                .bind(write.respond_by)
+                .bind(write.next.state.as_str())
+                .bind(write.next.version)
+                .bind(write.next.offered_by.map(Side::as_str))
+                .bind(write.next.respond_by)
                 .bind(write.now)
                 .bind(thread_id)
-                .bind(expected.state)
+                .bind(expected.state.as_str())
                 .bind(expected.version)
                 .execute(&mut *tx)
                 .await?;
@@ -144,10 +174,10 @@ impl Store {
                 )
                 .bind(d.thread_id)
                 .bind(write.case_id)
-                .bind(write.state)
-                .bind(write.version)
-                .bind(write.offered_by_side)
-                .bind(write.respond_by)
+                .bind(write.next.state.as_str())
+                .bind(write.next.version)
+                .bind(write.next.offered_by.map(Side::as_str))
+                .bind(write.next.respond_by)
                 .bind(write.actor_id)
                 .bind(write.now)
                 .execute(&mut *tx)
@@ -165,7 +195,7 @@ impl Store {
                 "UPDATE plea_offers SET outcome = $1, answered_by = $2, answered_at = $3 \
                  WHERE thread_id = $4 AND version = $5",
             )
-            .bind(outcome)
+            .bind(outcome.as_str())
             .bind(write.actor_id)
             .bind(write.now)
             .bind(thread_id)
@@ -180,7 +210,7 @@ impl Store {
             )
             .bind(thread_id)
             .bind(offer.version)
-            .bind(offer.side)
+            .bind(offer.side.as_str())
             .bind(write.actor_id)
             .bind(write.now)
             .bind(offer.respond_by)

@@ -127,6 +127,6 @@ impl Store {
         for id in entry_ids {
             query = query.bind(*id);
         }
-        Ok(query.fetch_all(&self.pool).await?)
+        Ok(super::mail::listing(query.fetch_all(&self.pool).await?))
     }
 }

@@ -1,19 +1,22 @@
 //! Storage for the TOTP second factor and its recovery codes.
 
-use super::{Store, StoreResult};
+use super::{Change, Store, StoreResult};
+
+/// A user's second factor as stored: both secrets are sealed to the user.
+pub struct TotpState {
+    pub secret: Option<Vec<u8>>,
+    /// A secret being enrolled, not yet confirmed with a code.
+    pub pending: Option<Vec<u8>>,
+}
 
 impl Store {
-    pub async fn totp_secret(
-        &self,
-        user_id: i64,
-    ) -> StoreResult<(Option<Vec<u8>>, Option<Vec<u8>>, i64)> {
-        let row: (Option<Vec<u8>>, Option<Vec<u8>>, i64) = sqlx::query_as(
-            "SELECT totp_secret, totp_pending_secret, totp_last_step FROM users WHERE id = $1",
-        )
-        .bind(user_id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row)
+    pub async fn totp_state(&self, user_id: i64) -> StoreResult<TotpState> {
+        let (secret, pending): (Option<Vec<u8>>, Option<Vec<u8>>) =
+            sqlx::query_as("SELECT totp_secret, totp_pending_secret FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(TotpState { secret, pending })
     }
 
     pub async fn set_pending_totp(&self, user_id: i64, sealed: &[u8]) -> StoreResult<()> {
@@ -24,53 +27,53 @@ impl Store {
             .await?;
         Ok(())
     }
+}
 
+impl Change {
     /// Makes the pending secret the enrolled one, with fresh recovery codes.
     pub async fn confirm_totp(
-        &self,
+        &mut self,
         user_id: i64,
         step: i64,
         recovery_hashes: &[String],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, \
              totp_last_step = $1 WHERE id = $2",
         )
         .bind(step)
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(self.conn())
         .await?;
         sqlx::query("DELETE FROM totp_recovery_codes WHERE user_id = $1")
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(self.conn())
             .await?;
         for hash in recovery_hashes {
             sqlx::query("INSERT INTO totp_recovery_codes (user_id, code_hash) VALUES ($1, $2)")
                 .bind(user_id)
                 .bind(hash)
-                .execute(&mut *tx)
+                .execute(self.conn())
                 .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 
     /// Records an accepted code's step, only if it is later than any accepted before.
-    pub async fn advance_totp_step(&self, user_id: i64, step: i64) -> StoreResult<bool> {
+    pub async fn advance_totp_step(&mut self, user_id: i64, step: i64) -> StoreResult<bool> {
         let result = sqlx::query(
             "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
         )
         .bind(step)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(self.conn())
         .await?;
         Ok(result.rows_affected() == 1)
     }
 
     /// Spends a recovery code; false if it is unknown or used.
     pub async fn use_recovery_code(
-        &self,
+        &mut self,
         user_id: i64,
         code_hash: &str,
         now: i64,
@@ -82,37 +85,22 @@ impl Store {
         .bind(now)
         .bind(user_id)
         .bind(code_hash)
-        .execute(&self.pool)
+        .execute(self.conn())
         .await?;
         Ok(result.rows_affected() == 1)
     }
 
-    pub async fn reset_totp(&self, user_id: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+    pub async fn reset_totp(&mut self, user_id: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = 0 \
              WHERE id = $1",
         )
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(self.conn())
         .await?;
         sqlx::query("DELETE FROM totp_recovery_codes WHERE user_id = $1")
             .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn set_second_factor_pending(
-        &self,
-        token_hash: &str,
-        pending: bool,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET second_factor_pending = $1 WHERE token_hash = $2")
-            .bind(super::flag(pending))
-            .bind(token_hash)
-            .execute(&self.pool)
+            .execute(self.conn())
             .await?;
         Ok(())
     }

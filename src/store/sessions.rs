@@ -1,7 +1,10 @@
+//! Sessions: the project's own table, so that a row holds the identity re-wrapped to the
+//! session's key, reads count as activity, and every session of a user can end at once.
+
 use sqlx::FromRow;
 
 use super::users::{ACCOUNT_COLUMNS, AccountRow};
-use super::{Store, StoreResult, UserAccount};
+use super::{Change, Store, StoreResult, UserAccount, flag};
 
 pub struct NewSession<'a> {
     pub token_hash: &'a str,
@@ -11,6 +14,8 @@ pub struct NewSession<'a> {
     pub expires_at: i64,
     pub client_address: &'a str,
     pub user_agent: &'a str,
+    /// The session waits for a second-factor code before it can be used.
+    pub second_factor_pending: bool,
 }
 
 /// A live session together with its account.
@@ -38,24 +43,6 @@ struct SessionRow {
 }
 
 impl Store {
-    pub async fn create_session(&self, session: &NewSession<'_>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, wrapped_identity, created_at, \
-             last_seen_at, expires_at, client_address, user_agent) \
-             VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
-        )
-        .bind(session.token_hash)
-        .bind(session.user_id)
-        .bind(session.wrapped_identity)
-        .bind(session.now)
-        .bind(session.expires_at)
-        .bind(session.client_address)
-        .bind(session.user_agent)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     pub async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionUser>> {
         let row: Option<SessionRow> = sqlx::query_as(&format!(
             "SELECT s.token_hash, s.wrapped_identity, s.created_at AS session_created_at, \
@@ -89,28 +76,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Ends every session of a user except, optionally, the one making the request.
-    pub async fn delete_other_sessions(
-        &self,
-        user_id: i64,
-        keep_token_hash: Option<&str>,
-    ) -> StoreResult<u64> {
-        let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
-            .bind(user_id)
-            .bind(keep_token_hash.unwrap_or(""))
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected())
-    }
-
     /// Removes sessions past their idle or absolute limit; returns how many.
     pub async fn delete_expired_sessions(&self, now: i64, idle_seconds: i64) -> StoreResult<u64> {
         let result =
@@ -128,5 +93,61 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(count)
+    }
+}
+
+impl Change {
+    pub async fn create_session(&mut self, session: &NewSession<'_>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, wrapped_identity, created_at, \
+             last_seen_at, expires_at, client_address, user_agent, second_factor_pending) \
+             VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
+        )
+        .bind(session.token_hash)
+        .bind(session.user_id)
+        .bind(session.wrapped_identity)
+        .bind(session.now)
+        .bind(session.expires_at)
+        .bind(session.client_address)
+        .bind(session.user_agent)
+        .bind(flag(session.second_factor_pending))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn end_session(&mut self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Ends every session of a user except, optionally, the one making the request.
+    pub async fn end_other_sessions(
+        &mut self,
+        user_id: i64,
+        keep_token_hash: Option<&str>,
+    ) -> StoreResult<u64> {
+        let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep_token_hash.unwrap_or(""))
+            .execute(self.conn())
+            .await?;
+        Ok(result.rows_affected())
+    }
+
+    pub async fn set_second_factor_pending(
+        &mut self,
+        token_hash: &str,
+        pending: bool,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET second_factor_pending = $1 WHERE token_hash = $2")
+            .bind(flag(pending))
+            .bind(token_hash)
+            .execute(self.conn())
+            .await?;
+        Ok(())
     }
 }

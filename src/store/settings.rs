@@ -1,7 +1,7 @@
 //! Deployment-wide values that every instance must agree on (the recovery recipient, the
 //! one-time setup link), kept in the database rather than one machine's files.
 
-use super::{Store, StoreResult};
+use super::{Change, Store, StoreResult};
 
 pub const RECOVERY_RECIPIENT: &str = "recovery_recipient";
 pub const SETUP_TOKEN_HASH: &str = "setup_token_hash";
@@ -26,14 +26,16 @@ impl Store {
         .await?;
         Ok(())
     }
+}
 
+impl Change {
     /// Deletes a setting only if it still has `value`; true if this call removed it.
     /// Used to spend single-use tokens exactly once across instances.
-    pub async fn take_setting(&self, key: &str, value: &str) -> StoreResult<bool> {
+    pub async fn take_setting(&mut self, key: &str, value: &str) -> StoreResult<bool> {
         let result = sqlx::query("DELETE FROM settings WHERE key = $1 AND value = $2")
             .bind(key)
             .bind(value)
-            .execute(&self.pool)
+            .execute(self.conn())
             .await?;
         Ok(result.rows_affected() == 1)
     }

@@ -1,6 +1,9 @@
+//! Accounts: creating them, reading them for sign-in and pages, and the changes to their
+//! keys, password and status.
+
 use sqlx::FromRow;
 
-use super::{Organisation, Store, StoreError, StoreResult, flag};
+use super::{Change, Organisation, Store, StoreError, StoreResult, flag};
 use crate::domain::{EmailAddress, OrganisationKind, PersonName, Role, UserStatus};
 
 /// What is needed to create an account; keys arrive already wrapped.
@@ -133,29 +136,6 @@ const SIGN_IN_COLUMNS: &str = "id, organisation_id, status, password_hash, publi
      identity_wrapped_password, recovery_recipient";
 
 impl Store {
-    pub async fn create_user(&self, user: &NewUser<'_>) -> StoreResult<i64> {
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO users (organisation_id, email, name, is_admin, status, password_hash, \
-             public_recipient, identity_wrapped_password, identity_wrapped_recovery, \
-             recovery_recipient, created_at, password_changed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
-        )
-        .bind(user.organisation_id)
-        .bind(user.email.as_str())
-        .bind(user.name.as_str())
-        .bind(flag(user.is_admin))
-        .bind(user.status.as_str())
-        .bind(user.password_hash)
-        .bind(user.public_recipient)
-        .bind(user.identity_wrapped_password)
-        .bind(user.identity_wrapped_recovery)
-        .bind(user.recovery_recipient)
-        .bind(user.now)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
-    }
-
     pub async fn count_users(&self) -> StoreResult<i64> {
         let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
             .fetch_one(&self.pool)
@@ -194,63 +174,6 @@ impl Store {
         row.map(TryInto::try_into).transpose()
     }
 
-    pub async fn record_sign_in(&self, user_id: i64, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Stores a new password hash and the identity re-wrapped under the new password.
-    pub async fn change_password(
-        &self,
-        user_id: i64,
-        password_hash: &str,
-        identity_wrapped_password: &[u8],
-        now: i64,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, identity_wrapped_password = $2, \
-             password_changed_at = $3, must_change_password = 0 WHERE id = $4",
-        )
-        .bind(password_hash)
-        .bind(identity_wrapped_password)
-        .bind(now)
-        .bind(user_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn replace_recovery_wrap(
-        &self,
-        user_id: i64,
-        identity_wrapped_recovery: &[u8],
-        recovery_recipient: &str,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE users SET identity_wrapped_recovery = $1, recovery_recipient = $2 \
-             WHERE id = $3",
-        )
-        .bind(identity_wrapped_recovery)
-        .bind(recovery_recipient)
-        .bind(user_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn set_code_wrap(&self, user_id: i64, wrapped: &[u8]) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET identity_wrapped_code = $1 WHERE id = $2")
-            .bind(wrapped)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     pub async fn code_wrap(&self, user_id: i64) -> StoreResult<Option<Vec<u8>>> {
         let row: Option<(Option<Vec<u8>>,)> =
             sqlx::query_as("SELECT identity_wrapped_code FROM users WHERE id = $1")
@@ -258,59 +181,6 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.and_then(|(w,)| w))
-    }
-
-    /// Replaces the password and its wrap, and whether a change is required at next use.
-    pub async fn reset_password(
-        &self,
-        user_id: i64,
-        password_hash: &str,
-        identity_wrapped_password: &[u8],
-        must_change: bool,
-        now: i64,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, identity_wrapped_password = $2, \
-             password_changed_at = $3, must_change_password = $4 WHERE id = $5",
-        )
-        .bind(password_hash)
-        .bind(identity_wrapped_password)
-        .bind(now)
-        .bind(super::flag(must_change))
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Gives an account a new identity (its old mail becomes unreadable to it).
-    pub async fn replace_identity(
-        &self,
-        user_id: i64,
-        public_recipient: &str,
-        wrapped_password: &[u8],
-        wrapped_recovery: &[u8],
-        recovery_recipient: &str,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE users SET public_recipient = $1, identity_wrapped_password = $2, \
-             identity_wrapped_recovery = $3, recovery_recipient = $4, identity_wrapped_code = NULL, \
-             totp_secret = NULL, totp_pending_secret = NULL WHERE id = $5",
-        )
-        .bind(public_recipient)
-        .bind(wrapped_password)
-        .bind(wrapped_recovery)
-        .bind(recovery_recipient)
-        .bind(user_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// The identity wrapped to the recovery recipient, and which recipient that was.
@@ -324,56 +194,6 @@ impl Store {
         Ok(row.and_then(|(wrap, recipient)| Some((wrap?, recipient?))))
     }
 
-    /// Deletes an account for good: its key material is destroyed (so every copy addressed
-    /// only to it becomes unreadable), its sessions, mailbox and drafts are removed. The
-    /// row stays, with the public key and name, so that mail it sent still shows its sender.
-    pub async fn shred_account(&self, user_id: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE users SET status = 'deleted', password_hash = NULL, \
-             identity_wrapped_password = NULL, identity_wrapped_recovery = NULL, \
-             identity_wrapped_code = NULL, recovery_recipient = NULL WHERE id = $1",
-        )
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        for table in [
-            "sessions",
-            "mailbox_entries",
-            "drafts",
-            "search_segments",
-            "totp_recovery_codes",
-        ] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Changes an account's status. Sessions of an account that may no longer hold one
-    /// are removed in the same transaction, so the change takes effect on the next request.
-    pub async fn set_user_status(&self, user_id: i64, status: UserStatus) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE users SET status = $1 WHERE id = $2")
-            .bind(status.as_str())
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        if !status.may_hold_session() {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-impl Store {
     /// Names and addresses of the given users (for showing who did what).
     pub async fn user_names(
         &self,
@@ -398,5 +218,232 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+impl Change {
+    /// Creates an account; None when the address is already taken (drop the change then:
+    /// on PostgreSQL the failed insert has ended the transaction).
+    pub async fn create_user(&mut self, user: &NewUser<'_>) -> StoreResult<Option<i64>> {
+        let created: Result<(i64,), sqlx::Error> = sqlx::query_as(
+            "INSERT INTO users (organisation_id, email, name, is_admin, status, password_hash, \
+             public_recipient, identity_wrapped_password, identity_wrapped_recovery, \
+             recovery_recipient, created_at, password_changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+        )
+        .bind(user.organisation_id)
+        .bind(user.email.as_str())
+        .bind(user.name.as_str())
+        .bind(flag(user.is_admin))
+        .bind(user.status.as_str())
+        .bind(user.password_hash)
+        .bind(user.public_recipient)
+        .bind(user.identity_wrapped_password)
+        .bind(user.identity_wrapped_recovery)
+        .bind(user.recovery_recipient)
+        .bind(user.now)
+        .fetch_one(self.conn())
+        .await;
+        match created {
+            Ok((id,)) => Ok(Some(id)),
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn record_sign_in(&mut self, user_id: i64, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a new password hash and the identity re-wrapped under the new password.
+    pub async fn change_password(
+        &mut self,
+        user_id: i64,
+        password_hash: &str,
+        identity_wrapped_password: &[u8],
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, identity_wrapped_password = $2, \
+             password_changed_at = $3, must_change_password = 0 WHERE id = $4",
+        )
+        .bind(password_hash)
+        .bind(identity_wrapped_password)
+        .bind(now)
+        .bind(user_id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn replace_recovery_wrap(
+        &mut self,
+        user_id: i64,
+        identity_wrapped_recovery: &[u8],
+        recovery_recipient: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET identity_wrapped_recovery = $1, recovery_recipient = $2 \
+             WHERE id = $3",
+        )
+        .bind(identity_wrapped_recovery)
+        .bind(recovery_recipient)
+        .bind(user_id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_code_wrap(&mut self, user_id: i64, wrapped: &[u8]) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET identity_wrapped_code = $1 WHERE id = $2")
+            .bind(wrapped)
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces the password and its wrap, and whether a change is required at next use;
+    /// every session of the account ends.
+    pub async fn reset_password(
+        &mut self,
+        user_id: i64,
+        password_hash: &str,
+        identity_wrapped_password: &[u8],
+        must_change: bool,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, identity_wrapped_password = $2, \
+             password_changed_at = $3, must_change_password = $4 WHERE id = $5",
+        )
+        .bind(password_hash)
+        .bind(identity_wrapped_password)
+        .bind(now)
+        .bind(flag(must_change))
+        .bind(user_id)
+        .execute(self.conn())
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Gives an account a new identity (its old mail becomes unreadable to it).
+    pub async fn replace_identity(
+        &mut self,
+        user_id: i64,
+        public_recipient: &str,
+        wrapped_password: &[u8],
+        wrapped_recovery: &[u8],
+        recovery_recipient: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET public_recipient = $1, identity_wrapped_password = $2, \
+             identity_wrapped_recovery = $3, recovery_recipient = $4, identity_wrapped_code = NULL, \
+             totp_secret = NULL, totp_pending_secret = NULL WHERE id = $5",
+        )
+        .bind(public_recipient)
+        .bind(wrapped_password)
+        .bind(wrapped_recovery)
+        .bind(recovery_recipient)
+        .bind(user_id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes an account for good: its key material is destroyed (so every copy addressed
+    /// only to it becomes unreadable), its sessions, mailbox and drafts are removed. The
+    /// row stays, with the public key and name, so that mail it sent still shows its sender.
+    pub async fn shred_account(&mut self, user_id: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET status = 'deleted', password_hash = NULL, \
+             identity_wrapped_password = NULL, identity_wrapped_recovery = NULL, \
+             identity_wrapped_code = NULL, recovery_recipient = NULL WHERE id = $1",
+        )
+        .bind(user_id)
+        .execute(self.conn())
+        .await?;
+        for table in [
+            "sessions",
+            "mailbox_entries",
+            "drafts",
+            "search_segments",
+            "totp_recovery_codes",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+                .bind(user_id)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Changes an account's status. Sessions of an account that may no longer hold one
+    /// are removed in the same change, so it takes effect on the next request.
+    pub async fn set_user_status(&mut self, user_id: i64, status: UserStatus) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        if !status.may_hold_session() {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Why the account has its status, shown to administrators.
+    pub async fn set_status_reason(&mut self, user_id: i64, reason: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET status_reason = $1 WHERE id = $2")
+            .bind(reason)
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Treats an account as active from `now`: unlocking or reactivating restarts the
+    /// inactivity clock, or the policy would lock it again at once.
+    pub async fn restart_inactivity_clock(&mut self, user_id: i64, now: i64) -> StoreResult<()> {
+        self.record_sign_in(user_id, now).await
+    }
+
+    pub async fn set_professional_reference(
+        &mut self,
+        user_id: i64,
+        reference: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET professional_reference = $1 WHERE id = $2")
+            .bind(reference)
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_ex_directory(&mut self, user_id: i64, ex_directory: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET ex_directory = $1 WHERE id = $2")
+            .bind(flag(ex_directory))
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
     }
 }

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use super::session;
 use crate::auth::{CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, cookie_value, tokens_match};
 use crate::crypto::RandomToken;
-use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::error::AppError;
 
 /// The token that forms on this request's page must carry.
 #[derive(Clone)]

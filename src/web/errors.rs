@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::page::Page;
-use crate::error::ErrorReport;
+use crate::web::error::ErrorReport;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/error.html")]

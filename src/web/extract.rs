@@ -6,17 +6,13 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 
+use super::error::AppError;
 use super::session;
+use crate::accounts::SessionCheck;
 use crate::crypto::{SessionKey, UserIdentity};
 use crate::domain::UserStatus;
-use crate::domain::{EventKind, SubjectKind};
-use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::{SessionUser, UserAccount};
-
-/// Sessions are touched at most this often, so reading pages does not write on every
-/// request while the idle limit stays accurate to a minute.
-const TOUCH_INTERVAL_SECONDS: i64 = 60;
+use crate::store::UserAccount;
 
 /// The person making the request, with a live session. Extracting it enforces the idle
 /// and absolute session limits and the account's status on every request.
@@ -58,76 +54,48 @@ impl FromRequestParts<AppState> for PollingUser {
 }
 
 async fn authenticate(parts: &Parts, app: &AppState, touch: bool) -> Result<CurrentUser, AppError> {
-    {
-        let next = Some(parts.uri.path().to_string()).filter(|p| parts.method == "GET" && p != "/");
-        let sign_in = |expired| AppError::SignInRequired {
-            expired,
-            next: next.clone(),
-        };
-        let cookie = session::read(&parts.headers, &app.config).ok_or_else(|| sign_in(false))?;
-        let token_hash = cookie.token_hash();
-        let session = app
-            .store
-            .session(&token_hash)
-            .await?
-            .ok_or_else(|| sign_in(true))?;
-        let now = app.clock.now();
-        let idle_for = now - session.last_seen_at;
-        if has_expired(app, &session, now) {
-            let reason = if now >= session.expires_at {
-                "absolute"
-            } else {
-                "idle"
-            };
-            let event = crate::audit::Origin::user(&session.account, "").event(
-                now,
-                EventKind::SessionExpired,
-                SubjectKind::User,
-                Some(session.account.id),
-                serde_json::json!({ "limit": reason }),
-            );
-            app.store.audit(&[event]).await?;
-            app.store.delete_session(&token_hash).await?;
-            return Err(sign_in(true));
-        }
-        if !session.account.status.may_hold_session() {
-            app.store.delete_session(&token_hash).await?;
-            return Err(sign_in(false));
-        }
-        if session.account.status == UserStatus::Pending {
-            return Err(AppError::AwaitingApproval);
-        }
-        let path = parts.uri.path();
-        if session.second_factor_pending && !path.starts_with("/sign-in/code") {
-            return Err(AppError::SecondFactorNeeded);
-        }
-        // After an administrator's reset the temporary password must be replaced first.
-        if session.account.must_change_password && !path.starts_with("/account/password") {
-            return Err(AppError::PasswordChangeRequired);
-        }
-        // Administrators must have a second factor before they can do anything else.
-        if (session.account.role.is_admin() || app.config.require_second_factor)
-            && !session.account.totp_enrolled
-            && !path.starts_with("/account/two-factor")
-        {
-            return Err(AppError::SecondFactorSetup);
-        }
-        let session_key = cookie.key().ok_or_else(|| sign_in(false))?;
-        if touch && idle_for >= TOUCH_INTERVAL_SECONDS {
-            app.store.touch_session(&token_hash, now).await?;
-        }
-        Ok(CurrentUser {
-            account: session.account,
-            token_hash,
-            wrapped_identity: session.wrapped_identity,
-            session_key,
-        })
+    let next = Some(parts.uri.path().to_string()).filter(|p| parts.method == "GET" && p != "/");
+    let sign_in = |expired| AppError::SignInRequired {
+        expired,
+        next: next.clone(),
+    };
+    let cookie = session::read(&parts.headers, &app.config).ok_or_else(|| sign_in(false))?;
+    let token_hash = cookie.token_hash();
+    let session = match app.accounts.check_session(&token_hash).await? {
+        SessionCheck::Live(session) => session,
+        // A cookie whose session is gone ended by time or elsewhere: say it ended.
+        SessionCheck::Unknown | SessionCheck::Expired => return Err(sign_in(true)),
+        SessionCheck::Ended => return Err(sign_in(false)),
+    };
+    if session.account.status == UserStatus::Pending {
+        return Err(AppError::AwaitingApproval);
     }
-}
-
-/// Whether a session is past its idle or absolute limit.
-pub fn has_expired(app: &AppState, session: &SessionUser, now: i64) -> bool {
-    now >= session.expires_at || now - session.last_seen_at >= app.config.session_idle_seconds()
+    let path = parts.uri.path();
+    if session.second_factor_pending && !path.starts_with("/sign-in/code") {
+        return Err(AppError::SecondFactorNeeded);
+    }
+    // After an administrator's reset the temporary password must be replaced first.
+    if session.account.must_change_password && !path.starts_with("/account/password") {
+        return Err(AppError::PasswordChangeRequired);
+    }
+    // Administrators must have a second factor before they can do anything else.
+    if (session.account.role.is_admin() || app.config.require_second_factor)
+        && !session.account.totp_enrolled
+        && !path.starts_with("/account/two-factor")
+    {
+        return Err(AppError::SecondFactorSetup);
+    }
+    let session_key = cookie.key().ok_or_else(|| sign_in(false))?;
+    if touch {
+        app.accounts.keep_alive(&session).await?;
+    }
+    let session = *session;
+    Ok(CurrentUser {
+        account: session.account,
+        token_hash,
+        wrapped_identity: session.wrapped_identity,
+        session_key,
+    })
 }
 
 /// Where a request comes from, for throttling and the session list.

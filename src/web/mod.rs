@@ -4,9 +4,10 @@
 
 mod assets;
 mod csrf;
+mod error;
 mod errors;
 mod extract;
-mod form;
+mod format;
 mod headers;
 mod page;
 mod server;
@@ -25,8 +26,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::error::AppError;
 
 pub use assets::asset_version;
 pub use extract::CurrentUser;
@@ -89,7 +90,10 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/cases/{id}/plea/minute", get(views::plea::minute))
         .route("/threads/{id}/case", post(views::thread::tag_case))
-        .route("/messages/{id}/receipts", get(views::audit::receipts))
+        .route(
+            "/messages/{id}/receipts",
+            get(views::audit::receipts_partial),
+        )
         .route("/cases/{id}/audit", get(views::audit::case_audit))
         .route("/cases/{id}/audit.csv", get(views::audit::case_audit_csv))
         .route("/account/activity", get(views::audit::own_activity))

@@ -4,8 +4,8 @@
 use super::assets::asset_version;
 use super::csrf::CsrfToken;
 use super::extract::CurrentUser;
-use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::error::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
@@ -78,7 +78,7 @@ impl Page {
         user: &CurrentUser,
         section: Section,
     ) -> Result<Self, AppError> {
-        let unread = app.store.unread_count(user.account.id).await?;
+        let unread = app.mail.unread_count(&user.account).await?;
         let account = &user.account;
         Ok(Self {
             assets: asset_version(),

@@ -51,8 +51,7 @@ async fn chain(backend: Backend, count: i64) -> TestApp {
     while n < count {
         let batch: Vec<NewEvent> = (n..(n + 250).min(count)).map(event).collect();
         n += batch.len() as i64;
-        app.app
-            .store
+        app.store
             .audit(&batch)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -62,7 +61,8 @@ async fn chain(backend: Backend, count: i64) -> TestApp {
 
 async fn broken(app: &TestApp, head: Option<(i64, String)>) -> Option<ChainBreak> {
     app.app
-        .verify_audit(head)
+        .audit
+        .verify(head)
         .await
         .unwrap_or_else(|e| panic!("verify: {e}"))
         .broken
@@ -73,7 +73,8 @@ async fn every_kind_of_tampering_is_detected(backend: Backend) {
     let intact = chain(backend, COUNT).await;
     let verified = intact
         .app
-        .verify_audit(None)
+        .audit
+        .verify(None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((verified.count, verified.broken), (COUNT, None));
@@ -201,7 +202,7 @@ async fn every_kind_of_tampering_is_detected(backend: Backend) {
 
     // Truncate the tail: the chain left is consistent, the remembered head exposes it.
     let app = chain(backend, COUNT).await;
-    let remembered = app.app.store.audit_last().await.ok().flatten();
+    let remembered = app.store.audit_last().await.ok().flatten();
     exec(
         &raw(&app).await,
         "DELETE FROM audit_events WHERE seq > 2900",
@@ -222,7 +223,7 @@ async fn every_kind_of_tampering_is_detected(backend: Backend) {
 
     // Rewrite the last event consistently: only the remembered head can tell.
     let app = chain(backend, COUNT).await;
-    let remembered = app.app.store.audit_last().await.ok().flatten();
+    let remembered = app.store.audit_last().await.ok().flatten();
     let pool = raw(&app).await;
     let (prev,): (String,) = sqlx::query_as(&format!(
         "SELECT prev_hash FROM audit_events WHERE seq = {COUNT}"
@@ -249,7 +250,7 @@ async fn concurrent_appends_never_fork_the_chain(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut tasks = Vec::new();
     for worker in 0..16 {
-        let store = app.app.store.clone();
+        let store = app.store.clone();
         tasks.push(tokio::spawn(async move {
             for n in 0..10 {
                 store
@@ -264,7 +265,8 @@ async fn concurrent_appends_never_fork_the_chain(backend: Backend) {
     }
     let verified = app
         .app
-        .verify_audit(None)
+        .audit
+        .verify(None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((verified.count, verified.broken), (160, None));
@@ -313,13 +315,7 @@ async fn every_event_type_is_written(backend: Backend) {
         .trim_start_matches("/threads/")
         .parse()
         .unwrap_or_default();
-    let message = app
-        .app
-        .store
-        .thread_for_user(1, id)
-        .await
-        .unwrap_or_default()[0]
-        .message_id;
+    let message = app.store.thread_for_user(1, id).await.unwrap_or_default()[0].message_id;
     ann.get(&format!("/messages/{message}/attachments/0")).await;
     let reply = [("reply_to", message.to_string())];
     let reply: Vec<(&str, &str)> = reply.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -363,7 +359,6 @@ async fn every_event_type_is_written(backend: Backend) {
         )
         .await;
     let office = app
-        .app
         .store
         .organisation_by_name("Glasgow PF")
         .await
@@ -378,7 +373,6 @@ async fn every_event_type_is_written(backend: Backend) {
     )
     .await;
     let request = app
-        .app
         .store
         .pending_access_requests(case)
         .await
@@ -406,7 +400,6 @@ async fn every_event_type_is_written(backend: Backend) {
         )
         .await;
     let bob_id = app
-        .app
         .store
         .participants(case)
         .await
@@ -513,7 +506,8 @@ async fn every_event_type_is_written(backend: Backend) {
     }
     let verified = app
         .app
-        .verify_audit(None)
+        .audit
+        .verify(None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(verified.broken, None);
@@ -563,13 +557,7 @@ async fn senders_see_delivery_and_reading_per_recipient(backend: Backend) {
         .trim_start_matches("/threads/")
         .parse()
         .unwrap_or_default();
-    let message = app
-        .app
-        .store
-        .thread_for_user(1, id)
-        .await
-        .unwrap_or_default()[0]
-        .message_id;
+    let message = app.store.thread_for_user(1, id).await.unwrap_or_default()[0].message_id;
     ann.get(&format!("/messages/{message}/attachments/0")).await;
 
     let partial = fiscal.text(&format!("/messages/{message}/receipts")).await;

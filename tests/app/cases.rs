@@ -1,4 +1,5 @@
 use casemail::domain::OrganisationKind;
+use casemail::domain::{NegotiationState, OfferOutcome};
 
 use crate::database_dump::{contains, raw_bytes};
 use crate::helpers::{Backend, Browser, Outgoing, PASSWORD, TestApp, location};
@@ -142,8 +143,7 @@ fn offer<'a>(action: &'a str, version: &'a str, first: &'a str) -> Vec<(&'a str,
 
 async fn thread_of_case(app: &TestApp, user_email: &str, case: i64) -> i64 {
     let _ = user_email;
-    app.app
-        .store
+    app.store
         .negotiation_for_case(case)
         .await
         .ok()
@@ -346,7 +346,6 @@ async fn adding_and_removing_participants_takes_effect_at_once(backend: Backend)
     assert_eq!(p.ann.get(&tagged).await.status(), 200);
     let ann_id = p
         .app
-        .app
         .store
         .participants(case)
         .await
@@ -378,7 +377,6 @@ async fn defence_agents_ask_to_join_and_the_fiscal_decides(backend: Backend) {
     let case = create_case(&p.fiscal, "PF/2026/000555", "Theft").await;
     let office = p
         .app
-        .app
         .store
         .organisation_by_name("Glasgow PF")
         .await
@@ -404,7 +402,6 @@ async fn defence_agents_ask_to_join_and_the_fiscal_decides(backend: Backend) {
     let page = p.fiscal.text(&format!("/cases/{case}")).await;
     assert!(page.contains("bob@kerr.example") && page.contains("asked to be added"));
     let request = p
-        .app
         .app
         .store
         .pending_access_requests(case)
@@ -617,7 +614,6 @@ async fn two_simultaneous_answers_cannot_both_win(backend: Backend) {
         );
         let negotiation = p
             .app
-            .app
             .store
             .negotiation_for_case(case)
             .await
@@ -626,19 +622,18 @@ async fn two_simultaneous_answers_cannot_both_win(backend: Backend) {
             .unwrap_or_else(|| panic!("exists"));
         let offers = p
             .app
-            .app
             .store
             .offers(negotiation.thread_id)
             .await
             .unwrap_or_default();
         let outcome = &offers.last().unwrap_or_else(|| panic!("offer")).outcome;
-        if negotiation.state == "agreed" {
-            assert_eq!(outcome, "accepted");
+        if negotiation.negotiation.state == NegotiationState::Agreed {
+            assert_eq!(*outcome, OfferOutcome::Accepted);
             break;
         }
         assert_eq!(
-            (negotiation.state.as_str(), outcome.as_str()),
-            ("open", "rejected")
+            (negotiation.negotiation.state, *outcome),
+            (NegotiationState::Open, OfferOutcome::Rejected)
         );
     }
 }

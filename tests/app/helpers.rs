@@ -11,6 +11,7 @@ use casemail::domain::{
     UserStatus,
 };
 use casemail::state::{AppState, Casemail};
+use casemail::store::{Change, NewNotification, Store};
 use reqwest::cookie::Jar;
 use reqwest::redirect::Policy;
 use tempfile::TempDir;
@@ -114,6 +115,9 @@ fn replace_database(url: &str, name: &str) -> String {
 
 pub struct TestApp {
     pub app: AppState,
+    /// A connection of the test's own to the server's database, for reading and tampering
+    /// with what is stored, as an attacker with the database would.
+    pub store: Store,
     pub address: String,
     pub clock: Clock,
     pub dir: Arc<TempDir>,
@@ -141,7 +145,7 @@ impl TestApp {
     /// Another server on the same data directory and database: a restart, or a second
     /// instance behind a load balancer.
     pub async fn spawn_again(&self) -> Self {
-        let config = self.app.config.clone();
+        let config = Config::clone(&self.app.config);
         let mut again = Self::spawn_on(
             self.dir.clone(),
             self.database.clone(),
@@ -165,7 +169,11 @@ impl TestApp {
         let app = Casemail::open(config, clock.clone())
             .await
             .unwrap_or_else(|e| panic!("open: {e:#}"));
-        app.ensure_recovery_key()
+        let store = Store::connect(&database.url)
+            .await
+            .unwrap_or_else(|e| panic!("test store: {e}"));
+        app.accounts
+            .ensure_recovery_key()
             .await
             .unwrap_or_else(|e| panic!("recovery key: {e:#}"));
         let listener = TcpListener::bind("127.0.0.1:0")
@@ -187,6 +195,7 @@ impl TestApp {
         });
         Self {
             app,
+            store,
             address,
             clock,
             dir,
@@ -204,7 +213,8 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
-        self.app.store.close().await;
+        self.app.close().await;
+        self.store.close().await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -220,12 +230,11 @@ impl TestApp {
 
     pub async fn organisation(&self, kind: OrganisationKind, name: &str, area: &str) -> i64 {
         self.app
-            .store
+            .admin
             .ensure_organisation(
                 kind,
                 &OrganisationName::parse(name).unwrap_or_else(|e| panic!("{e}")),
                 &Jurisdiction::parse(area).unwrap_or_else(|e| panic!("{e}")),
-                self.clock.now(),
             )
             .await
             .unwrap_or_else(|e| panic!("organisation: {e}"))
@@ -249,6 +258,7 @@ impl TestApp {
     ) -> i64 {
         let organisation_id = self.organisation(kind, organisation, area).await;
         self.app
+            .accounts
             .create_account(AccountDraft {
                 organisation_id,
                 email: EmailAddress::parse(email).unwrap_or_else(|e| panic!("{e}")),
@@ -261,15 +271,47 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("create user: {e}"))
     }
 
+    /// Starts a change written straight into the database, bypassing the services: the
+    /// state an operator, the policy or an earlier release might have left.
+    pub async fn change(&self) -> Change {
+        self.store
+            .begin(self.clock.now())
+            .await
+            .expect("begin a change")
+    }
+
+    /// Sets an account's status directly in the database.
+    pub async fn set_status(&self, user_id: i64, status: UserStatus) {
+        let mut change = self.change().await;
+        change
+            .set_user_status(user_id, status)
+            .await
+            .expect("set the status");
+        change.commit().await.expect("commit");
+    }
+
+    /// Queues a notification directly, as a service would with its change.
+    pub async fn queue_email(&self, recipient: &str, subject: &str, body: &str) {
+        let mut change = self.change().await;
+        change
+            .notify(&[NewNotification {
+                recipient: recipient.into(),
+                subject: subject.into(),
+                body: body.into(),
+                dedupe_key: None,
+            }])
+            .await
+            .expect("queue");
+        change.commit().await.expect("commit");
+    }
+
     /// The id of the account with this address.
     pub async fn id_of(&self, email: &str) -> i64 {
         let email = EmailAddress::parse(email).unwrap_or_else(|e| panic!("{e}"));
-        self.app
-            .store
+        self.store
             .address_record(&email)
             .await
-            .ok()
-            .flatten()
+            .unwrap_or_else(|e| panic!("address lookup: {e}"))
             .map(|r| r.id)
             .unwrap_or_else(|| panic!("no account for {email}"))
     }
@@ -443,7 +485,7 @@ impl Browser {
             .as_ref()
             .unwrap_or_else(|| panic!("second factor needs the test clock"));
         clock.advance(30);
-        casemail::state::Casemail::totp_code(secret, email, clock.now())
+        casemail::second_factor::code_at(secret, email, clock.now())
             .unwrap_or_else(|e| panic!("{e}"))
     }
 

@@ -50,7 +50,6 @@ async fn only_the_right_password_unwraps_the_stored_key(backend: Backend) {
         .await;
     let email = EmailAddress::parse("ann@brodie.example").unwrap_or_else(|e| panic!("{e}"));
     let record = app
-        .app
         .store
         .sign_in_record(&email)
         .await
@@ -82,14 +81,13 @@ async fn the_offline_recovery_identity_unwraps_every_account(backend: Backend) {
     for email in ["ann@brodie.example", "fiona@pf.example"] {
         let id = app.user(email, OrganisationKind::Defence, "Brodie").await;
         let (wrap, _) = app
-            .app
             .store
             .recovery_wrap(id)
             .await
             .ok()
             .flatten()
             .unwrap_or_else(|| panic!("recovery wrap stored"));
-        let account = app.app.store.user_account(id).await.ok().flatten();
+        let account = app.store.user_account(id).await.ok().flatten();
         let identity = UserIdentity::unwrap_with(&wrap, &custodian)
             .unwrap_or_else(|e| panic!("custodian unwraps: {e}"));
         assert_eq!(
@@ -107,6 +105,7 @@ async fn a_rotated_recovery_key_is_taken_up_at_next_sign_in(backend: Backend) {
     app.clock.advance(10);
     let new_path = app
         .app
+        .accounts
         .rotate_recovery_key()
         .await
         .unwrap_or_else(|e| panic!("rotate: {e}"));
@@ -115,13 +114,17 @@ async fn a_rotated_recovery_key_is_taken_up_at_next_sign_in(backend: Backend) {
         app.app.config.recovery_secret_path(),
         "old file is kept"
     );
-    let new_recipient = app.app.recovery_recipient().await.unwrap_or_default();
-    let before = app.app.store.recovery_wrap(id).await.ok().flatten();
+    let new_recipient = app
+        .app
+        .accounts
+        .recovery_recipient()
+        .await
+        .unwrap_or_default();
+    let before = app.store.recovery_wrap(id).await.ok().flatten();
     assert_ne!(before.map(|(_, r)| r), Some(new_recipient.clone()));
 
     app.browser().sign_in_ok("ann@brodie.example").await;
     let (wrap, recipient) = app
-        .app
         .store
         .recovery_wrap(id)
         .await

@@ -20,14 +20,14 @@ const DAY: i64 = 86_400;
 
 async fn policy(app: &TestApp) -> casemail::lifecycle::PolicyReport {
     app.app
+        .lifecycle
         .run_inactivity_policy("test-instance", app.clock.now())
         .await
         .unwrap_or_else(|e| panic!("policy: {e:#}"))
 }
 
 async fn status(app: &TestApp, id: i64) -> UserStatus {
-    app.app
-        .store
+    app.store
         .user_account(id)
         .await
         .ok()
@@ -36,13 +36,12 @@ async fn status(app: &TestApp, id: i64) -> UserStatus {
 }
 
 async fn subjects(app: &TestApp, email: &str) -> Vec<String> {
-    app.app
-        .store
+    app.store
         .notifications_for(email)
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|(subject, _, _)| subject)
+        .map(|n| n.subject)
         .collect()
 }
 
@@ -102,17 +101,10 @@ async fn inactivity_warns_then_locks_suspends_and_deletes(backend: Backend) {
     assert_eq!(policy(&app).await.deleted, 1);
     assert_eq!(status(&app, id).await, UserStatus::Deleted);
     assert!(
-        app.app
-            .store
-            .recovery_wrap(id)
-            .await
-            .ok()
-            .flatten()
-            .is_none(),
+        app.store.recovery_wrap(id).await.ok().flatten().is_none(),
         "keys destroyed"
     );
     let events = app
-        .app
         .store
         .audit_events(&casemail::store::EventFilter {
             subject: Some((casemail::domain::SubjectKind::User, id)),
@@ -142,7 +134,7 @@ async fn active_people_are_never_locked(backend: Backend) {
 async fn only_one_instance_runs_the_policy_at_a_time(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let now = app.clock.now();
-    let store = &app.app.store;
+    let store = &app.store;
     assert!(
         store
             .try_job_lock("inactivity-policy", "other-instance", now, now + 600)
@@ -154,8 +146,8 @@ async fn only_one_instance_runs_the_policy_at_a_time(backend: Backend) {
     assert!(policy(&app).await.ran, "an expired lock is taken over");
     let second = app.spawn_again().await;
     let (a, b) = tokio::join!(
-        app.app.run_inactivity_policy("a", now + 700),
-        second.app.run_inactivity_policy("b", now + 700)
+        app.app.lifecycle.run_inactivity_policy("a", now + 700),
+        second.app.lifecycle.run_inactivity_policy("b", now + 700)
     );
     let ran = [
         a.map(|r| r.ran).unwrap_or(false),
@@ -299,12 +291,7 @@ async fn admins_act_only_within_their_scope(backend: Backend) {
             );
             if allowed {
                 assert_eq!(status(&app, *id).await, UserStatus::Suspended);
-                casemail::domain::UserStatus::Active.as_str();
-                app.app
-                    .store
-                    .set_user_status(*id, UserStatus::Active)
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
+                app.set_status(*id, UserStatus::Active).await;
             } else {
                 assert_eq!(
                     status(&app, *id).await,
@@ -512,14 +499,13 @@ async fn registrations_wait_for_approval_and_rejections_give_a_reason(backend: B
         )
         .await;
     let sent = app
-        .app
         .store
         .notifications_for("chancer@brodie.example")
         .await
         .unwrap_or_default();
     assert!(
         sent.iter()
-            .any(|(s, b, _)| s.contains("not approved") && b.contains("Not on the roll"))
+            .any(|n| n.subject.contains("not approved") && n.body.contains("Not on the roll"))
     );
     assert_eq!(status(&app, id).await, UserStatus::Deleted);
 
@@ -571,12 +557,14 @@ async fn invitations_work_once_and_expire(backend: Backend) {
         .await;
     assert_eq!(location(&response), "/admin/invitations?done=sent");
     let mail = app
-        .app
         .store
         .notifications_for("nina@pf.example")
         .await
         .unwrap_or_default();
-    let body = &mail.first().unwrap_or_else(|| panic!("invitation email")).1;
+    let body = &mail
+        .first()
+        .unwrap_or_else(|| panic!("invitation email"))
+        .body;
     let start = body
         .find("/invite/")
         .unwrap_or_else(|| panic!("link in {body}"));
@@ -617,12 +605,11 @@ async fn invitations_work_once_and_expire(backend: Backend) {
         )
         .await;
     let mail = app
-        .app
         .store
         .notifications_for("larry@pf.example")
         .await
         .unwrap_or_default();
-    let body = &mail[0].1;
+    let body = &mail[0].body;
     let start = body.find("/invite/").unwrap_or(0);
     let path: String = body[start..]
         .split_whitespace()
@@ -638,13 +625,9 @@ async fn invitations_work_once_and_expire(backend: Backend) {
 
 async fn notifications_go_to_the_outbox_without_a_relay(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let now = app.clock.now();
-    app.app
-        .store
-        .queue_notification("ann@brodie.example", "Test subject", "Body text", None, now)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(app.app.deliver_notifications().await.unwrap_or(0), 1);
+    app.queue_email("ann@brodie.example", "Test subject", "Body text")
+        .await;
+    assert_eq!(app.app.notifications.deliver().await.unwrap_or(0), 1);
     let outbox = app.dir.path().join("outbox");
     let files: Vec<_> = std::fs::read_dir(&outbox)
         .map(|d| d.flatten().map(|e| e.path()).collect())
@@ -653,7 +636,7 @@ async fn notifications_go_to_the_outbox_without_a_relay(backend: Backend) {
     let text = std::fs::read_to_string(&files[0]).unwrap_or_default();
     assert!(text.contains("Subject: Test subject") && text.contains("To: ann@brodie.example"));
     assert_eq!(
-        app.app.deliver_notifications().await.unwrap_or(9),
+        app.app.notifications.deliver().await.unwrap_or(9),
         0,
         "sent once"
     );
@@ -738,20 +721,10 @@ async fn notifications_go_through_a_real_smtp_relay_and_are_retried(backend: Bac
     })
     .await;
     let maildir = app.dir.path().join("relay");
-    let now = app.clock.now();
-    app.app
-        .store
-        .queue_notification(
-            "ann@brodie.example",
-            "Relay down at first",
-            "Body",
-            None,
-            now,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    app.queue_email("ann@brodie.example", "Relay down at first", "Body")
+        .await;
     assert_eq!(
-        app.app.deliver_notifications().await.unwrap_or(9),
+        app.app.notifications.deliver().await.unwrap_or(9),
         0,
         "the relay is not running yet"
     );
@@ -759,13 +732,13 @@ async fn notifications_go_through_a_real_smtp_relay_and_are_retried(backend: Bac
         .await
         .unwrap_or_else(|| panic!("relay did not start"));
     assert_eq!(
-        app.app.deliver_notifications().await.unwrap_or(9),
+        app.app.notifications.deliver().await.unwrap_or(9),
         0,
         "not retried before its time"
     );
     app.clock.advance(61);
     assert_eq!(
-        app.app.deliver_notifications().await.unwrap_or(0),
+        app.app.notifications.deliver().await.unwrap_or(0),
         1,
         "retried once the relay is up"
     );
@@ -815,8 +788,7 @@ async fn bulk_provisioning_checks_every_row_before_creating_any(backend: Backend
     assert!(page.contains("appears more than once") && page.contains("Admin must be yes or no"));
     assert!(page.contains("“Kerr” is not an organisation you administer"));
     assert!(
-        app.app
-            .store
+        app.store
             .notifications_for("good@pf.example")
             .await
             .unwrap_or_default()
@@ -838,8 +810,7 @@ async fn bulk_provisioning_checks_every_row_before_creating_any(backend: Backend
         "agent@brodie.example",
     ] {
         assert_eq!(
-            app.app
-                .store
+            app.store
                 .notifications_for(email)
                 .await
                 .unwrap_or_default()

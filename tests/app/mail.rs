@@ -110,7 +110,6 @@ async fn a_message_reaches_every_recipient_and_nothing_is_stored_in_clear(backen
     let id = thread_id(&thread);
     let message = o
         .app
-        .app
         .store
         .thread_for_user(o.ids[1], id)
         .await
@@ -137,18 +136,17 @@ async fn a_message_reaches_every_recipient_and_nothing_is_stored_in_clear(backen
 
     let told = o
         .app
-        .app
         .store
         .notifications_for("ann@brodie.example")
         .await
         .unwrap_or_default();
     assert!(
         told.iter()
-            .any(|(subject, _, _)| subject == "You have a new message in Casemail")
+            .any(|n| n.subject == "You have a new message in Casemail")
     );
     assert!(
         told.iter()
-            .all(|(s, b, _)| !s.contains("MARKER") && !b.contains("MARKER")),
+            .all(|n| !n.subject.contains("MARKER") && !n.body.contains("MARKER")),
         "no content in email"
     );
 
@@ -193,7 +191,6 @@ async fn people_outside_a_message_get_not_found(backend: Backend) {
     let id = thread_id(&thread);
     let message_id = o
         .app
-        .app
         .store
         .thread_for_user(o.ids[0], id)
         .await
@@ -222,7 +219,6 @@ async fn people_outside_a_message_get_not_found(backend: Backend) {
     }
     // Someone else's mailbox entry cannot be moved either.
     let entry = o
-        .app
         .app
         .store
         .thread_for_user(o.ids[1], id)
@@ -261,12 +257,7 @@ async fn unknown_and_inactive_addresses_are_refused_and_the_form_kept(backend: B
         "typed text is kept"
     );
 
-    o.app
-        .app
-        .store
-        .set_user_status(o.ids[2], UserStatus::Locked)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    o.app.set_status(o.ids[2], UserStatus::Locked).await;
     let page = o
         .fiscal
         .send(&Outgoing::to("bob@kerr.example", "Plea", "Dear agent"))
@@ -318,9 +309,10 @@ async fn delivery_is_all_or_nothing(backend: Backend) {
         client_address: String::new(),
         reply_to: None,
     };
-    assert!(o.app.app.store.deliver(&delivery).await.is_err());
+    let mut change = o.app.change().await;
+    assert!(change.deliver(&delivery).await.is_err());
+    drop(change);
     let rows = o
-        .app
         .app
         .store
         .mailbox_page(o.ids[1], Folder::Inbox, None, 10)
@@ -341,7 +333,6 @@ async fn delivery_and_first_opening_are_recorded_per_recipient(backend: Backend)
     let sent_at = o.app.clock.now();
     let message_id = o
         .app
-        .app
         .store
         .thread_for_user(o.ids[0], thread_id(&thread))
         .await
@@ -352,7 +343,6 @@ async fn delivery_and_first_opening_are_recorded_per_recipient(backend: Backend)
     o.app.clock.advance(120);
     o.ann.text(&thread).await;
     let receipts = o
-        .app
         .app
         .store
         .delivery_receipts(message_id)
@@ -372,7 +362,7 @@ async fn delivery_and_first_opening_are_recorded_per_recipient(backend: Backend)
         "first opening, not the latest"
     );
     assert_eq!(of(o.ids[2]).first_read_at, None, "bob has not opened it");
-    assert_eq!(of(o.ids[0]).folder, "sent");
+    assert_eq!(of(o.ids[0]).folder, Folder::Sent);
 }
 
 async fn shredding_a_users_keys_leaves_other_recipients_reading(backend: Backend) {
@@ -384,12 +374,9 @@ async fn shredding_a_users_keys_leaves_other_recipients_reading(backend: Backend
             ..Outgoing::to("ann@brodie.example", "Indictment", "Served today")
         })
         .await;
-    o.app
-        .app
-        .store
-        .shred_account(o.ids[2])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut change = o.app.change().await;
+    change.shred_account(o.ids[2]).await.expect("shred");
+    change.commit().await.expect("commit");
     assert!(o.ann.text(&thread).await.contains("Served today"));
     assert_eq!(
         o.bob.get(&thread).await.status(),
@@ -406,7 +393,6 @@ async fn shredding_a_users_keys_leaves_other_recipients_reading(backend: Backend
     );
     assert!(
         o.app
-            .app
             .store
             .recovery_wrap(o.ids[2])
             .await
@@ -419,7 +405,6 @@ async fn shredding_a_users_keys_leaves_other_recipients_reading(backend: Backend
         casemail::domain::EmailAddress::parse("bob@kerr.example").unwrap_or_else(|e| panic!("{e}"));
     let record = o
         .app
-        .app
         .store
         .sign_in_record(&email)
         .await
@@ -429,7 +414,6 @@ async fn shredding_a_users_keys_leaves_other_recipients_reading(backend: Backend
     assert!(record.identity_wrapped_password.is_none());
     assert!(
         o.app
-            .app
             .store
             .thread_for_user(o.ids[2], thread_id(&thread))
             .await
@@ -452,7 +436,6 @@ async fn folders_move_restore_and_empty(backend: Backend) {
         "two unread in the navigation"
     );
     let rows = o
-        .app
         .app
         .store
         .mailbox_page(o.ids[1], Folder::Inbox, None, 10)
@@ -524,7 +507,6 @@ async fn replies_join_the_thread_and_forwards_reencrypt_attachments(backend: Bac
         .await;
     let original = o
         .app
-        .app
         .store
         .thread_for_user(o.ids[1], thread_id(&thread))
         .await
@@ -568,7 +550,6 @@ async fn replies_join_the_thread_and_forwards_reencrypt_attachments(backend: Bac
         .await;
     assert_ne!(forwarded, thread);
     let bobs = o
-        .app
         .app
         .store
         .thread_for_user(o.ids[2], thread_id(&forwarded))
@@ -678,7 +659,6 @@ async fn risky_attachments_are_flagged_and_served_safely(backend: Backend) {
     assert!(page.contains("This document can contain macros"));
     let message_id = o
         .app
-        .app
         .store
         .thread_for_user(o.ids[1], thread_id(&thread))
         .await
@@ -704,12 +684,12 @@ async fn risky_attachments_are_flagged_and_served_safely(backend: Backend) {
 
 async fn the_directory_lists_only_active_listed_people(backend: Backend) {
     let o = office(backend).await;
-    o.app
-        .app
-        .store
+    let mut change = o.app.change().await;
+    change
         .set_ex_directory(o.ids[2], true)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("unlist");
+    change.commit().await.expect("commit");
     let page = o.fiscal.text("/directory?q=example").await;
     assert!(page.contains("ann@brodie.example"));
     assert!(
@@ -814,7 +794,6 @@ async fn search_keeps_an_encrypted_index_that_stays_current(backend: Backend) {
     assert!(page.contains("1 message found"), "exact word found once");
     let segments = o
         .app
-        .app
         .store
         .search_segments(o.ids[1])
         .await
@@ -840,7 +819,6 @@ async fn search_keeps_an_encrypted_index_that_stays_current(backend: Backend) {
         "new mail is searchable at once"
     );
     let entry = o
-        .app
         .app
         .store
         .mailbox_page(o.ids[1], Folder::Inbox, None, 1)

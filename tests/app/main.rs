@@ -1,6 +1,9 @@
 //! The one integration test binary: every test drives the real server over HTTP on
 //! 127.0.0.1 against a fresh database, on SQLite and on PostgreSQL.
 
+// A test that cannot go on says why and stops: `expect` with the reason, never a default.
+#![allow(clippy::expect_used)]
+
 mod database_dump;
 mod helpers;
 

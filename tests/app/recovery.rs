@@ -48,12 +48,11 @@ async fn invited_with_mail(app: &TestApp) -> String {
     )
     .await;
     let mail = app
-        .app
         .store
         .notifications_for("nina@pf.example")
         .await
         .unwrap_or_default();
-    let path = between(&mail[0].1, "http://127.0.0.1:0", '\n').to_string();
+    let path = between(&mail[0].body, "http://127.0.0.1:0", '\n').to_string();
     let nina = app.browser();
     let ready = nina
         .submit(
@@ -248,13 +247,9 @@ async fn new_keys_leave_old_mail_unreadable(backend: Backend) {
             && !page.contains("KEPT-BODY")
     );
     let sent = app
-        .app
         .store
         .notifications_for("nina@pf.example")
         .await
         .unwrap_or_default();
-    assert!(
-        sent.iter()
-            .any(|(_, body, _)| body.contains("can no longer be"))
-    );
+    assert!(sent.iter().any(|n| n.body.contains("can no longer be")));
 }

@@ -79,9 +79,8 @@ async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
     let first = app.browser();
     first.sign_in("ops@casemail.example", PASSWORD).await;
     app.clock.advance(30);
-    let code =
-        casemail::state::Casemail::totp_code(&secret, "ops@casemail.example", app.clock.now())
-            .unwrap_or_default();
+    let code = casemail::second_factor::code_at(&secret, "ops@casemail.example", app.clock.now())
+        .unwrap_or_default();
     assert_eq!(
         location(
             &first
@@ -109,9 +108,8 @@ async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
             .await;
     }
     app.clock.advance(30);
-    let good =
-        casemail::state::Casemail::totp_code(&secret, "ops@casemail.example", app.clock.now())
-            .unwrap_or_default();
+    let good = casemail::second_factor::code_at(&secret, "ops@casemail.example", app.clock.now())
+        .unwrap_or_default();
     let paused = second
         .submit("/sign-in/code", "/sign-in/code", &[("code", &good)])
         .await;
@@ -143,7 +141,7 @@ async fn recovery_codes_work_once_and_admins_can_reset_the_factor(backend: Backe
     let start = page.find(marker).unwrap_or(0) + marker.len();
     let secret = page[start..start + page[start..].find('<').unwrap_or(0)].to_string();
     app.clock.advance(30);
-    let code = casemail::state::Casemail::totp_code(&secret, "morag@pf.example", app.clock.now())
+    let code = casemail::second_factor::code_at(&secret, "morag@pf.example", app.clock.now())
         .unwrap_or_default();
     let confirmed = browser
         .submit(

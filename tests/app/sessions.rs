@@ -51,7 +51,7 @@ async fn sessions_end_after_thirty_idle_minutes(backend: Backend) {
     let response = browser.get("/account").await;
     assert_eq!(response.status(), 303);
     assert!(location(&response).starts_with("/sign-in?expired=1"));
-    assert_eq!(app.app.store.count_sessions(id).await.ok(), Some(0));
+    assert_eq!(app.store.count_sessions(id).await.ok(), Some(0));
     let notice = browser.text(&location(&response)).await;
     assert!(notice.contains("Your session ended"));
 }
@@ -83,15 +83,11 @@ async fn locking_an_account_ends_its_sessions(backend: Backend) {
         .await;
     let browser = app.browser();
     browser.sign_in_ok("ann@brodie.example").await;
-    app.app
-        .store
-        .set_user_status(id, UserStatus::Locked)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    app.set_status(id, UserStatus::Locked).await;
     let response = browser.get("/account").await;
     assert_eq!(response.status(), 303);
     assert!(location(&response).starts_with("/sign-in"));
-    assert_eq!(app.app.store.count_sessions(id).await.ok(), Some(0));
+    assert_eq!(app.store.count_sessions(id).await.ok(), Some(0));
 }
 
 async fn a_cookie_is_useless_after_sign_out(backend: Backend) {
@@ -137,7 +133,7 @@ async fn signing_in_again_replaces_the_session(backend: Backend) {
             &[("email", "ann@brodie.example"), ("password", PASSWORD)],
         )
         .await;
-    assert_eq!(app.app.store.count_sessions(id).await.ok(), Some(1));
+    assert_eq!(app.store.count_sessions(id).await.ok(), Some(1));
 }
 
 async fn password_change_rewraps_the_key_and_ends_other_sessions(backend: Backend) {
@@ -171,7 +167,7 @@ async fn password_change_rewraps_the_key_and_ends_other_sessions(backend: Backen
         303,
         "other session ended"
     );
-    assert_eq!(app.app.store.count_sessions(id).await.ok(), Some(1));
+    assert_eq!(app.store.count_sessions(id).await.ok(), Some(1));
 
     let fresh = app.browser();
     assert_eq!(
@@ -187,7 +183,7 @@ async fn password_change_rewraps_the_key_and_ends_other_sessions(backend: Backen
     );
 
     let email = EmailAddress::parse("ann@brodie.example").unwrap_or_else(|e| panic!("{e}"));
-    let record = app.app.store.sign_in_record(&email).await.ok().flatten();
+    let record = app.store.sign_in_record(&email).await.ok().flatten();
     let record = record.unwrap_or_else(|| panic!("account"));
     let wrapped = record.identity_wrapped_password.unwrap_or_default();
     let with =

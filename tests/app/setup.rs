@@ -12,7 +12,10 @@ on_both_backends!(
 
 async fn the_setup_link_creates_the_first_service_admin_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let link = casemail::cli::issue_setup_link(&app.app)
+    let link = app
+        .app
+        .accounts
+        .issue_setup_link()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let path = setup_path(&link);
@@ -89,14 +92,19 @@ async fn the_setup_link_creates_the_first_service_admin_once(backend: Backend) {
 
 async fn a_wrong_setup_link_is_not_found(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    casemail::cli::issue_setup_link(&app.app)
+    app.app
+        .accounts
+        .issue_setup_link()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let browser = app.browser();
     assert_eq!(browser.get("/setup/not-the-token").await.status(), 404);
 
     // Once any account exists, no setup link works.
-    let link = casemail::cli::issue_setup_link(&app.app)
+    let link = app
+        .app
+        .accounts
+        .issue_setup_link()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
@@ -137,7 +145,7 @@ async fn admin_create_makes_a_service_admin(backend: Backend) {
 
 async fn the_demo_deployment_can_be_signed_into(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let password = casemail::demo::seed(&app.app)
+    let password = casemail::cli::seed_demo(&app.app)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     for (email, words) in [

@@ -35,12 +35,12 @@ async fn sign_in_shows_who_and_sign_out_ends_the_session(backend: Backend) {
         home.contains("Brodie &#38; Wylie"),
         "home names the organisation"
     );
-    assert_eq!(app.app.store.count_sessions(user).await.ok(), Some(1));
+    assert_eq!(app.store.count_sessions(user).await.ok(), Some(1));
 
     let response = browser.submit("/account", "/sign-out", &[]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/sign-in?signed_out=1");
-    assert_eq!(app.app.store.count_sessions(user).await.ok(), Some(0));
+    assert_eq!(app.store.count_sessions(user).await.ok(), Some(0));
     let response = browser.get("/account").await;
     assert_eq!(
         response.status(),
@@ -120,22 +120,14 @@ async fn locked_and_suspended_accounts_cannot_sign_in(backend: Backend) {
         (UserStatus::Locked, "is locked"),
         (UserStatus::Suspended, "is suspended"),
     ] {
-        app.app
-            .store
-            .set_user_status(user, status)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        app.set_status(user, status).await;
         let response = browser.sign_in("ann@brodie.example", PASSWORD).await;
         assert_eq!(response.status(), 422);
         let page = response.text().await.unwrap_or_default();
         assert!(page.contains(words), "{status:?} is explained");
         assert!(page.contains("administrator"), "says who can help");
     }
-    app.app
-        .store
-        .set_user_status(user, UserStatus::Deleted)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    app.set_status(user, UserStatus::Deleted).await;
     let page = browser
         .sign_in("ann@brodie.example", PASSWORD)
         .await

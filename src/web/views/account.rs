@@ -10,12 +10,12 @@ use serde::Deserialize;
 
 use crate::accounts::ChangePasswordError;
 use crate::clock::display_time;
+use crate::domain::FieldErrors;
 use crate::domain::Password;
-use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
 use crate::web::extract::CurrentUser;
-use crate::web::form::FormErrors;
 use crate::web::page::{Page, Section};
 
 #[derive(Template, WebTemplate)]
@@ -70,10 +70,10 @@ pub async fn show(
         password_changed: display_time(account.password_changed_at),
         key_fingerprint: account.public_recipient.clone(),
         keys_unlocked,
-        sessions: app.store.count_sessions(account.id).await?,
+        sessions: app.accounts.open_sessions(account.id).await?,
         password_changed_notice: query.password_changed.is_some(),
         totp_enrolled: account.totp_enrolled,
-        listed: !app.store.is_ex_directory(account.id).await?,
+        listed: app.accounts.is_listed(account.id).await?,
         page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
     })
 }
@@ -82,7 +82,7 @@ pub async fn show(
 #[template(path = "pages/password.html")]
 pub struct PasswordPage {
     page: Page,
-    errors: FormErrors,
+    errors: FieldErrors,
 }
 
 pub async fn password_form(
@@ -92,7 +92,7 @@ pub async fn password_form(
 ) -> Result<PasswordPage, AppError> {
     Ok(PasswordPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
-        errors: FormErrors::default(),
+        errors: FieldErrors::default(),
     })
 }
 
@@ -113,7 +113,7 @@ pub async fn change_password(
     client: crate::web::extract::ClientInfo,
     Form(input): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     if input.current_password.is_empty() {
         errors.add("current_password", "Enter your current password");
     }
@@ -130,6 +130,7 @@ pub async fn change_password(
     if let (Some(new), true) = (new, errors.is_empty()) {
         let current = SecretString::from(input.current_password);
         match app
+            .accounts
             .change_password(
                 user.account.id,
                 &user.token_hash,
@@ -165,10 +166,11 @@ pub struct ListingForm {
 pub async fn set_listing(
     State(app): State<AppState>,
     user: CurrentUser,
+    client: crate::web::extract::ClientInfo,
     Form(form): Form<ListingForm>,
 ) -> Result<Redirect, AppError> {
-    app.store
-        .set_ex_directory(user.account.id, form.listed != "yes")
+    app.accounts
+        .set_listed(&user.account, form.listed == "yes", &client.address)
         .await?;
     Ok(Redirect::to("/account"))
 }

@@ -1,6 +1,6 @@
-//! The administration panel: users in the admin's scope and what can be done to them,
-//! invitations, organisations and the policy. Metadata only: no administrator can read
-//! anyone's mail. Every action checks scope; users outside it get 404.
+//! The administration panel's pages: users in the admin's scope and what can be done to
+//! them, invitations, organisations and the policy. The rules and scope checks are in
+//! `crate::admin`; anything out of scope is 404 here.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,74 +9,44 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
-use crate::clock::display_time;
-use crate::crypto::{RandomToken, sha256_hex};
-use crate::domain::{
-    EmailAddress, Jurisdiction, OrgScope, OrganisationKind, OrganisationName, PersonName, Role,
-    UserStatus, may_administer,
+use crate::admin::{
+    ActionProblem, ActionRequest, InvitationListing, InviteProblem, Invitee, OrganisationProblem,
+    SavedOrganisation, UserFilter,
 };
-use crate::domain::{EventKind, SubjectKind};
-use crate::error::AppError;
+use crate::clock::display_time;
+use crate::domain::FieldErrors;
+use crate::domain::{
+    AccountAction, EmailAddress, Jurisdiction, OrganisationKind, OrganisationName, PersonName,
+    Role, UserStatus,
+};
 use crate::state::AppState;
-use crate::store::{AdminUserRow, InvitationRow, NewInvitation, OrganisationListing};
+use crate::store::{AdminUserRow, OrganisationListing};
 use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
 use crate::web::extract::{ClientInfo, CurrentUser};
-use crate::web::form::FormErrors;
 use crate::web::page::{Page, Section};
-
-/// How long an invitation link works.
-pub const INVITATION_DAYS: i64 = 7;
 
 /// The organisations this admin administers; 404 for non-admins.
 pub async fn scope(
     app: &AppState,
     user: &CurrentUser,
 ) -> Result<Vec<OrganisationListing>, AppError> {
-    let account = &user.account;
-    if !account.role.is_admin() {
-        return Err(AppError::NotFound);
-    }
-    let mine = OrgScope {
-        id: account.organisation.id,
-        kind: account.organisation.kind,
-        jurisdiction: &account.organisation.jurisdiction,
-    };
-    Ok(app
-        .store
-        .all_organisations()
+    app.admin
+        .scope(&user.account)
         .await?
-        .into_iter()
-        .filter(|o| {
-            let kind = OrganisationKind::parse(&o.kind).unwrap_or(OrganisationKind::Service);
-            may_administer(
-                account.role,
-                &mine,
-                &OrgScope {
-                    id: o.id,
-                    kind,
-                    jurisdiction: &o.jurisdiction,
-                },
-            )
-        })
-        .collect())
+        .ok_or(AppError::NotFound)
 }
 
-/// The user if this admin may administer them (and they are not the admin themself).
+/// The user if this admin may administer them; 404 otherwise.
 pub async fn target(
     app: &AppState,
     user: &CurrentUser,
     user_id: i64,
 ) -> Result<AdminUserRow, AppError> {
-    let orgs = scope(app, user).await?;
-    let row = app
-        .store
-        .admin_user(user_id)
+    app.admin
+        .target(&user.account, user_id)
         .await?
-        .ok_or(AppError::NotFound)?;
-    if row.id == user.account.id || !orgs.iter().any(|o| o.id == row.organisation_id) {
-        return Err(AppError::NotFound);
-    }
-    Ok(row)
+        .ok_or(AppError::NotFound)
 }
 
 pub struct ListedUser {
@@ -84,7 +54,7 @@ pub struct ListedUser {
     pub name: String,
     pub email: String,
     pub organisation: String,
-    pub status: String,
+    pub status: &'static str,
     pub last_sign_in: String,
     pub admin: bool,
     /// The policy's next step, when a warning is already due.
@@ -123,38 +93,22 @@ pub async fn users(
     Query(query): Query<UsersQuery>,
     user: CurrentUser,
 ) -> Result<UsersPage, AppError> {
-    let organisations = scope(&app, &user).await?;
-    let ids: Vec<i64> = organisations
-        .iter()
-        .filter(|o| query.organisation.is_empty() || query.organisation == o.id.to_string())
-        .map(|o| o.id)
-        .collect();
-    let status = UserStatus::parse(&query.status).ok().map(|s| s.as_str());
-    let rows = app.store.users_of(&ids, status, &query.q).await?;
-    let all_ids: Vec<i64> = organisations.iter().map(|o| o.id).collect();
-    let pending = app
-        .store
-        .users_of(&all_ids, Some("pending"), "")
+    let filter = UserFilter {
+        organisation: query.organisation.parse().ok(),
+        status: UserStatus::parse(&query.status).ok(),
+        search: query.q.clone(),
+        inactive_days: query.inactive.parse().ok(),
+    };
+    let list = app
+        .admin
+        .users(&user.account, &filter)
         .await?
-        .len();
-    let policy = app.config.inactivity_policy();
-    let now = app.clock.now();
-    let users = rows
+        .ok_or(AppError::NotFound)?;
+    let users = list
+        .users
         .into_iter()
-        .filter(|r| r.status != "deleted" || status == Some("deleted"))
-        .filter(|r| match query.inactive.parse::<i64>() {
-            Ok(days) => r.last_sign_in_at.unwrap_or(r.created_at) <= now - days * 86_400,
-            Err(_) => true,
-        })
-        .map(|r| {
-            let current = UserStatus::parse(&r.status).unwrap_or(UserStatus::Deleted);
-            let last_active = r.last_sign_in_at.unwrap_or(r.created_at);
-            let due = match policy.decide(current, last_active, now) {
-                crate::domain::Decision::Warn { step, at, .. } => {
-                    Some(format!("Will be {} on {}", step.verb(), display_time(at)))
-                }
-                _ => None,
-            };
+        .map(|listed| {
+            let r = listed.user;
             ListedUser {
                 id: r.id,
                 last_sign_in: r
@@ -163,9 +117,11 @@ pub async fn users(
                 name: r.name,
                 email: r.email,
                 organisation: r.organisation,
-                status: r.status,
-                admin: r.is_admin != 0,
-                due,
+                status: r.status.as_str(),
+                admin: r.is_admin,
+                due: listed
+                    .due
+                    .map(|(step, at)| format!("Will be {} on {}", step.verb(), display_time(at))),
             }
         })
         .collect();
@@ -176,9 +132,9 @@ pub async fn users(
     Ok(UsersPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Admin).await?,
         users,
-        organisations,
+        organisations: list.organisations,
         query,
-        pending,
+        pending: list.pending,
         notice,
     })
 }
@@ -190,7 +146,7 @@ pub struct UserPage {
     person: AdminUserRow,
     created: String,
     last_sign_in: String,
-    errors: FormErrors,
+    errors: FieldErrors,
 }
 
 pub async fn user_detail(
@@ -200,14 +156,24 @@ pub async fn user_detail(
     user: CurrentUser,
 ) -> Result<UserPage, AppError> {
     let person = target(&app, &user, user_id).await?;
+    user_page(&app, &csrf, &user, person, FieldErrors::default()).await
+}
+
+async fn user_page(
+    app: &AppState,
+    csrf: &CsrfToken,
+    user: &CurrentUser,
+    person: AdminUserRow,
+    errors: FieldErrors,
+) -> Result<UserPage, AppError> {
     Ok(UserPage {
-        page: Page::signed_in(&app, &csrf, &user, Section::Admin).await?,
+        page: Page::signed_in(app, csrf, user, Section::Admin).await?,
         created: display_time(person.created_at),
         last_sign_in: person
             .last_sign_in_at
             .map_or_else(|| "Never".to_string(), display_time),
         person,
-        errors: FormErrors::default(),
+        errors,
     })
 }
 
@@ -221,7 +187,8 @@ pub struct StatusAction {
     confirm: String,
 }
 
-/// Approve, reject, unlock, reactivate, suspend or delete, where the status allows it.
+/// Approve, reject, unlock, reactivate, suspend or delete, or reset the second factor,
+/// where the status allows it.
 pub async fn change_status(
     State(app): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
@@ -231,80 +198,32 @@ pub async fn change_status(
     Form(form): Form<StatusAction>,
 ) -> Result<Response, AppError> {
     let person = target(&app, &user, user_id).await?;
-    let current = UserStatus::parse(&person.status).unwrap_or(UserStatus::Deleted);
-    let reason = form.reason.trim();
-    let mut errors = FormErrors::default();
-    let change = match (form.action.as_str(), current) {
-        ("approve", UserStatus::Pending) => Some((UserStatus::Active, "approved")),
-        ("reject", UserStatus::Pending) => {
-            if reason.is_empty() {
-                errors.add(
-                    "reason",
-                    "Give the reason for rejecting the registration; the applicant is told it",
-                );
-            }
-            Some((UserStatus::Deleted, "rejected"))
-        }
-        ("unlock", UserStatus::Locked) => Some((UserStatus::Active, "unlocked")),
-        ("reactivate", UserStatus::Suspended) => Some((UserStatus::Active, "reactivated")),
-        ("suspend", UserStatus::Active | UserStatus::Locked) => {
-            Some((UserStatus::Suspended, "suspended"))
-        }
-        ("reset_second_factor", _) => {
-            app.store.reset_totp(user_id).await?;
-            let event = crate::audit::Origin::user(&user.account, &client.address).event(
-                app.clock.now(),
-                EventKind::SecondFactorReset,
-                SubjectKind::User,
-                Some(user_id),
-                serde_json::json!({}),
-            );
-            app.store.audit(&[event]).await?;
-            return Ok(Redirect::to("/admin/users?done=reset").into_response());
-        }
-        ("delete", UserStatus::Active | UserStatus::Locked | UserStatus::Suspended) => {
-            if form.confirm != "yes" {
-                errors.add(
-                    "confirm",
-                    "Confirm that the account and its keys are to be destroyed",
-                );
-            }
-            Some((UserStatus::Deleted, "deleted"))
-        }
-        _ => None,
-    };
-    let Some((status, done)) = change else {
-        errors.add(
-            "action",
-            format!(
-                "That cannot be done to an account that is {}.",
-                person.status
-            ),
-        );
+    let mut errors = FieldErrors::default();
+    let Some(action) = errors.check("action", AccountAction::parse(&form.action)) else {
         return rerender_user(&app, &csrf, &user, person, errors).await;
     };
-    if !errors.is_empty() {
-        return rerender_user(&app, &csrf, &user, person, errors).await;
-    }
-    let reason = if reason.is_empty() {
-        format!("{done} by an administrator")
-    } else {
-        reason.to_string()
+    let request = ActionRequest {
+        action,
+        reason: &form.reason,
+        confirmed: form.confirm == "yes",
     };
-    app.change_status(
-        Some(&user.account),
-        user_id,
-        status,
-        &reason,
-        &client.address,
-    )
-    .await?;
-    if form.action == "approve" {
-        app.store
-            .approve_organisation(person.organisation_id)
-            .await?;
+    match app
+        .admin
+        .act_on_user(&user.account, &person, request, &client.address)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/users?done={}", action.done())).into_response()),
+        Err(ActionProblem::Internal(e)) => Err(AppError::Internal(e)),
+        Err(problem) => {
+            let field = match problem {
+                ActionProblem::ReasonNeeded => "reason",
+                ActionProblem::ConfirmationNeeded => "confirm",
+                _ => "action",
+            };
+            errors.add(field, problem.to_string());
+            rerender_user(&app, &csrf, &user, person, errors).await
+        }
     }
-    Ok(Redirect::to(&format!("/admin/users?done={done}")).into_response())
 }
 
 pub async fn rerender_user(
@@ -312,18 +231,11 @@ pub async fn rerender_user(
     csrf: &CsrfToken,
     user: &CurrentUser,
     person: AdminUserRow,
-    errors: FormErrors,
+    errors: FieldErrors,
 ) -> Result<Response, AppError> {
-    let mut response = UserPage {
-        page: Page::signed_in(app, csrf, user, Section::Admin).await?,
-        created: display_time(person.created_at),
-        last_sign_in: person
-            .last_sign_in_at
-            .map_or_else(|| "Never".to_string(), display_time),
-        person,
-        errors,
-    }
-    .into_response();
+    let mut response = user_page(app, csrf, user, person, errors)
+        .await?
+        .into_response();
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
 }
@@ -333,8 +245,8 @@ pub async fn rerender_user(
 pub struct InvitationsPage {
     page: Page,
     organisations: Vec<OrganisationListing>,
-    invitations: Vec<(InvitationRow, String, String)>,
-    errors: FormErrors,
+    invitations: Vec<(crate::store::InvitationRow, String, String)>,
+    errors: FieldErrors,
     form: InviteForm,
     notice: Option<&'static str>,
 }
@@ -372,7 +284,7 @@ pub async fn invitations(
         &app,
         &csrf,
         &user,
-        FormErrors::default(),
+        FieldErrors::default(),
         InviteForm::default(),
         notice,
     )
@@ -383,31 +295,31 @@ async fn render_invitations(
     app: &AppState,
     csrf: &CsrfToken,
     user: &CurrentUser,
-    errors: FormErrors,
+    errors: FieldErrors,
     form: InviteForm,
     notice: Option<&'static str>,
 ) -> Result<InvitationsPage, AppError> {
-    let organisations = scope(app, user).await?;
-    let ids: Vec<i64> = organisations.iter().map(|o| o.id).collect();
-    let now = app.clock.now();
-    let invitations = app
-        .store
-        .pending_invitations(&ids)
+    let (organisations, listed) = app
+        .admin
+        .pending_invitations(&user.account)
         .await?
+        .ok_or(AppError::NotFound)?;
+    let now = app.clock.now();
+    let invitations = listed
         .into_iter()
-        .map(|i| {
-            let org = organisations
-                .iter()
-                .find(|o| o.id == i.organisation_id)
-                .map(|o| o.name.clone())
-                .unwrap_or_default();
-            let state = if i.expires_at <= now {
-                "Expired".to_string()
-            } else {
-                format!("Link works until {}", display_time(i.expires_at))
-            };
-            (i, org, state)
-        })
+        .map(
+            |InvitationListing {
+                 invitation,
+                 organisation,
+             }| {
+                let state = if invitation.expires_at <= now {
+                    "Expired".to_string()
+                } else {
+                    format!("Link works until {}", display_time(invitation.expires_at))
+                };
+                (invitation, organisation, state)
+            },
+        )
         .collect();
     Ok(InvitationsPage {
         page: Page::signed_in(app, csrf, user, Section::Admin).await?,
@@ -426,116 +338,38 @@ pub async fn invite(
     client: ClientInfo,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, AppError> {
-    let organisations = scope(&app, &user).await?;
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     let name = errors.check("name", PersonName::parse(&form.name));
     let email = errors.check("email", EmailAddress::parse(&form.email));
-    let org = form
-        .organisation
-        .parse::<i64>()
-        .ok()
-        .filter(|id| organisations.iter().any(|o| o.id == *id));
-    if org.is_none() {
-        errors.add(
-            "organisation",
-            "Choose the organisation the person will belong to",
-        );
+    let organisation_id = form.organisation.parse::<i64>().ok();
+    if organisation_id.is_none() {
+        errors.add("organisation", InviteProblem::OutOfScope.to_string());
     }
-    if let Some(email) = &email
-        && app.store.address_record(email).await?.is_some()
-    {
-        errors.add(
-            "email",
-            "There is already an account with this email address",
-        );
-    }
-    let (Some(name), Some(email), Some(org), true) = (name, email, org, errors.is_empty()) else {
-        let mut response = render_invitations(&app, &csrf, &user, errors, form, None)
-            .await?
-            .into_response();
-        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(response);
-    };
-    invite_one(
-        &app,
-        &user,
-        &client,
-        org,
-        &email,
-        &name,
-        form.admin == "yes",
-    )
-    .await?;
-    Ok(Redirect::to("/admin/invitations?done=sent").into_response())
-}
-
-/// Creates an invitation with a fresh single-use token and emails its link.
-pub async fn invite_one(
-    app: &AppState,
-    user: &CurrentUser,
-    client: &ClientInfo,
-    organisation_id: i64,
-    email: &EmailAddress,
-    name: &PersonName,
-    is_admin: bool,
-) -> Result<(), AppError> {
-    let token = RandomToken::generate();
-    let now = app.clock.now();
-    let token_hash = sha256_hex(token.as_str().as_bytes());
-    let id = app
-        .store
-        .create_invitation(&NewInvitation {
+    if let (Some(name), Some(email), Some(organisation_id)) = (name, email, organisation_id) {
+        let invitee = Invitee {
+            name,
+            email,
             organisation_id,
-            email: email.as_str(),
-            name: name.as_str(),
-            is_admin,
-            token_hash: &token_hash,
-            invited_by: user.account.id,
-            now,
-            expires_at: now + INVITATION_DAYS * 86_400,
-        })
-        .await?;
-    send_invitation(
-        app,
-        user,
-        client,
-        id,
-        email.as_str(),
-        name.as_str(),
-        token.as_str(),
-    )
-    .await
-}
-
-pub async fn send_invitation(
-    app: &AppState,
-    user: &CurrentUser,
-    client: &ClientInfo,
-    id: i64,
-    email: &str,
-    name: &str,
-    token: &str,
-) -> Result<(), AppError> {
-    let now = app.clock.now();
-    let link = format!("{}/invite/{token}", app.config.public_url());
-    let body = format!(
-        "Dear {name},\n\n{} has invited you to Casemail, the secure correspondence service for \
-         criminal justice. Open this link to choose your password and activate your account:\n\n\
-         {link}\n\nThe link works once and expires in {INVITATION_DAYS} days.\n",
-        user.account.name
-    );
-    app.store
-        .queue_notification(email, "You are invited to Casemail", &body, None, now)
-        .await?;
-    let event = crate::audit::Origin::user(&user.account, &client.address).event(
-        now,
-        EventKind::InvitationSent,
-        SubjectKind::Invitation,
-        Some(id),
-        serde_json::json!({}),
-    );
-    app.store.audit(&[event]).await?;
-    Ok(())
+            is_admin: form.admin == "yes",
+        };
+        match app
+            .admin
+            .invite(&user.account, invitee, &client.address)
+            .await
+        {
+            Ok(()) => return Ok(Redirect::to("/admin/invitations?done=sent").into_response()),
+            Err(InviteProblem::Internal(e)) => return Err(AppError::Internal(e)),
+            Err(problem @ InviteProblem::OutOfScope) => {
+                errors.add("organisation", problem.to_string());
+            }
+            Err(problem @ InviteProblem::EmailTaken) => errors.add("email", problem.to_string()),
+        }
+    }
+    let mut response = render_invitations(&app, &csrf, &user, errors, form, None)
+        .await?
+        .into_response();
+    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
 }
 
 pub async fn resend_invitation(
@@ -544,30 +378,13 @@ pub async fn resend_invitation(
     user: CurrentUser,
     client: ClientInfo,
 ) -> Result<Redirect, AppError> {
-    let organisations = scope(&app, &user).await?;
-    let invitation = app.store.invitation(id).await?.ok_or(AppError::NotFound)?;
-    if invitation.accepted_at.is_some()
-        || !organisations
-            .iter()
-            .any(|o| o.id == invitation.organisation_id)
+    if !app
+        .admin
+        .resend_invitation(&user.account, id, &client.address)
+        .await?
     {
         return Err(AppError::NotFound);
     }
-    let token = RandomToken::generate();
-    let expires = app.clock.now() + INVITATION_DAYS * 86_400;
-    app.store
-        .renew_invitation(id, &sha256_hex(token.as_str().as_bytes()), expires)
-        .await?;
-    send_invitation(
-        &app,
-        &user,
-        &client,
-        id,
-        &invitation.email,
-        &invitation.name,
-        token.as_str(),
-    )
-    .await?;
     Ok(Redirect::to("/admin/invitations?done=resent"))
 }
 
@@ -577,7 +394,7 @@ pub struct OrganisationsPage {
     page: Page,
     organisations: Vec<OrganisationListing>,
     can_edit: bool,
-    errors: FormErrors,
+    errors: FieldErrors,
 }
 
 pub async fn organisations(
@@ -589,7 +406,7 @@ pub async fn organisations(
         organisations: scope(&app, &user).await?,
         can_edit: user.account.role == Role::ServiceAdmin,
         page: Page::signed_in(&app, &csrf, &user, Section::Admin).await?,
-        errors: FormErrors::default(),
+        errors: FieldErrors::default(),
     })
 }
 
@@ -615,47 +432,32 @@ pub async fn save_organisation(
     if user.account.role != Role::ServiceAdmin {
         return Err(AppError::NotFound);
     }
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     let name = errors.check("name", OrganisationName::parse(&form.name));
     let jurisdiction = errors.check("jurisdiction", Jurisdiction::parse(&form.jurisdiction));
-    if let (Some(name), Some(jurisdiction)) = (name, jurisdiction) {
-        let now = app.clock.now();
-        let saved = if id == "new" {
-            match OrganisationKind::parse(&form.kind) {
-                Ok(kind) => match app
-                    .store
-                    .create_organisation(kind, &name, &jurisdiction, now)
-                    .await
-                {
-                    Ok(org) => Some(org.id),
-                    Err(e) if e.is_unique_violation() => {
-                        errors.add("name", "An organisation with this name already exists");
-                        None
-                    }
-                    Err(e) => return Err(e.into()),
-                },
-                Err(e) => {
-                    errors.add("kind", e.to_string());
-                    None
-                }
+    let target = if id == "new" {
+        errors
+            .check("kind", OrganisationKind::parse(&form.kind))
+            .map(SavedOrganisation::New)
+    } else {
+        Some(SavedOrganisation::Existing(
+            id.parse::<i64>().map_err(|_| AppError::NotFound)?,
+        ))
+    };
+    if let (Some(name), Some(jurisdiction), Some(target)) = (name, jurisdiction, target) {
+        match app
+            .admin
+            .save_organisation(&user.account, target, &name, &jurisdiction, &client.address)
+            .await
+        {
+            Ok(_) => return Ok(Redirect::to("/admin/organisations").into_response()),
+            Err(OrganisationProblem::Internal(e)) => return Err(AppError::Internal(e)),
+            Err(OrganisationProblem::NotAllowed | OrganisationProblem::Unknown) => {
+                return Err(AppError::NotFound);
             }
-        } else {
-            let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
-            app.store
-                .update_organisation(id, &name, &jurisdiction)
-                .await?;
-            Some(id)
-        };
-        if let Some(org_id) = saved {
-            let event = crate::audit::Origin::user(&user.account, &client.address).event(
-                now,
-                EventKind::OrganisationSaved,
-                SubjectKind::Organisation,
-                Some(org_id),
-                serde_json::json!({ "name": name.as_str(), "jurisdiction": jurisdiction.as_str() }),
-            );
-            app.store.audit(&[event]).await?;
-            return Ok(Redirect::to("/admin/organisations").into_response());
+            Err(problem @ OrganisationProblem::NameTaken) => {
+                errors.add("name", problem.to_string());
+            }
         }
     }
     let mut response = OrganisationsPage {
@@ -683,9 +485,10 @@ pub async fn policy(
     user: CurrentUser,
 ) -> Result<PolicyPage, AppError> {
     scope(&app, &user).await?;
+    let (policy, smtp) = app.admin.policy();
     Ok(PolicyPage {
-        policy: app.config.inactivity_policy(),
-        smtp: app.config.smtp_url.is_some(),
+        policy,
+        smtp,
         page: Page::signed_in(&app, &csrf, &user, Section::Admin).await?,
     })
 }

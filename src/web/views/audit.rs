@@ -1,8 +1,6 @@
 //! What people see of the audit trail: a sender's delivery and read timeline, a case's
 //! audit (page, print and CSV), one's own account activity, and the service admin's search.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Extension;
@@ -11,16 +9,13 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::audit::csv_cell;
-use crate::clock::display_time;
-use crate::domain::EnvelopeContent;
-use crate::domain::Role;
-use crate::domain::{EventKind, SubjectKind};
-use crate::error::AppError;
+use crate::audit::{RecipientTimeline, Trail, TrailSearch};
+use crate::domain::SubjectKind;
 use crate::state::AppState;
-use crate::store::{EventFilter, EventRow};
 use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
 use crate::web::extract::{CurrentUser, PollingUser};
+use crate::web::format;
 use crate::web::page::{Page, Section};
 
 /// One recipient's line in a sender's timeline.
@@ -34,93 +29,29 @@ pub struct Receipt {
     pub downloads: Vec<String>,
 }
 
-/// The timeline of a message for its sender; None for anyone else.
-pub async fn receipts_for(
-    app: &AppState,
-    sender_id: i64,
-    message_id: i64,
-    attachment_names: &[String],
-) -> Result<Option<Vec<Receipt>>, AppError> {
-    let entries = app.store.delivery_receipts(message_id).await?;
-    if !entries
-        .iter()
-        .any(|e| e.user_id == sender_id && e.folder == "sent")
-        && !is_sender(app, sender_id, message_id).await?
-    {
-        return Ok(None);
-    }
-    let events = app
-        .store
-        .audit_events(&EventFilter {
-            subject: Some((SubjectKind::Message, message_id)),
-            limit: 10_000,
-            ..EventFilter::default()
+/// A message's timeline in words, naming attachments by position.
+pub fn receipts(timeline: Vec<RecipientTimeline>, attachment_names: &[String]) -> Vec<Receipt> {
+    timeline
+        .into_iter()
+        .map(|line| Receipt {
+            delivered: line.delivered_at.map(format::time).unwrap_or_default(),
+            first_opened: line.opened_at.first().map(format::time),
+            last_opened: line.opened_at.last().map(format::time),
+            opens: line.opened_at.len(),
+            downloads: line
+                .downloads
+                .iter()
+                .map(|(position, at)| {
+                    let name = attachment_names
+                        .get(*position)
+                        .map_or("an attachment", String::as_str);
+                    format!("{name}, {}", format::time(at))
+                })
+                .collect(),
+            name: line.name,
+            email: line.email,
         })
-        .await?;
-    let recipients: Vec<i64> = events
-        .iter()
-        .filter(|e| e.kind == EventKind::MessageDelivered)
-        .filter_map(|e| payload_i64(e, "recipient"))
-        .collect();
-    let names = app.store.user_names(&recipients).await?;
-    let mut receipts = Vec::new();
-    for recipient in recipients {
-        let delivered = events
-            .iter()
-            .find(|e| {
-                e.kind == EventKind::MessageDelivered
-                    && payload_i64(e, "recipient") == Some(recipient)
-            })
-            .map(|e| display_time(e.at))
-            .unwrap_or_default();
-        let opened: Vec<&EventRow> = events
-            .iter()
-            .filter(|e| e.kind == EventKind::MessageOpened && e.actor_id == Some(recipient))
-            .collect();
-        let downloads = events
-            .iter()
-            .filter(|e| e.kind == EventKind::AttachmentDownloaded && e.actor_id == Some(recipient))
-            .map(|e| {
-                let name = payload_i64(e, "attachment")
-                    .and_then(|p| attachment_names.get(p as usize))
-                    .cloned()
-                    .unwrap_or_else(|| "an attachment".to_string());
-                format!("{name}, {}", display_time(e.at))
-            })
-            .collect();
-        let (name, email) = names.get(&recipient).cloned().unwrap_or_default();
-        receipts.push(Receipt {
-            name,
-            email,
-            delivered,
-            // Events come newest first.
-            first_opened: opened.last().map(|e| display_time(e.at)),
-            last_opened: opened.first().map(|e| display_time(e.at)),
-            opens: opened.len(),
-            downloads,
-        });
-    }
-    Ok(Some(receipts))
-}
-
-async fn is_sender(app: &AppState, user_id: i64, message_id: i64) -> Result<bool, AppError> {
-    let events = app
-        .store
-        .audit_events(&EventFilter {
-            subject: Some((SubjectKind::Message, message_id)),
-            kind: Some(EventKind::MessageSent),
-            limit: 1,
-            ..EventFilter::default()
-        })
-        .await?;
-    Ok(events.first().is_some_and(|e| e.actor_id == Some(user_id)))
-}
-
-fn payload_i64(event: &EventRow, key: &str) -> Option<i64> {
-    serde_json::from_str::<serde_json::Value>(&event.payload)
-        .ok()?
-        .get(key)?
-        .as_i64()
+        .collect()
 }
 
 #[derive(Template, WebTemplate)]
@@ -131,24 +62,24 @@ pub struct ReceiptsPartial {
 }
 
 /// The live timeline, polled by htmx on the thread page; does not keep the session alive.
-pub async fn receipts(
+pub async fn receipts_partial(
     State(app): State<AppState>,
     Path(message_id): Path<i64>,
     PollingUser(user): PollingUser,
 ) -> Result<ReceiptsPartial, AppError> {
-    let (envelope, _, _) = app
-        .store
-        .message_for_user(user.account.id, message_id)
+    let names = app
+        .mail
+        .attachment_names(&user.account, &user.identity()?, message_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let content: EnvelopeContent = crate::crypto::open_item(&user.identity()?, &envelope)?;
-    let names: Vec<String> = content.attachments.into_iter().map(|a| a.name).collect();
-    let receipts = receipts_for(&app, user.account.id, message_id, &names)
+    let timeline = app
+        .audit
+        .delivery_timeline(user.account.id, message_id)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(ReceiptsPartial {
         message_id,
-        receipts,
+        receipts: receipts(timeline, &names),
     })
 }
 
@@ -164,38 +95,41 @@ pub struct ShownEvent {
     pub address: String,
 }
 
-async fn show_events(app: &AppState, events: Vec<EventRow>) -> Result<Vec<ShownEvent>, AppError> {
-    let mut ids: Vec<i64> = events.iter().filter_map(|e| e.actor_id).collect();
-    ids.extend(
-        events
-            .iter()
-            .filter(|e| e.subject_type == SubjectKind::User)
-            .filter_map(|e| e.subject_id),
-    );
-    ids.sort_unstable();
-    ids.dedup();
-    let names: HashMap<i64, (String, String)> = app.store.user_names(&ids).await?;
-    let name_of = |id: Option<i64>| match id.and_then(|id| names.get(&id)) {
+fn shown_events(trail: Trail) -> Vec<ShownEvent> {
+    let people = trail.people;
+    let name_of = |id: Option<i64>| match id.and_then(|id| people.get(&id)) {
         Some((name, email)) => format!("{name} <{email}>"),
         None => "Casemail".to_string(),
     };
-    Ok(events
+    trail
+        .events
         .into_iter()
         .map(|e| ShownEvent {
             seq: e.seq,
-            at: display_time(e.at),
+            at: format::time(e.at),
             what: e.kind.describe(),
+            kind: e.kind.as_str(),
             who: name_of(e.actor_id),
             subject: match (e.subject_type, e.subject_id) {
                 (SubjectKind::User, id) => name_of(id),
-                (kind, Some(id)) => format!("{} {id}", kind.as_str()),
-                (kind, None) => kind.as_str().to_string(),
+                (kind, Some(id)) => format!("{kind} {id}"),
+                (kind, None) => kind.to_string(),
             },
-            detail: e.payload.clone(),
-            address: e.client_address.clone(),
-            kind: e.kind.as_str(),
+            detail: e.payload,
+            address: e.client_address,
         })
-        .collect())
+        .collect()
+}
+
+/// A CSV cell: quoted, with formula-like starts neutralised so a spreadsheet never
+/// evaluates what a user typed.
+pub fn csv_cell(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    format!("\"{}\"", value.replace('"', "\"\""))
 }
 
 fn csv_response(file_name: &str, events: &[ShownEvent], footer: &str) -> Response {
@@ -267,35 +201,31 @@ async fn case_audit_events(
     case_id: i64,
     query: &EventQuery,
 ) -> Result<(String, Vec<ShownEvent>, Vec<(i64, String)>), AppError> {
-    let case = app
-        .store
-        .case_for_user(user.account.id, case_id)
+    let (case, trail) = app
+        .audit
+        .case_trail(
+            &user.account,
+            case_id,
+            query.person.parse().ok(),
+            &query.kind,
+        )
         .await?
         .ok_or(AppError::NotFound)?;
-    let events = app
-        .store
-        .audit_events(&EventFilter {
-            case_id: Some(case_id),
-            actor_id: query.person.parse().ok(),
-            kind_prefix: Some(query.kind.clone()).filter(|k| !k.is_empty()),
-            limit: 50_000,
-            ..EventFilter::default()
-        })
-        .await?;
     let people = app
-        .store
-        .participants(case_id)
+        .cases
+        .participants(&user.account, case_id)
         .await?
+        .unwrap_or_default()
         .into_iter()
         .map(|p| (p.user_id, p.name))
         .collect();
-    Ok((case.reference, show_events(app, events).await?, people))
+    Ok((case.reference, shown_events(trail), people))
 }
 
 /// A statement of the chain's state, for printed and exported audits.
 async fn verification_statement(app: &AppState) -> Result<String, AppError> {
-    let verified = app.verify_audit(None).await?;
-    let when = display_time(app.clock.now());
+    let verified = app.audit.verify(None).await?;
+    let when = format::time(app.clock.now());
     Ok(match (verified.broken, verified.head) {
         (None, Some((seq, hash))) => format!(
             "Verified {when}: the audit chain of {} events is intact. Chain head: event {seq}, hash {hash}.",
@@ -317,7 +247,7 @@ pub async fn case_audit(
 ) -> Result<CaseAuditPage, AppError> {
     let (reference, events, people) = case_audit_events(&app, &user, case_id, &query).await?;
     let csv_query = serde_urlencoded::to_string([("person", &query.person), ("kind", &query.kind)])
-        .unwrap_or_default();
+        .map_err(anyhow::Error::from)?;
     Ok(CaseAuditPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Cases).await?,
         statement: verification_statement(&app).await?,
@@ -358,16 +288,8 @@ pub async fn own_activity(
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
 ) -> Result<ActivityPage, AppError> {
-    let events = app
-        .store
-        .audit_events(&EventFilter {
-            subject: Some((SubjectKind::User, user.account.id)),
-            limit: 200,
-            ..EventFilter::default()
-        })
-        .await?;
-    let mut shown = show_events(&app, events).await?;
-    for event in &mut shown {
+    let mut events = shown_events(app.audit.own_activity(&user.account).await?);
+    for event in &mut events {
         event.detail = serde_json::from_str::<serde_json::Value>(&event.detail)
             .ok()
             .and_then(|v| {
@@ -379,7 +301,7 @@ pub async fn own_activity(
     }
     Ok(ActivityPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
-        events: shown,
+        events,
     })
 }
 
@@ -400,44 +322,25 @@ async fn admin_events(
     user: &CurrentUser,
     query: &EventQuery,
 ) -> Result<Vec<ShownEvent>, AppError> {
-    if user.account.role != Role::ServiceAdmin {
-        return Err(AppError::NotFound);
-    }
-    let actor_id = match query.person.trim() {
-        "" => None,
-        email => match crate::domain::EmailAddress::parse(email) {
-            Ok(email) => Some(app.store.address_record(&email).await?.map_or(-1, |r| r.id)),
-            Err(_) => Some(-1),
-        },
-    };
-    let actor_org_id = match query.organisation.trim() {
-        "" => None,
-        name => Some(
-            app.store
-                .organisation_by_name(name)
-                .await?
-                .map_or(-1, |o| o.id),
-        ),
-    };
     let day = |s: &str, offset: i64| {
         let format = time::macros::format_description!("[year]-[month]-[day]");
         time::Date::parse(s.trim(), format)
             .ok()
             .map(|d| d.midnight().assume_utc().unix_timestamp() + offset)
     };
-    let events = app
-        .store
-        .audit_events(&EventFilter {
-            actor_id,
-            actor_org_id,
-            kind_prefix: Some(query.kind.clone()).filter(|k| !k.is_empty()),
-            from: day(&query.from, 0),
-            until: day(&query.until, 86_400),
-            limit: 5_000,
-            ..EventFilter::default()
-        })
-        .await?;
-    show_events(app, events).await
+    let search = TrailSearch {
+        person: query.person.clone(),
+        organisation: query.organisation.clone(),
+        kind_prefix: query.kind.clone(),
+        from: day(&query.from, 0),
+        until: day(&query.until, 86_400),
+    };
+    let trail = app
+        .audit
+        .search(&user.account, &search)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(shown_events(trail))
 }
 
 pub async fn admin_audit(
@@ -454,7 +357,7 @@ pub async fn admin_audit(
         ("from", &query.from),
         ("until", &query.until),
     ])
-    .unwrap_or_default();
+    .map_err(anyhow::Error::from)?;
     Ok(AdminAuditPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Admin).await?,
         statement: verification_statement(&app).await?,
@@ -476,4 +379,16 @@ pub async fn admin_audit_csv(
         &events,
         &verification_statement(&app).await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(csv_cell("Smith, J"), "\"Smith, J\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
+    }
 }

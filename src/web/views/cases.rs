@@ -1,4 +1,6 @@
-//! Cases: the list, creating one, the case page, participants and access requests.
+//! The case pages: the list, creating a case, a case's page with its correspondence,
+//! disclosure and participants, and defence agents' requests to join. The rules are in
+//! `crate::cases`; a case the user does not take part in is 404.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -7,43 +9,19 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
-use super::mailbox::ListedMessage;
-use crate::audit::Origin;
-use crate::cases::{CaseDetails, CaseProblem, NewCase};
-use crate::clock::display_time;
-use crate::domain::EnvelopeContent;
+use crate::cases::{CaseDetails, CaseFile, CaseProblem, Disclosure, NewCase};
+use crate::domain::FieldErrors;
 use crate::domain::{
     CaseReference, CaseStatus, NegotiationState, OrganisationKind, Side, parse_charges, parse_line,
 };
-use crate::domain::{EventKind, SubjectKind};
-use crate::error::AppError;
+use crate::mail::ListedMessage;
 use crate::state::AppState;
 use crate::store::{AccessRequestRow, CaseRow, ParticipantRow};
 use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
 use crate::web::extract::{ClientInfo, CurrentUser};
-use crate::web::form::FormErrors;
+use crate::web::format;
 use crate::web::page::{Page, Section};
-
-/// Records an event about a case on behalf of the signed-in user.
-pub async fn record_case_event(
-    app: &AppState,
-    user: &CurrentUser,
-    client: &ClientInfo,
-    kind: EventKind,
-    case_id: i64,
-    payload: serde_json::Value,
-) -> Result<(), AppError> {
-    let mut event = Origin::user(&user.account, &client.address).event(
-        app.clock.now(),
-        kind,
-        SubjectKind::Case,
-        Some(case_id),
-        payload,
-    );
-    event.case_id = Some(case_id);
-    app.store.audit(&[event]).await?;
-    Ok(())
-}
 
 pub struct ListedCase {
     pub id: i64,
@@ -51,7 +29,7 @@ pub struct ListedCase {
     pub title: String,
     pub court: String,
     pub office: String,
-    pub status: String,
+    pub status: &'static str,
     pub plea: &'static str,
 }
 
@@ -76,23 +54,21 @@ pub async fn list(
     Query(query): Query<Notice>,
     user: CurrentUser,
 ) -> Result<CasesPage, AppError> {
-    let identity = user.identity()?;
     let cases = app
-        .store
-        .cases_for_user(user.account.id)
+        .cases
+        .list(&user.account, &user.identity()?)
         .await?
         .into_iter()
-        .map(|row| {
-            let details: CaseDetails =
-                crate::crypto::open_item(&identity, &row.details).unwrap_or_default();
+        .map(|listed| {
+            let case = listed.case;
             ListedCase {
-                id: row.id,
-                title: details.title,
-                plea: plea_label(row.plea_state.as_deref()),
-                reference: row.reference,
-                court: row.court,
-                office: row.organisation_name,
-                status: row.status,
+                id: case.id,
+                title: listed.title,
+                plea: plea_label(case.plea_state),
+                reference: case.reference,
+                court: case.court,
+                office: case.organisation_name,
+                status: case.status.as_str(),
             }
         })
         .collect();
@@ -110,11 +86,8 @@ pub async fn list(
     })
 }
 
-pub fn plea_label(state: Option<&str>) -> &'static str {
-    match state.and_then(|s| NegotiationState::parse(s).ok()) {
-        None => "No negotiation",
-        Some(state) => state.label(),
-    }
+pub fn plea_label(state: Option<NegotiationState>) -> &'static str {
+    state.map_or("No negotiation", NegotiationState::label)
 }
 
 #[derive(Deserialize, Default)]
@@ -135,7 +108,7 @@ pub struct CaseForm {
 #[template(path = "pages/case_new.html")]
 pub struct NewCasePage {
     page: Page,
-    errors: FormErrors,
+    errors: FieldErrors,
     form: CaseForm,
 }
 
@@ -147,7 +120,7 @@ pub async fn new_form(
     prosecution_only(&user)?;
     Ok(NewCasePage {
         page: Page::signed_in(&app, &csrf, &user, Section::Cases).await?,
-        errors: FormErrors::default(),
+        errors: FieldErrors::default(),
         form: CaseForm::default(),
     })
 }
@@ -168,7 +141,7 @@ pub async fn create(
     Form(form): Form<CaseForm>,
 ) -> Result<Response, AppError> {
     prosecution_only(&user)?;
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     let reference = errors.check("reference", CaseReference::parse(&form.reference));
     let title = errors.check(
         "title",
@@ -192,19 +165,8 @@ pub async fn create(
                 charges,
             },
         };
-        match app.create_case(&user.account, case).await {
-            Ok(id) => {
-                record_case_event(
-                    &app,
-                    &user,
-                    &client,
-                    EventKind::CaseCreated,
-                    id,
-                    serde_json::json!({}),
-                )
-                .await?;
-                return Ok(Redirect::to(&format!("/cases/{id}?done=created")).into_response());
-            }
+        match app.cases.create(&user.account, case, &client.address).await {
+            Ok(id) => return Ok(Redirect::to(&format!("/cases/{id}?done=created")).into_response()),
             Err(CaseProblem::Internal(e)) => return Err(AppError::Internal(e)),
             Err(problem) => errors.add("reference", problem.to_string()),
         }
@@ -219,7 +181,8 @@ pub async fn create(
     Ok(response)
 }
 
-pub struct Disclosure {
+/// A disclosed document as the case page lists it.
+pub struct ShownDisclosure {
     pub thread_id: i64,
     pub message_id: i64,
     pub position: usize,
@@ -240,9 +203,9 @@ pub struct CasePage {
     participants: Vec<ParticipantRow>,
     requests: Vec<AccessRequestRow>,
     messages: Vec<ListedMessage>,
-    disclosures: Vec<Disclosure>,
+    disclosures: Vec<ShownDisclosure>,
     plea: &'static str,
-    errors: FormErrors,
+    errors: FieldErrors,
     notice: Option<&'static str>,
 }
 
@@ -258,7 +221,7 @@ pub async fn show(
         &csrf,
         &user,
         case_id,
-        FormErrors::default(),
+        FieldErrors::default(),
         notice(query.done.as_deref()),
     )
     .await
@@ -282,77 +245,69 @@ async fn render_case(
     csrf: &CsrfToken,
     user: &CurrentUser,
     case_id: i64,
-    errors: FormErrors,
+    errors: FieldErrors,
     notice: Option<&'static str>,
 ) -> Result<CasePage, AppError> {
-    let identity = user.identity()?;
-    let (case, details) = app
-        .case_for(&user.account, &identity, case_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let prosecution = case.side() == Side::Prosecution;
-    let rows = app.store.case_messages(user.account.id, case_id).await?;
-    let mut disclosures = Vec::new();
-    for row in rows.iter().filter(|r| r.has_attachments != 0) {
-        if let Some((envelope, _, _)) = app
-            .store
-            .message_for_user(user.account.id, row.message_id)
-            .await?
-        {
-            let content: EnvelopeContent = crate::crypto::open_item(&identity, &envelope)?;
-            for (position, a) in content.attachments.iter().enumerate() {
-                disclosures.push(Disclosure {
-                    thread_id: row.thread_id,
-                    message_id: row.message_id,
-                    position,
-                    name: a.name.clone(),
-                    size: super::thread::human_size(a.size),
-                    sender: row.sender_name.clone(),
-                    sent: display_time(row.sent_at),
-                });
-            }
-        }
-    }
-    let messages = rows
-        .iter()
-        .map(|row| ListedMessage::decrypt(&identity, row, false))
-        .collect();
-    let requests = if prosecution {
-        app.store.pending_access_requests(case_id).await?
-    } else {
-        Vec::new()
-    };
-    Ok(CasePage {
-        page: Page::signed_in(app, csrf, user, Section::Cases).await?,
-        created: display_time(case.created_at),
-        plea: plea_label(case.plea_state.as_deref()),
-        participants: app.store.participants(case_id).await?,
+    let CaseFile {
         case,
         details,
-        prosecution,
+        participants,
         requests,
         messages,
         disclosures,
+    } = app
+        .cases
+        .case_file(&user.account, &user.identity()?, case_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(CasePage {
+        page: Page::signed_in(app, csrf, user, Section::Cases).await?,
+        created: format::time(case.created_at),
+        plea: plea_label(case.plea_state),
+        prosecution: case.side == Side::Prosecution,
+        disclosures: disclosures.into_iter().map(shown_disclosure).collect(),
+        case,
+        details,
+        participants,
+        requests,
+        messages,
         errors,
         notice,
     })
 }
 
-/// The case if the user takes part on the prosecution side; 404 for everyone else.
-async fn prosecution_case(
-    app: &AppState,
-    user: &CurrentUser,
-    case_id: i64,
-) -> Result<CaseRow, AppError> {
-    let case = app
-        .store
-        .case_for_user(user.account.id, case_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if case.side() != Side::Prosecution {
-        return Err(AppError::NotFound);
+fn shown_disclosure(d: Disclosure) -> ShownDisclosure {
+    ShownDisclosure {
+        thread_id: d.thread_id,
+        message_id: d.message_id,
+        position: d.position,
+        name: d.name,
+        size: format::size(d.size),
+        sender: d.sender,
+        sent: format::time(d.sent_at),
     }
-    Ok(case)
+}
+
+/// What a case action's problem means for the page: 404 for a case out of reach, a
+/// failure, or a message for the person.
+fn problem_page(problem: CaseProblem) -> Result<String, AppError> {
+    match problem {
+        CaseProblem::NotFound => Err(AppError::NotFound),
+        CaseProblem::Internal(e) => Err(AppError::Internal(e)),
+        problem => Ok(problem.to_string()),
+    }
+}
+
+/// For actions whose form cannot go wrong in a way the person can fix.
+fn failed(problem: CaseProblem) -> AppError {
+    match problem {
+        CaseProblem::NotFound => AppError::NotFound,
+        CaseProblem::RemovingYourself => {
+            AppError::BadRequest("You cannot remove yourself from a case. Ask a colleague.")
+        }
+        CaseProblem::Internal(e) => AppError::Internal(e),
+        other => AppError::Internal(anyhow::anyhow!("unexpected case problem: {other}")),
+    }
 }
 
 #[derive(Deserialize)]
@@ -369,29 +324,22 @@ pub async fn add_participant(
     client: ClientInfo,
     Form(form): Form<AddParticipant>,
 ) -> Result<Response, AppError> {
-    prosecution_case(&app, &user, case_id).await?;
     let identity = user.identity()?;
     match app
-        .add_participant(&user.account, &identity, case_id, &form.email)
+        .cases
+        .add_participant(
+            &user.account,
+            &identity,
+            case_id,
+            &form.email,
+            &client.address,
+        )
         .await
     {
-        Ok(user_id) => {
-            let payload = serde_json::json!({ "user": user_id });
-            record_case_event(
-                &app,
-                &user,
-                &client,
-                EventKind::CaseParticipantAdded,
-                case_id,
-                payload,
-            )
-            .await?;
-            Ok(Redirect::to(&format!("/cases/{case_id}?done=added")).into_response())
-        }
-        Err(CaseProblem::Internal(e)) => Err(AppError::Internal(e)),
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{case_id}?done=added")).into_response()),
         Err(problem) => {
-            let mut errors = FormErrors::default();
-            errors.add("email", problem.to_string());
+            let mut errors = FieldErrors::default();
+            errors.add("email", problem_page(problem)?);
             let mut response = render_case(&app, &csrf, &user, case_id, errors, None)
                 .await?
                 .into_response();
@@ -407,24 +355,10 @@ pub async fn remove_participant(
     user: CurrentUser,
     client: ClientInfo,
 ) -> Result<Redirect, AppError> {
-    prosecution_case(&app, &user, case_id).await?;
-    if user_id == user.account.id {
-        return Err(AppError::BadRequest(
-            "You cannot remove yourself from a case. Ask a colleague.",
-        ));
-    }
-    if app.store.remove_participant(case_id, user_id).await? {
-        let payload = serde_json::json!({ "user": user_id });
-        record_case_event(
-            &app,
-            &user,
-            &client,
-            EventKind::CaseParticipantRemoved,
-            case_id,
-            payload,
-        )
-        .await?;
-    }
+    app.cases
+        .remove_participant(&user.account, case_id, user_id, &client.address)
+        .await
+        .map_err(failed)?;
     Ok(Redirect::to(&format!("/cases/{case_id}?done=removed")))
 }
 
@@ -441,29 +375,19 @@ pub async fn decide_request(
     client: ClientInfo,
     Form(form): Form<Decision>,
 ) -> Result<Redirect, AppError> {
-    prosecution_case(&app, &user, case_id).await?;
     let accept = form.decision == "accept";
     let identity = user.identity()?;
-    let decided = app
-        .decide_access_request(&user.account, &identity, case_id, request_id, accept)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
-    if let Some(requester) = decided {
-        let kind = if accept {
-            EventKind::CaseRequestAccepted
-        } else {
-            EventKind::CaseRequestDeclined
-        };
-        record_case_event(
-            &app,
-            &user,
-            &client,
-            kind,
+    app.cases
+        .decide_access_request(
+            &user.account,
+            &identity,
             case_id,
-            serde_json::json!({ "user": requester }),
+            request_id,
+            accept,
+            &client.address,
         )
-        .await?;
-    }
+        .await
+        .map_err(failed)?;
     let done = if accept { "accepted" } else { "declined" };
     Ok(Redirect::to(&format!("/cases/{case_id}?done={done}")))
 }
@@ -481,22 +405,12 @@ pub async fn set_status(
     client: ClientInfo,
     Form(form): Form<StatusForm>,
 ) -> Result<Redirect, AppError> {
-    let case = prosecution_case(&app, &user, case_id).await?;
     let status = CaseStatus::parse(&form.status)
         .map_err(|_| AppError::BadRequest("Choose open or concluded."))?;
-    if case.status != status.as_str() {
-        app.store.set_case_status(case_id, status.as_str()).await?;
-        let payload = serde_json::json!({ "status": status.as_str() });
-        record_case_event(
-            &app,
-            &user,
-            &client,
-            EventKind::CaseStatusChanged,
-            case_id,
-            payload,
-        )
-        .await?;
-    }
+    app.cases
+        .set_status(&user.account, case_id, status, &client.address)
+        .await
+        .map_err(failed)?;
     let done = if status == CaseStatus::Concluded {
         "concluded"
     } else {
@@ -517,7 +431,7 @@ pub struct RequestForm {
 #[template(path = "pages/case_request.html")]
 pub struct RequestPage {
     page: Page,
-    errors: FormErrors,
+    errors: FieldErrors,
     form: RequestForm,
     offices: Vec<(i64, String)>,
 }
@@ -529,12 +443,9 @@ pub async fn request_form(
 ) -> Result<RequestPage, AppError> {
     Ok(RequestPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Cases).await?,
-        errors: FormErrors::default(),
+        errors: FieldErrors::default(),
         form: RequestForm::default(),
-        offices: app
-            .store
-            .organisations_of_kind(OrganisationKind::Prosecution)
-            .await?,
+        offices: app.cases.offices().await?,
     })
 }
 
@@ -547,12 +458,9 @@ pub async fn request_access(
     client: ClientInfo,
     Form(form): Form<RequestForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     let reference = errors.check("reference", CaseReference::parse(&form.reference));
-    let offices = app
-        .store
-        .organisations_of_kind(OrganisationKind::Prosecution)
-        .await?;
+    let offices = app.cases.offices().await?;
     let office = form
         .office
         .parse::<i64>()
@@ -565,22 +473,15 @@ pub async fn request_access(
         errors.add("reference", "Only defence agents ask to join cases. Prosecution staff are added by their colleagues.");
     }
     if let (Some(reference), Some(office), true) = (reference, office, errors.is_empty()) {
-        if let Some(case_id) = app.store.find_case(office, reference.as_str()).await? {
-            app.store
-                .request_case_access(case_id, user.account.id, app.clock.now())
-                .await?;
-            let payload = serde_json::json!({});
-            record_case_event(
-                &app,
-                &user,
-                &client,
-                EventKind::CaseAccessRequested,
-                case_id,
-                payload,
-            )
-            .await?;
+        match app
+            .cases
+            .request_access(&user.account, office, &reference, &client.address)
+            .await
+        {
+            Ok(()) => return Ok(Redirect::to("/cases?done=requested").into_response()),
+            Err(CaseProblem::Internal(e)) => return Err(AppError::Internal(e)),
+            Err(problem) => errors.add("reference", problem.to_string()),
         }
-        return Ok(Redirect::to("/cases?done=requested").into_response());
     }
     let mut response = RequestPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Cases).await?,

@@ -6,10 +6,10 @@ use axum::Extension;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::DirectoryEntry;
 use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
 use crate::web::extract::CurrentUser;
 use crate::web::page::{Page, Section};
 
@@ -42,7 +42,7 @@ pub async fn show(
     user: CurrentUser,
 ) -> Result<DirectoryPage, AppError> {
     let searched = !query.q.trim().is_empty();
-    let people = app.store.directory_search(&query.q, 200).await?;
+    let people = app.directory.search(&query.q).await?;
     Ok(DirectoryPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Directory).await?,
         query: query.q,
@@ -66,16 +66,6 @@ pub async fn suggest(
 ) -> Result<Suggestions, AppError> {
     let field = if query.field == "cc" { "cc" } else { "to" }.to_string();
     let value = if field == "cc" { &query.cc } else { &query.to };
-    let typed = value
-        .rsplit([',', ';'])
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    let people = if typed.chars().count() >= 2 {
-        app.store.directory_search(&typed, 8).await?
-    } else {
-        Vec::new()
-    };
+    let people = app.directory.suggest(value).await?;
     Ok(Suggestions { field, people })
 }

@@ -7,14 +7,12 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::response::Redirect;
 use serde::Deserialize;
 
-use super::compose::save_draft;
 use super::upload::read_compose_form;
-use crate::clock::display_time;
-use crate::domain::DraftContent;
-use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
 use crate::web::extract::CurrentUser;
+use crate::web::format;
 use crate::web::page::{Page, Section};
 
 pub struct ListedDraft {
@@ -44,25 +42,20 @@ pub async fn list(
     Query(query): Query<DraftsQuery>,
     user: CurrentUser,
 ) -> Result<DraftsPage, AppError> {
-    let identity = user.identity()?;
     let drafts = app
-        .store
-        .drafts(user.account.id)
+        .mail
+        .drafts(&user.account, &user.identity()?)
         .await?
         .into_iter()
-        .map(|row| {
-            let content: DraftContent =
-                crate::crypto::open_item(&identity, &row.content).unwrap_or_default();
-            ListedDraft {
-                id: row.id,
-                to: content.to,
-                subject: if content.subject.trim().is_empty() {
-                    "(no subject)".to_string()
-                } else {
-                    content.subject
-                },
-                updated: display_time(row.updated_at),
-            }
+        .map(|draft| ListedDraft {
+            id: draft.id,
+            to: draft.composition.to,
+            subject: if draft.composition.subject.trim().is_empty() {
+                "(no subject)".to_string()
+            } else {
+                draft.composition.subject
+            },
+            updated: format::time(draft.updated_at),
         })
         .collect();
     let notice = if query.saved.is_some() {
@@ -84,7 +77,7 @@ pub async fn delete(
     Path(id): Path<i64>,
     user: CurrentUser,
 ) -> Result<Redirect, AppError> {
-    app.store.delete_draft(user.account.id, id).await?;
+    app.mail.delete_draft(&user.account, id).await?;
     Ok(Redirect::to("/drafts?deleted=1"))
 }
 
@@ -103,9 +96,16 @@ pub async fn autosave(
     multipart: Multipart,
 ) -> Result<DraftStatus, AppError> {
     let submitted = read_compose_form(&app, &user.account, multipart, false).await?;
-    let draft_id = save_draft(&app, &user, &submitted.fields).await?;
+    let draft_id = app
+        .mail
+        .save_draft(
+            &user.account,
+            submitted.fields.draft_id,
+            &submitted.fields.composition(),
+        )
+        .await?;
     Ok(DraftStatus {
         draft_id,
-        saved_at: display_time(app.clock.now()),
+        saved_at: format::time(app.clock.now()),
     })
 }

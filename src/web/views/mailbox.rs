@@ -7,63 +7,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
-use crate::clock::display_time;
-use crate::crypto::UserIdentity;
-use crate::domain::Summary;
 use crate::domain::{Folder, Role};
-use crate::error::AppError;
+use crate::mail::{FolderAction, ListedMessage};
 use crate::state::AppState;
-use crate::store::{Cursor, MailboxRow};
+use crate::store::Cursor;
 use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
 use crate::web::extract::{CurrentUser, PollingUser};
 use crate::web::page::{Page, Section};
-
-const PAGE_SIZE: i64 = 50;
-
-/// A listed message, decrypted for its owner.
-pub struct ListedMessage {
-    pub entry_id: i64,
-    pub thread_id: i64,
-    pub unread: bool,
-    pub correspondent: String,
-    pub organisation: String,
-    pub subject: String,
-    pub snippet: String,
-    pub has_attachments: bool,
-    pub when: String,
-    pub case_reference: Option<String>,
-}
-
-impl ListedMessage {
-    pub fn decrypt(identity: &UserIdentity, row: &MailboxRow, sent_folder: bool) -> Self {
-        let summary: Option<Summary> = crate::crypto::open_item(identity, &row.summary).ok();
-        let (subject, snippet, to) = match summary {
-            Some(s) => (s.subject, s.snippet, s.to),
-            None => (
-                "(this copy cannot be decrypted)".into(),
-                String::new(),
-                String::new(),
-            ),
-        };
-        let (correspondent, organisation) = if sent_folder {
-            (format!("To: {to}"), String::new())
-        } else {
-            (row.sender_name.clone(), row.sender_organisation.clone())
-        };
-        Self {
-            entry_id: row.entry_id,
-            thread_id: row.thread_id,
-            unread: row.is_read == 0,
-            correspondent,
-            organisation,
-            subject,
-            snippet,
-            has_attachments: row.has_attachments != 0,
-            when: display_time(row.delivered_at),
-            case_reference: row.case_reference.clone(),
-        }
-    }
-}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/mailbox.html")]
@@ -100,46 +51,23 @@ pub async fn folder(
 ) -> Result<MailboxPage, AppError> {
     let folder = Folder::parse(&folder).map_err(|_| AppError::NotFound)?;
     let after = query.after.as_deref().and_then(parse_cursor);
-    let case_filter = match query.case {
-        Some(case_id) => Some(
-            app.store
-                .case_for_user(user.account.id, case_id)
-                .await?
-                .ok_or(AppError::NotFound)?,
-        ),
-        None => None,
-    };
-    let mut rows = app
-        .store
-        .mailbox_page_for_case(
-            user.account.id,
-            folder,
-            case_filter.as_ref().map(|c| c.id),
-            after,
-            PAGE_SIZE + 1,
-        )
-        .await?;
-    let older = if rows.len() as i64 > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|r| format!("{}.{}", r.sent_at, r.entry_id))
-    } else {
-        None
-    };
-    let identity = user.identity()?;
-    let messages = rows
-        .iter()
-        .map(|row| ListedMessage::decrypt(&identity, row, folder == Folder::Sent))
-        .collect();
+    let listing = app
+        .mail
+        .folder_page(&user.account, &user.identity()?, folder, query.case, after)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let recovery_secret_path = (user.account.role == Role::ServiceAdmin)
-        .then(|| app.recovery_secret_on_disk())
+        .then(|| app.accounts.recovery_secret_on_disk())
         .flatten()
         .map(|p| p.display().to_string());
     Ok(MailboxPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
         folder,
-        messages,
-        older,
-        case_filter: case_filter.map(|c| (c.id, c.reference)),
+        messages: listing.messages,
+        older: listing
+            .older
+            .map(|c| format!("{}.{}", c.sent_at, c.entry_id)),
+        case_filter: listing.case.map(|c| (c.id, c.reference)),
         notice: notice(query.done.as_deref()),
         recovery_secret_path,
     })
@@ -192,21 +120,20 @@ pub async fn bulk(
     if entries.is_empty() {
         return Ok(Redirect::to(&format!("/mail/{}?done=none", back.as_str())).into_response());
     }
-    let store = &app.store;
-    let id = user.account.id;
-    match action {
-        "archive" => store.move_entries(id, &entries, Folder::Archive).await?,
-        "inbox" => store.move_entries(id, &entries, Folder::Inbox).await?,
-        "delete" => store.move_entries(id, &entries, Folder::Deleted).await?,
-        "restore" => store.restore_entries(id, &entries).await?,
-        "read" => store.set_read(id, &entries, true).await?,
-        "unread" => store.set_read(id, &entries, false).await?,
+    let filing = match action {
+        "archive" => FolderAction::Archive,
+        "inbox" => FolderAction::ToInbox,
+        "delete" => FolderAction::Delete,
+        "restore" => FolderAction::Restore,
+        "read" => FolderAction::MarkRead,
+        "unread" => FolderAction::MarkUnread,
         _ => {
             return Err(AppError::BadRequest(
                 "Choose what to do with the selected messages.",
             ));
         }
-    }
+    };
+    app.mail.file(&user.account, filing, &entries).await?;
     let done = if action == "delete" {
         "deleted"
     } else {
@@ -219,7 +146,7 @@ pub async fn empty_deleted(
     State(app): State<AppState>,
     user: CurrentUser,
 ) -> Result<Redirect, AppError> {
-    app.store.empty_deleted(user.account.id).await?;
+    app.mail.empty_deleted(&user.account).await?;
     Ok(Redirect::to("/mail/deleted?done=emptied"))
 }
 
@@ -235,6 +162,6 @@ pub async fn unread_count(
     PollingUser(user): PollingUser,
 ) -> Result<UnreadCount, AppError> {
     Ok(UnreadCount {
-        unread: app.store.unread_count(user.account.id).await?,
+        unread: app.mail.unread_count(&user.account).await?,
     })
 }

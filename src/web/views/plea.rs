@@ -7,15 +7,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 
 use crate::cases::CaseDetails;
-use crate::clock::display_time;
+use crate::domain::FieldErrors;
 use crate::domain::{ChargePosition, NegotiationState, Side};
-use crate::error::AppError;
-use crate::plea::{ChargeTerm, OfferTerms, PleaProblem, PleaRequest, negotiation_of};
+use crate::plea::{ChargeTerm, Offer, OfferTerms, PleaProblem, PleaRequest};
 use crate::state::AppState;
 use crate::store::{CaseRow, ParticipantRow};
 use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
 use crate::web::extract::{ClientInfo, CurrentUser};
-use crate::web::form::FormErrors;
+use crate::web::format;
 use crate::web::page::{Page, Section};
 
 pub struct ShownOffer {
@@ -42,7 +42,7 @@ pub struct PleaPage {
     thread_id: Option<i64>,
     offers: Vec<ShownOffer>,
     positions: [ChargePosition; 4],
-    errors: FormErrors,
+    errors: FieldErrors,
 }
 
 impl PleaPage {
@@ -76,7 +76,7 @@ pub async fn show(
     Path(case_id): Path<i64>,
     user: CurrentUser,
 ) -> Result<PleaPage, AppError> {
-    render(&app, &csrf, &user, case_id, FormErrors::default()).await
+    render(&app, &csrf, &user, case_id, FieldErrors::default()).await
 }
 
 async fn render(
@@ -84,43 +84,46 @@ async fn render(
     csrf: &CsrfToken,
     user: &CurrentUser,
     case_id: i64,
-    errors: FormErrors,
+    errors: FieldErrors,
 ) -> Result<PleaPage, AppError> {
     let identity = user.identity()?;
     let (case, details) = app
+        .cases
         .case_for(&user.account, &identity, case_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let negotiation = app.negotiation(case_id).await?;
-    let mut offers = Vec::new();
-    if let Some(row) = &negotiation {
-        for offer in app.store.offers(row.thread_id).await? {
-            offers.push(ShownOffer {
+    let negotiation = app.plea.negotiation(case_id).await?;
+    let offers = match &negotiation {
+        Some(row) => app
+            .plea
+            .offers(&identity, row)
+            .await?
+            .into_iter()
+            .map(|Offer { row: offer, terms }| ShownOffer {
                 version: offer.version,
-                side: Side::parse(&offer.side).map_or("", Side::label),
+                side: offer.side.label(),
                 proposer: offer.proposer_name,
-                made: display_time(offer.made_at),
-                respond_by: offer.respond_by.map(display_time),
-                outcome: offer.outcome,
+                made: format::time(offer.made_at),
+                respond_by: offer.respond_by.map(format::time),
+                outcome: offer.outcome.as_str().to_string(),
                 answered: offer.answered_at.map(|at| {
                     format!(
                         "{} by {}",
-                        display_time(at),
+                        format::time(at),
                         offer.answerer_name.unwrap_or_else(|| "time limit".into())
                     )
                 }),
-                terms: crate::crypto::open_item(&identity, &offer.terms).ok(),
-            });
-        }
-    }
-    let state = negotiation.as_ref().map(|r| negotiation_of(r).state);
+                terms,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let state = negotiation.as_ref().map(|r| r.negotiation.state);
     Ok(PleaPage {
         page: Page::signed_in(app, csrf, user, Section::Cases).await?,
-        my_side: case.side(),
-        offered_by: negotiation
-            .as_ref()
-            .and_then(|r| negotiation_of(r).offered_by),
-        version: negotiation.as_ref().map_or(0, |r| r.version),
+        my_side: case.side,
+        offered_by: negotiation.as_ref().and_then(|r| r.negotiation.offered_by),
+        version: negotiation.as_ref().map_or(0, |r| r.negotiation.version),
         thread_id: negotiation.as_ref().map(|r| r.thread_id),
         state,
         case,
@@ -149,10 +152,11 @@ pub async fn act(
     };
     let identity = user.identity()?;
     let (case, details) = app
+        .cases
         .case_for(&user.account, &identity, case_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     let version = field("version").parse::<i64>().unwrap_or(0);
     let request = match field("action").as_str() {
         "offer" | "counter" => {
@@ -186,7 +190,8 @@ pub async fn act(
     };
     if errors.is_empty() {
         match app
-            .plea_action(&user.account, &case, request, &client.address)
+            .plea
+            .act(&user.account, &case, request, &client.address)
             .await
         {
             Ok(_) => return Ok(Redirect::to(&format!("/cases/{case_id}/plea")).into_response()),
@@ -204,7 +209,7 @@ pub async fn act(
 fn read_terms(
     details: &CaseDetails,
     field: &dyn Fn(&str) -> String,
-    errors: &mut FormErrors,
+    errors: &mut FieldErrors,
 ) -> OfferTerms {
     let mut positions = Vec::new();
     for (index, charge) in details.charges.iter().enumerate() {
@@ -235,7 +240,7 @@ fn read_terms(
     }
 }
 
-fn read_respond_by(input: &str, errors: &mut FormErrors) -> Option<i64> {
+fn read_respond_by(input: &str, errors: &mut FieldErrors) -> Option<i64> {
     if input.is_empty() {
         return None;
     }
@@ -270,7 +275,7 @@ pub async fn minute(
     Path(case_id): Path<i64>,
     user: CurrentUser,
 ) -> Result<MinutePage, AppError> {
-    let page = render(&app, &csrf, &user, case_id, FormErrors::default()).await?;
+    let page = render(&app, &csrf, &user, case_id, FieldErrors::default()).await?;
     if !page.agreed() {
         return Err(AppError::NotFound);
     }
@@ -281,7 +286,11 @@ pub async fn minute(
         .ok_or(AppError::NotFound)?;
     Ok(MinutePage {
         page: page.page,
-        participants: app.store.participants(case_id).await?,
+        participants: app
+            .cases
+            .participants(&user.account, case_id)
+            .await?
+            .ok_or(AppError::NotFound)?,
         case: page.case,
         details: page.details,
         offer,

@@ -8,20 +8,20 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
+use crate::accounts::RecoveryError;
+use crate::domain::FieldErrors;
 use crate::domain::Password;
-use crate::error::AppError;
-use crate::recovery::RecoveryError;
 use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
 use crate::web::extract::{ClientInfo, CurrentUser};
-use crate::web::form::FormErrors;
 use crate::web::page::{Page, Section};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/recover.html")]
 pub struct RecoverPage {
     page: Page,
-    errors: FormErrors,
+    errors: FieldErrors,
     email: String,
     new_code: Option<String>,
 }
@@ -41,7 +41,7 @@ pub struct RecoverForm {
 pub async fn form(Extension(csrf): Extension<CsrfToken>) -> RecoverPage {
     RecoverPage {
         page: Page::anonymous(&csrf),
-        errors: FormErrors::default(),
+        errors: FieldErrors::default(),
         email: String::new(),
         new_code: None,
     }
@@ -53,7 +53,7 @@ pub async fn submit(
     client: ClientInfo,
     Form(form): Form<RecoverForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     if form.email.trim().is_empty() {
         errors.add("email", "Enter your email address");
     }
@@ -66,6 +66,7 @@ pub async fn submit(
     }
     if let (Some(password), true) = (password, errors.is_empty()) {
         match app
+            .accounts
             .recover_with_code(&form.email, &form.code, password, &client.address)
             .await
         {
@@ -104,9 +105,11 @@ pub async fn new_code(
     State(app): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
+    client: ClientInfo,
 ) -> Result<CodePage, AppError> {
     let code = app
-        .issue_recovery_code(&user.account, &user.identity()?)
+        .accounts
+        .issue_recovery_code(&user.account, &user.identity()?, &client.address)
         .await?;
     Ok(CodePage {
         page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
@@ -142,6 +145,7 @@ pub async fn admin_recover(
 ) -> Result<Response, AppError> {
     let person = super::admin::target(&app, &user, user_id).await?;
     match app
+        .accounts
         .recover_with_identity(
             &user.account,
             user_id,
@@ -159,7 +163,7 @@ pub async fn admin_recover(
         .into_response()),
         Err(RecoveryError::Internal(e)) => Err(AppError::Internal(e)),
         Err(problem) => {
-            let mut errors = FormErrors::default();
+            let mut errors = FieldErrors::default();
             errors.add("recovery_identity", problem.to_string());
             super::admin::rerender_user(&app, &csrf, &user, person, errors).await
         }
@@ -176,7 +180,7 @@ pub async fn admin_new_keys(
 ) -> Result<Response, AppError> {
     let person = super::admin::target(&app, &user, user_id).await?;
     if form.confirm != "yes" {
-        let mut errors = FormErrors::default();
+        let mut errors = FieldErrors::default();
         errors.add(
             "confirm_keys",
             "Confirm that the person's earlier mail will become unreadable",
@@ -184,6 +188,7 @@ pub async fn admin_new_keys(
         return super::admin::rerender_user(&app, &csrf, &user, person, errors).await;
     }
     let password = app
+        .accounts
         .issue_new_keys(&user.account, user_id, &client.address)
         .await?;
     Ok(TemporaryPasswordPage {

@@ -8,19 +8,16 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
-use crate::accounts::{AccountDraft, CreateAccountError};
-use crate::audit::Origin;
-use crate::crypto::sha256_hex;
+use crate::accounts::{Firm, InvitationProblem, Registration, RegistrationProblem};
+use crate::domain::FieldErrors;
 use crate::domain::{
-    EmailAddress, Jurisdiction, OrganisationName, Password, PersonName, UserStatus, parse_line,
+    EmailAddress, Jurisdiction, OrganisationName, Password, PersonName, parse_line,
 };
-use crate::domain::{EventKind, SubjectKind};
-use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::OrganisationListing;
 use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
 use crate::web::extract::ClientInfo;
-use crate::web::form::FormErrors;
 use crate::web::page::Page;
 
 #[derive(Deserialize, Default)]
@@ -47,7 +44,7 @@ pub struct RegisterForm {
 #[template(path = "pages/register.html")]
 pub struct RegisterPage {
     page: Page,
-    errors: FormErrors,
+    errors: FieldErrors,
     form: RegisterForm,
     firms: Vec<OrganisationListing>,
     registered: bool,
@@ -63,13 +60,7 @@ pub struct AccountReadyPage {
 }
 
 async fn firms(app: &AppState) -> Result<Vec<OrganisationListing>, AppError> {
-    Ok(app
-        .store
-        .all_organisations()
-        .await?
-        .into_iter()
-        .filter(|o| o.kind == "defence" && o.approved != 0)
-        .collect())
+    Ok(app.accounts.registrable_firms().await?)
 }
 
 pub async fn form(
@@ -78,7 +69,7 @@ pub async fn form(
 ) -> Result<RegisterPage, AppError> {
     Ok(RegisterPage {
         page: Page::anonymous(&csrf),
-        errors: FormErrors::default(),
+        errors: FieldErrors::default(),
         form: RegisterForm::default(),
         firms: firms(&app).await?,
         registered: false,
@@ -92,8 +83,7 @@ pub async fn submit(
     client: ClientInfo,
     Form(form): Form<RegisterForm>,
 ) -> Result<Response, AppError> {
-    let firms = firms(&app).await?;
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     let name = errors.check("name", PersonName::parse(&form.name));
     let email = errors.check("email", EmailAddress::parse(&form.email));
     let firm = if form.firm == "new" {
@@ -107,17 +97,14 @@ pub async fn submit(
             )
             .and_then(|a| Jurisdiction::parse(&a)),
         );
-        firm_name.zip(area).map(|(n, a)| (None, Some((n, a))))
+        firm_name
+            .zip(area)
+            .map(|(name, area)| Firm::New { name, area })
     } else {
-        match form
-            .firm
-            .parse::<i64>()
-            .ok()
-            .filter(|id| firms.iter().any(|f| f.id == *id))
-        {
-            Some(id) => Some((Some(id), None)),
-            None => {
-                errors.add("firm", "Choose your firm, or add it if it is not listed");
+        match form.firm.parse::<i64>() {
+            Ok(id) => Some(Firm::Existing(id)),
+            Err(_) => {
+                errors.add("firm", RegistrationProblem::UnknownFirm.to_string());
                 None
             }
         }
@@ -137,56 +124,18 @@ pub async fn submit(
     if let (Some(name), Some(email), Some(firm), Some(reference), Some(password), true) =
         (name, email, firm, reference, password, errors.is_empty())
     {
-        let now = app.clock.now();
-        let organisation_id = match firm {
-            (Some(id), _) => id,
-            (None, Some((firm_name, area))) => match app
-                .store
-                .create_pending_organisation(&firm_name, &area, now)
-                .await
-            {
-                Ok(org) => org.id,
-                Err(e) if e.is_unique_violation() => {
-                    errors.add(
-                        "new_firm",
-                        "A firm with this name is already registered: choose it from the list",
-                    );
-                    return rerender(&app, &csrf, errors, form).await;
-                }
-                Err(e) => return Err(e.into()),
-            },
-            (None, None) => return Err(AppError::BadRequest("Choose your firm.")),
-        };
-        let draft = AccountDraft {
-            organisation_id,
-            email,
+        let registration = Registration {
             name,
-            is_admin: false,
-            status: UserStatus::Pending,
+            email,
+            firm,
+            professional_reference: reference,
             password,
         };
-        match app.create_account_with_code(draft).await {
-            Ok((user_id, code)) => {
-                app.store
-                    .set_professional_reference(user_id, &reference)
-                    .await?;
-                let origin = Origin {
-                    actor_id: Some(user_id),
-                    actor_org_id: Some(organisation_id),
-                    client_address: client.address.clone(),
-                };
-                app.store
-                    .audit(&[origin.event(
-                        now,
-                        EventKind::Registered,
-                        SubjectKind::User,
-                        Some(user_id),
-                        serde_json::json!({}),
-                    )])
-                    .await?;
+        match app.accounts.register(registration, &client.address).await {
+            Ok(code) => {
                 return Ok(RegisterPage {
                     page: Page::anonymous(&csrf),
-                    errors: FormErrors::default(),
+                    errors: FieldErrors::default(),
                     form: RegisterForm::default(),
                     firms: Vec::new(),
                     registered: true,
@@ -194,10 +143,16 @@ pub async fn submit(
                 }
                 .into_response());
             }
-            Err(CreateAccountError::EmailTaken) => {
-                errors.add("email", "There is already an account with this email address. Sign in, or ask your administrator.");
+            Err(RegistrationProblem::Internal(e)) => return Err(AppError::Internal(e)),
+            Err(problem @ RegistrationProblem::UnknownFirm) => {
+                errors.add("firm", problem.to_string());
             }
-            Err(CreateAccountError::Internal(e)) => return Err(AppError::Internal(e)),
+            Err(problem @ RegistrationProblem::FirmTaken) => {
+                errors.add("new_firm", problem.to_string());
+            }
+            Err(problem @ RegistrationProblem::EmailTaken) => {
+                errors.add("email", problem.to_string());
+            }
         }
     }
     rerender(&app, &csrf, errors, form).await
@@ -206,7 +161,7 @@ pub async fn submit(
 async fn rerender(
     app: &AppState,
     csrf: &CsrfToken,
-    errors: FormErrors,
+    errors: FieldErrors,
     form: RegisterForm,
 ) -> Result<Response, AppError> {
     let mut response = RegisterPage {
@@ -230,7 +185,7 @@ async fn rerender(
 #[template(path = "pages/invitation.html")]
 pub struct InvitationPage {
     page: Page,
-    errors: FormErrors,
+    errors: FieldErrors,
     name: String,
     email: String,
 }
@@ -243,21 +198,19 @@ pub struct PasswordChoice {
     confirm_password: String,
 }
 
+const NOT_USABLE: &str = "This invitation link has expired or has already been used. Ask your \
+     administrator to send a new one.";
+
+/// The invitation behind a link, or a page saying it cannot be used.
 async fn live_invitation(
     app: &AppState,
     token: &str,
 ) -> Result<crate::store::InvitationRow, AppError> {
-    let invitation = app
-        .store
-        .invitation_by_token(&sha256_hex(token.as_bytes()))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if invitation.accepted_at.is_some() || invitation.expires_at <= app.clock.now() {
-        return Err(AppError::BadRequest(
-            "This invitation link has expired or has already been used. Ask your administrator to send a new one.",
-        ));
+    match app.accounts.live_invitation(token).await {
+        Ok(invitation) => Ok(invitation),
+        Err(InvitationProblem::Internal(e)) => Err(AppError::Internal(e)),
+        Err(_) => Err(AppError::BadRequest(NOT_USABLE)),
     }
-    Ok(invitation)
 }
 
 pub async fn invitation(
@@ -268,7 +221,7 @@ pub async fn invitation(
     let invitation = live_invitation(&app, &token).await?;
     Ok(InvitationPage {
         page: Page::anonymous(&csrf),
-        errors: FormErrors::default(),
+        errors: FieldErrors::default(),
         name: invitation.name,
         email: invitation.email,
     })
@@ -281,13 +234,13 @@ pub async fn accept(
     client: ClientInfo,
     Form(form): Form<PasswordChoice>,
 ) -> Result<Response, AppError> {
-    let invitation = live_invitation(&app, &token).await?;
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     let password = errors.check("password", Password::parse(&form.password));
     if password.is_some() && form.password != form.confirm_password {
         errors.add("confirm_password", "The passwords do not match");
     }
     let (Some(password), true) = (password, errors.is_empty()) else {
+        let invitation = live_invitation(&app, &token).await?;
         let mut response = InvitationPage {
             page: Page::anonymous(&csrf),
             errors,
@@ -298,45 +251,20 @@ pub async fn accept(
         *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     };
-    let now = app.clock.now();
-    if !app.store.accept_invitation(invitation.id, now).await? {
-        return Err(AppError::BadRequest(
-            "This invitation has already been used.",
-        ));
-    }
-    let draft = AccountDraft {
-        organisation_id: invitation.organisation_id,
-        email: EmailAddress::parse(&invitation.email).map_err(|e| AppError::Internal(e.into()))?,
-        name: PersonName::parse(&invitation.name).map_err(|e| AppError::Internal(e.into()))?,
-        is_admin: invitation.is_admin != 0,
-        status: UserStatus::Active,
-        password,
-    };
-    match app.create_account_with_code(draft).await {
-        Ok((user_id, code)) => {
-            let origin = Origin {
-                actor_id: Some(user_id),
-                actor_org_id: Some(invitation.organisation_id),
-                client_address: client.address,
-            };
-            app.store
-                .audit(&[origin.event(
-                    now,
-                    EventKind::InvitationAccepted,
-                    SubjectKind::User,
-                    Some(user_id),
-                    serde_json::json!({ "invitation": invitation.id }),
-                )])
-                .await?;
-            Ok(AccountReadyPage {
-                page: Page::anonymous(&csrf),
-                code,
-            }
-            .into_response())
+    match app
+        .accounts
+        .accept_invitation(&token, password, &client.address)
+        .await
+    {
+        Ok(code) => Ok(AccountReadyPage {
+            page: Page::anonymous(&csrf),
+            code,
         }
-        Err(CreateAccountError::EmailTaken) => Err(AppError::BadRequest(
+        .into_response()),
+        Err(InvitationProblem::Internal(e)) => Err(AppError::Internal(e)),
+        Err(InvitationProblem::NotUsable) => Err(AppError::BadRequest(NOT_USABLE)),
+        Err(InvitationProblem::EmailTaken) => Err(AppError::BadRequest(
             "There is already an account with this email address. Sign in instead.",
         )),
-        Err(CreateAccountError::Internal(e)) => Err(AppError::Internal(e)),
     }
 }

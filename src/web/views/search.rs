@@ -6,13 +6,13 @@ use axum::Extension;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use super::mailbox::ListedMessage;
-use crate::error::AppError;
+use crate::domain::FieldErrors;
+use crate::mail::ListedMessage;
 use crate::search::MailQuery;
 use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
 use crate::web::extract::CurrentUser;
-use crate::web::form::FormErrors;
 use crate::web::page::{Page, Section};
 
 const MAX_RESULTS: usize = 200;
@@ -34,7 +34,7 @@ pub struct SearchQuery {
 pub struct SearchPage {
     page: Page,
     query: SearchQuery,
-    errors: FormErrors,
+    errors: FieldErrors,
     searched: bool,
     messages: Vec<ListedMessage>,
     truncated: bool,
@@ -46,7 +46,7 @@ pub async fn show(
     Query(query): Query<SearchQuery>,
     user: CurrentUser,
 ) -> Result<SearchPage, AppError> {
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     let from = errors.check("from", parse_day(&query.from, 0)).flatten();
     let until = errors
         .check("until", parse_day(&query.until, 86_400))
@@ -59,7 +59,8 @@ pub async fn show(
     if searched && errors.is_empty() {
         let identity = user.identity()?;
         let found = app
-            .search_mail(
+            .search
+            .search(
                 &user.account,
                 &identity,
                 &MailQuery {
@@ -72,11 +73,7 @@ pub async fn show(
             )
             .await?;
         truncated = found.truncated;
-        messages = found
-            .rows
-            .iter()
-            .map(|row| ListedMessage::decrypt(&identity, row, false))
-            .collect();
+        messages = found.messages;
     }
     Ok(SearchPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Search).await?,

@@ -8,17 +8,13 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
-use crate::accounts::{AccountDraft, CreateAccountError};
-use crate::crypto::sha256_hex;
-use crate::domain::{
-    EmailAddress, Jurisdiction, OrganisationKind, OrganisationName, Password, PersonName,
-    UserStatus,
-};
-use crate::error::AppError;
+use crate::accounts::{CreateAccountError, FirstAdministrator};
+use crate::domain::FieldErrors;
+use crate::domain::{EmailAddress, OrganisationName, Password, PersonName};
 use crate::state::AppState;
-use crate::store::settings::SETUP_TOKEN_HASH;
 use crate::web::csrf::CsrfToken;
-use crate::web::form::FormErrors;
+use crate::web::error::AppError;
+use crate::web::extract::ClientInfo;
 use crate::web::page::Page;
 
 #[derive(Deserialize, Default)]
@@ -39,17 +35,8 @@ pub struct SetupForm {
 #[template(path = "pages/setup.html")]
 struct SetupPage {
     page: Page,
-    errors: FormErrors,
+    errors: FieldErrors,
     form: SetupForm,
-}
-
-/// The link is valid while no account exists and it is the latest one issued.
-async fn link_is_valid(app: &AppState, token: &str) -> Result<bool, AppError> {
-    let stored = app.store.setting(SETUP_TOKEN_HASH).await?;
-    Ok(
-        stored.as_deref() == Some(sha256_hex(token.as_bytes()).as_str())
-            && app.store.count_users().await? == 0,
-    )
 }
 
 pub async fn form(
@@ -57,12 +44,12 @@ pub async fn form(
     Extension(csrf): Extension<CsrfToken>,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    if !link_is_valid(&app, &token).await? {
+    if !app.accounts.setup_link_is_valid(&token).await? {
         return Err(AppError::NotFound);
     }
     Ok(SetupPage {
         page: Page::anonymous(&csrf),
-        errors: FormErrors::default(),
+        errors: FieldErrors::default(),
         form: SetupForm {
             organisation: "Casemail service".to_string(),
             ..SetupForm::default()
@@ -75,12 +62,13 @@ pub async fn submit(
     State(app): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     Path(token): Path<String>,
+    client: ClientInfo,
     Form(input): Form<SetupForm>,
 ) -> Result<Response, AppError> {
-    if !link_is_valid(&app, &token).await? {
+    if !app.accounts.setup_link_is_valid(&token).await? {
         return Err(AppError::NotFound);
     }
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     let name = errors.check("name", PersonName::parse(&input.name));
     let email = errors.check("email", EmailAddress::parse(&input.email));
     let organisation = errors.check("organisation", OrganisationName::parse(&input.organisation));
@@ -93,34 +81,18 @@ pub async fn submit(
     else {
         return Ok(rerender(&csrf, errors, input));
     };
-    // Spend the link before creating anything, so two submissions cannot both succeed.
-    if !app
-        .store
-        .take_setting(SETUP_TOKEN_HASH, &sha256_hex(token.as_bytes()))
-        .await?
-    {
-        return Err(AppError::NotFound);
-    }
-    let now = app.clock.now();
-    let organisation = app
-        .store
-        .ensure_organisation(
-            OrganisationKind::Service,
-            &organisation,
-            &Jurisdiction::parse("").map_err(|e| AppError::Internal(e.into()))?,
-            now,
-        )
-        .await?;
-    let draft = AccountDraft {
-        organisation_id: organisation.id,
-        email,
+    let admin = FirstAdministrator {
         name,
-        is_admin: true,
-        status: UserStatus::Active,
+        email,
+        organisation,
         password,
     };
-    match app.create_account_with_code(draft).await {
-        Ok((user_id, code)) => {
+    match app
+        .accounts
+        .create_first_administrator(&token, admin, &client.address)
+        .await
+    {
+        Ok(Some((user_id, code))) => {
             tracing::info!(user_id, "first service administrator created");
             Ok(super::register::AccountReadyPage {
                 page: Page::anonymous(&csrf),
@@ -128,12 +100,13 @@ pub async fn submit(
             }
             .into_response())
         }
-        Err(CreateAccountError::EmailTaken) => Err(AppError::NotFound),
+        // The link was spent meanwhile (another submission won).
+        Ok(None) | Err(CreateAccountError::EmailTaken) => Err(AppError::NotFound),
         Err(CreateAccountError::Internal(error)) => Err(AppError::Internal(error)),
     }
 }
 
-fn rerender(csrf: &CsrfToken, errors: FormErrors, input: SetupForm) -> Response {
+fn rerender(csrf: &CsrfToken, errors: FieldErrors, input: SetupForm) -> Response {
     let mut response = SetupPage {
         page: Page::anonymous(csrf),
         errors,

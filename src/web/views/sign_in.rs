@@ -10,13 +10,11 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::accounts::{SignInAttempt, SignInError};
-use crate::audit::Origin;
-use crate::domain::{EventKind, SubjectKind};
-use crate::error::AppError;
+use crate::domain::FieldErrors;
 use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
-use crate::web::extract::{ClientInfo, has_expired};
-use crate::web::form::FormErrors;
+use crate::web::error::AppError;
+use crate::web::extract::ClientInfo;
 use crate::web::page::Page;
 use crate::web::session;
 
@@ -36,7 +34,7 @@ pub struct SignInQuery {
 #[template(path = "pages/sign_in.html")]
 struct SignInPage {
     page: Page,
-    errors: FormErrors,
+    errors: FieldErrors,
     email: String,
     next: String,
     notice: Option<&'static str>,
@@ -50,10 +48,7 @@ pub async fn form(
 ) -> Result<Response, AppError> {
     if let Some(cookie) = session::read(&headers, &app.config)
         && query.expired.is_none()
-        && let Some(live) = app.store.session(&cookie.token_hash()).await?
-        && !has_expired(&app, &live, app.clock.now())
-        && live.account.status.may_hold_session()
-        && !live.second_factor_pending
+        && app.accounts.is_signed_in(&cookie.token_hash()).await?
     {
         return Ok(Redirect::to("/").into_response());
     }
@@ -68,7 +63,7 @@ pub async fn form(
     };
     Ok(SignInPage {
         page: Page::anonymous(&csrf),
-        errors: FormErrors::default(),
+        errors: FieldErrors::default(),
         email: String::new(),
         next: safe_next(query.next.as_deref()).to_string(),
         notice,
@@ -93,7 +88,7 @@ pub async fn submit(
     headers: axum::http::HeaderMap,
     Form(input): Form<SignInForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     if input.email.trim().is_empty() {
         errors.add("email", "Enter your email address");
     }
@@ -106,14 +101,12 @@ pub async fn submit(
             password: SecretString::from(input.password.clone()),
             client_address: &client.address,
             user_agent: &client.user_agent,
+            // A new session at every sign-in: any session named by an older cookie in this
+            // browser ends with it.
+            previous_session: session::read(&headers, &app.config).map(|c| c.token_hash()),
         };
-        match app.sign_in(attempt).await {
+        match app.accounts.sign_in(attempt).await {
             Ok(signed_in) => {
-                // A new session at every sign-in: any session named by an older cookie in
-                // this browser ends here.
-                if let Some(previous) = session::read(&headers, &app.config) {
-                    app.store.delete_session(&previous.token_hash()).await?;
-                }
                 let target = if signed_in.second_factor {
                     "/sign-in/code"
                 } else {
@@ -161,18 +154,9 @@ pub async fn sign_out(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     if let Some(cookie) = session::read(&headers, &app.config) {
-        if let Some(session) = app.store.session(&cookie.token_hash()).await? {
-            let account = &session.account;
-            let event = Origin::user(account, &client.address).event(
-                app.clock.now(),
-                EventKind::SignedOut,
-                SubjectKind::User,
-                Some(account.id),
-                serde_json::json!({}),
-            );
-            app.store.audit(&[event]).await?;
-        }
-        app.store.delete_session(&cookie.token_hash()).await?;
+        app.accounts
+            .sign_out(&cookie.token_hash(), &client.address)
+            .await?;
     }
     let mut response = Redirect::to("/sign-in?signed_out=1").into_response();
     response

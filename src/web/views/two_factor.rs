@@ -8,14 +8,12 @@ use axum::{Extension, Form};
 use base64::Engine;
 use serde::Deserialize;
 
-use crate::audit::Origin;
-use crate::domain::{EventKind, SubjectKind};
-use crate::error::AppError;
+use crate::domain::FieldErrors;
 use crate::second_factor::CodeProblem;
 use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
 use crate::web::extract::{ClientInfo, CurrentUser};
-use crate::web::form::FormErrors;
 use crate::web::page::{Page, Section};
 
 #[derive(Deserialize, Default)]
@@ -28,13 +26,13 @@ pub struct CodeForm {
 #[template(path = "pages/second_factor.html")]
 pub struct CodePage {
     page: Page,
-    errors: FormErrors,
+    errors: FieldErrors,
 }
 
 pub async fn code_form(Extension(csrf): Extension<CsrfToken>, _user: CurrentUser) -> CodePage {
     CodePage {
         page: Page::anonymous(&csrf),
-        errors: FormErrors::default(),
+        errors: FieldErrors::default(),
     }
 }
 
@@ -46,39 +44,21 @@ pub async fn check_code(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     let identity = user.identity()?;
-    let origin = Origin::user(&user.account, &client.address);
-    let now = app.clock.now();
     match app
-        .check_second_factor(&user.account, &identity, &form.code)
+        .second_factor
+        .check(
+            &user.account,
+            &identity,
+            &user.token_hash,
+            &form.code,
+            &client.address,
+        )
         .await
     {
-        Ok(()) => {
-            app.store
-                .set_second_factor_pending(&user.token_hash, false)
-                .await?;
-            app.store
-                .audit(&[origin.event(
-                    now,
-                    EventKind::SecondFactorPassed,
-                    SubjectKind::User,
-                    Some(user.account.id),
-                    serde_json::json!({}),
-                )])
-                .await?;
-            Ok(Redirect::to("/").into_response())
-        }
+        Ok(()) => Ok(Redirect::to("/").into_response()),
         Err(CodeProblem::Internal(e)) => Err(AppError::Internal(e)),
         Err(problem) => {
-            app.store
-                .audit(&[origin.event(
-                    now,
-                    EventKind::SecondFactorFailed,
-                    SubjectKind::User,
-                    Some(user.account.id),
-                    serde_json::json!({}),
-                )])
-                .await?;
-            let mut errors = FormErrors::default();
+            let mut errors = FieldErrors::default();
             errors.add("code", problem.to_string());
             let mut response = CodePage {
                 page: Page::anonymous(&csrf),
@@ -95,7 +75,7 @@ pub async fn check_code(
 #[template(path = "pages/two_factor_setup.html")]
 pub struct SetupPage {
     page: Page,
-    errors: FormErrors,
+    errors: FieldErrors,
     enrolled: bool,
     required: bool,
     qr: String,
@@ -109,7 +89,8 @@ pub async fn setup(
     user: CurrentUser,
 ) -> Result<SetupPage, AppError> {
     let enrolment = app
-        .begin_totp_enrolment(&user.account, &user.identity()?)
+        .second_factor
+        .begin_enrolment(&user.account, &user.identity()?)
         .await?;
     let qr = format!(
         "data:image/svg+xml;base64,{}",
@@ -117,7 +98,7 @@ pub async fn setup(
     );
     Ok(SetupPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
-        errors: FormErrors::default(),
+        errors: FieldErrors::default(),
         enrolled: user.account.totp_enrolled,
         required: user.account.role.is_admin() || app.config.require_second_factor,
         qr,
@@ -135,29 +116,20 @@ pub async fn confirm(
 ) -> Result<Response, AppError> {
     let identity = user.identity()?;
     match app
-        .confirm_totp_enrolment(&user.account, &identity, &form.code)
+        .second_factor
+        .confirm_enrolment(&user.account, &identity, &form.code, &client.address)
         .await
     {
-        Ok(codes) => {
-            let event = Origin::user(&user.account, &client.address).event(
-                app.clock.now(),
-                EventKind::SecondFactorEnrolled,
-                SubjectKind::User,
-                Some(user.account.id),
-                serde_json::json!({}),
-            );
-            app.store.audit(&[event]).await?;
-            Ok(SetupPage {
-                page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
-                errors: FormErrors::default(),
-                enrolled: true,
-                required: false,
-                qr: String::new(),
-                secret: String::new(),
-                recovery_codes: codes,
-            }
-            .into_response())
+        Ok(codes) => Ok(SetupPage {
+            page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
+            errors: FieldErrors::default(),
+            enrolled: true,
+            required: false,
+            qr: String::new(),
+            secret: String::new(),
+            recovery_codes: codes,
         }
+        .into_response()),
         Err(CodeProblem::Internal(e)) => Err(AppError::Internal(e)),
         Err(problem) => {
             let mut page = setup(State(app), Extension(csrf), user).await?;

@@ -1,21 +1,17 @@
 //! Reading the compose form: text fields into memory (bounded), files streamed through
 //! age into the blob store as they arrive, so a 1 GiB attachment never sits in memory.
 
-use std::io::Write;
-
 use axum::extract::Multipart;
 use axum::extract::multipart::Field;
-use bytes::Bytes;
 
-use super::compose::validate;
-use crate::crypto::{Recipients, SealingWriter};
-use crate::domain::AttachmentInfo;
-use crate::domain::clean_file_name;
-use crate::error::AppError;
-use crate::mail::{Addressees, Outgoing, StagedAttachment};
+use crate::crypto::Recipients;
+use crate::domain::FieldErrors;
+use crate::domain::{Composition, clean_file_name};
+use crate::mail::{Addressees, Outgoing, StageProblem, StagedAttachment};
 use crate::state::AppState;
 use crate::store::UserAccount;
-use crate::web::form::FormErrors;
+use crate::web::error::AppError;
+use crate::web::format;
 
 /// Text fields are small; anything larger than this is not a message someone typed.
 const TEXT_FIELD_LIMIT: usize = 2 * 1024 * 1024;
@@ -51,13 +47,38 @@ impl ComposeFields {
             _ => {}
         }
     }
+
+    pub fn composition(&self) -> Composition {
+        Composition {
+            to: self.to.clone(),
+            cc: self.cc.clone(),
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            reply_to: self.reply_to,
+            forward_of: self.forward_of,
+            case_id: self.case_id,
+        }
+    }
+
+    pub fn from_composition(composition: Composition, draft_id: Option<i64>) -> Self {
+        Self {
+            to: composition.to,
+            cc: composition.cc,
+            subject: composition.subject,
+            body: composition.body,
+            reply_to: composition.reply_to,
+            forward_of: composition.forward_of,
+            case_id: composition.case_id,
+            draft_id,
+            action: String::new(),
+        }
+    }
 }
 
 pub struct SubmittedCompose {
     pub fields: ComposeFields,
-    pub errors: FormErrors,
-    pub validated: Option<Outgoing>,
-    pub addressees: Option<Addressees>,
+    pub errors: FieldErrors,
+    pub ready: Option<(Outgoing, Addressees)>,
     pub attachments: Vec<StagedAttachment>,
     pub attachment_names: Vec<String>,
 }
@@ -71,7 +92,7 @@ enum Check {
 /// Reads the whole form. Fields arrive in page order (addresses, subject, body, then
 /// files), so the recipients are known and checked before the first file byte arrives and
 /// each file is encrypted to them as it streams in. With `for_sending` false (draft
-/// autosave) nothing is validated and files are skipped.
+/// autosave) nothing is checked and files are skipped.
 pub async fn read_compose_form(
     app: &AppState,
     sender: &UserAccount,
@@ -79,7 +100,7 @@ pub async fn read_compose_form(
     for_sending: bool,
 ) -> Result<SubmittedCompose, AppError> {
     let mut fields = ComposeFields::default();
-    let mut errors = FormErrors::default();
+    let mut errors = FieldErrors::default();
     let mut check = Check::NotYet;
     let mut attachments = Vec::new();
     let mut attachment_names = Vec::new();
@@ -115,44 +136,55 @@ pub async fn read_compose_form(
                 .first_or_octet_stream()
                 .to_string()
         });
-        match stage(
-            app,
-            valid.2.clone(),
-            &mut field,
-            file_name.clone(),
-            media_type,
-        )
-        .await?
+        let chunks = Box::pin(futures_util::stream::unfold(&mut field, |field| async {
+            match field.chunk().await {
+                Ok(Some(chunk)) => Some((Ok(chunk), field)),
+                Ok(None) => None,
+                Err(error) => Some((Err(error), field)),
+            }
+        }));
+        match app
+            .mail
+            .stage_attachment(valid.2.clone(), file_name.clone(), media_type, chunks)
+            .await
         {
-            Some(staged) => attachments.push(staged),
-            None => {
+            Ok(staged) => attachments.push(staged),
+            Err(StageProblem::TooLarge) => {
+                drain(&mut field).await?;
                 errors.add(
                     "attachments",
                     format!(
                         "“{file_name}” is larger than the {} limit for one file. Send it in \
                          parts or compress it.",
-                        super::thread::human_size(app.config.max_attachment_bytes())
+                        format::size(app.config.max_attachment_bytes())
                     ),
                 );
                 check = Check::Invalid;
+            }
+            Err(StageProblem::Upload) => {
+                app.mail.discard(&attachments);
+                return Err(bad_form_message());
+            }
+            Err(StageProblem::Internal(error)) => {
+                app.mail.discard(&attachments);
+                return Err(AppError::Internal(error));
             }
         }
     }
     if for_sending && matches!(check, Check::NotYet) {
         check = run_check(app, sender, &fields, &mut errors).await?;
     }
-    let (validated, addressees) = match check {
+    let ready = match check {
         Check::Valid(valid) => {
             let (outgoing, addressees, _) = *valid;
-            (Some(outgoing), Some(addressees))
+            Some((outgoing, addressees))
         }
-        _ => (None, None),
+        _ => None,
     };
     Ok(SubmittedCompose {
         fields,
         errors,
-        validated,
-        addressees,
+        ready,
         attachments,
         attachment_names,
     })
@@ -162,69 +194,24 @@ async fn run_check(
     app: &AppState,
     sender: &UserAccount,
     fields: &ComposeFields,
-    errors: &mut FormErrors,
+    errors: &mut FieldErrors,
 ) -> Result<Check, AppError> {
-    Ok(match validate(app, sender, fields, errors).await? {
-        Some((outgoing, addressees)) => {
-            let recipients = addressees
-                .content_recipients(sender)
-                .map_err(AppError::Internal)?;
-            Check::Valid(Box::new((outgoing, addressees, recipients)))
-        }
-        None => Check::Invalid,
-    })
-}
-
-/// Streams one file through age into a new blob. None if it exceeds the size limit (the
-/// partial blob is removed).
-async fn stage(
-    app: &AppState,
-    recipients: Recipients,
-    field: &mut Field<'_>,
-    name: String,
-    media_type: String,
-) -> Result<Option<StagedAttachment>, AppError> {
-    let limit = app.config.max_attachment_bytes();
-    let (pending, file) = app.blobs.create().map_err(internal)?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
-    let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let mut writer = SealingWriter::new(&recipients, file)?;
-        while let Some(chunk) = rx.blocking_recv() {
-            writer.write_all(&chunk)?;
-        }
-        Ok(writer.finish()?)
-    });
-    let mut received: u64 = 0;
-    let mut too_large = false;
-    while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
-        received += chunk.len() as u64;
-        if received > limit {
-            too_large = true;
-            break;
-        }
-        if tx.send(chunk).await.is_err() {
-            break;
-        }
-    }
-    drop(tx);
-    let written = writer
-        .await
-        .map_err(|e| AppError::Internal(anyhow::Error::from(e)))?;
-    if too_large {
-        drain(field).await?;
-        return Ok(None);
-    }
-    let (file, size, sha256) = written?;
-    let blob_id = pending.commit(file).map_err(internal)?;
-    Ok(Some(StagedAttachment {
-        blob_id,
-        info: AttachmentInfo {
-            name,
-            media_type,
-            size,
-            sha256,
+    Ok(
+        match app
+            .mail
+            .check_composition(sender, &fields.composition())
+            .await?
+        {
+            Ok((outgoing, addressees)) => {
+                let recipients = addressees.content_recipients(sender)?;
+                Check::Valid(Box::new((outgoing, addressees, recipients)))
+            }
+            Err(problems) => {
+                errors.extend(problems);
+                Check::Invalid
+            }
         },
-    }))
+    )
 }
 
 async fn read_text(field: &mut Field<'_>) -> Result<String, AppError> {
@@ -247,9 +234,9 @@ async fn drain(field: &mut Field<'_>) -> Result<(), AppError> {
 }
 
 fn bad_form(_: axum::extract::multipart::MultipartError) -> AppError {
-    AppError::BadRequest("The form could not be read. Try sending it again.")
+    bad_form_message()
 }
 
-fn internal(error: impl Into<anyhow::Error>) -> AppError {
-    AppError::Internal(error.into())
+fn bad_form_message() -> AppError {
+    AppError::BadRequest("The form could not be read. Try sending it again.")
 }

@@ -2,19 +2,39 @@
 //! without one, into files under <data-dir>/outbox. Failures are retried with backoff.
 //! Notifications never carry case content.
 
+use std::sync::Arc;
+
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::state::Casemail;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::Store;
+
+/// Sends what the services queued with their changes.
+#[derive(Clone)]
+pub struct Notifications {
+    store: Store,
+    config: Arc<Config>,
+    clock: Clock,
+}
 
 /// Retry after 1, 2, 4 … minutes, at most an hour apart.
 fn backoff(attempts: i64) -> i64 {
     60 * (1_i64 << attempts.clamp(0, 6))
 }
 
-impl Casemail {
+impl Notifications {
+    pub fn new(store: Store, config: Arc<Config>, clock: Clock) -> Self {
+        Self {
+            store,
+            config,
+            clock,
+        }
+    }
+
     /// Sends what is due; returns how many went out.
-    pub async fn deliver_notifications(&self) -> anyhow::Result<usize> {
+    pub async fn deliver(&self) -> anyhow::Result<usize> {
         let now = self.clock.now();
         let due = self.store.due_notifications(now, 100).await?;
         let mut sent = 0;

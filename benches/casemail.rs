@@ -1,6 +1,8 @@
-//! `casemail bench`: the performance budgets of DESIGN.md, measured on this machine with
-//! the real code paths. Server-side figures drive the real router in-process (no network);
-//! attachment transfers go over loopback HTTP to a real listener.
+//! `cargo bench`: the performance budgets, measured on this machine with the real code
+//! paths. Server-side figures drive the real router in-process (no network); attachment
+//! transfers go over loopback HTTP to a separate server process.
+//!
+//! `cargo bench -- --messages 1000000` changes the sizes; `--help` lists them.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -12,24 +14,25 @@ use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
-use crate::accounts::{AccountDraft, SignInAttempt};
-use crate::auth::SessionCookie;
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::crypto::{Recipients, SealingWriter, opening_reader, seal};
-use crate::domain::{
-    AddressList, Body as MessageBody, EmailAddress, Folder, Jurisdiction, OrganisationKind,
-    OrganisationName, Password, PersonName, Subject, UserStatus,
+use casemail::accounts::{AccountDraft, SignInAttempt};
+use casemail::auth::SessionCookie;
+use casemail::clock::Clock;
+use casemail::config::Config;
+use casemail::crypto::{Recipients, SealingWriter, UserIdentity, opening_reader, seal};
+use casemail::domain::{
+    AddressList, Body as MessageBody, EmailAddress, EnvelopeContent, Folder, Jurisdiction,
+    OrganisationKind, OrganisationName, Password, PersonName, Subject, Summary, UserStatus,
 };
-use crate::domain::{EnvelopeContent, Summary};
-use crate::mail::Outgoing;
-use crate::state::{AppState, Casemail};
-use crate::store::{Delivery, NewEntry, UserAccount};
+use casemail::mail::Outgoing;
+use casemail::state::{AppState, Casemail};
+use casemail::store::{Delivery, NewEntry, Store, UserAccount};
+use clap::Parser;
 
 const PASSWORD: &str = "benchmark passphrase, long enough";
 
-#[derive(Debug, clap::Args)]
-pub struct BenchOptions {
+#[derive(Debug, Parser)]
+#[command(about = "Measure Casemail's performance budgets on this machine")]
+struct BenchOptions {
     /// Messages in the large mailbox (inbox page timing).
     #[arg(long, default_value_t = 100_000)]
     pub messages: usize,
@@ -42,19 +45,35 @@ pub struct BenchOptions {
     /// Database to benchmark (default: a fresh SQLite file in a temporary directory).
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
-pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
+/// The application and a store connection of the benchmark's own, for seeding mailboxes
+/// faster than sending would.
+struct Bench {
+    app: AppState,
+    store: Store,
+}
+
+fn main() -> anyhow::Result<()> {
+    let options = BenchOptions::parse();
+    tokio::runtime::Runtime::new()?.block_on(run(options))
+}
+
+async fn run(options: BenchOptions) -> anyhow::Result<()> {
     let dir =
         std::env::temp_dir().join(format!("casemail-bench-{}", uuid::Uuid::new_v4().simple()));
     let mut config = Config::for_data_dir(&dir);
     config.database_url = options.database_url.clone();
     config.max_attachment_mb = options.attachment_mib + 1;
     let app = Casemail::open(config, Clock::system()).await?;
-    app.ensure_recovery_key().await?;
+    app.accounts.ensure_recovery_key().await?;
+    let store = Store::connect(&app.config.database_url()).await?;
     println!(
         "Casemail benchmark ({} database, data in {})",
-        app.store.backend().name(),
+        app.backend_name(),
         dir.display()
     );
     println!(
@@ -62,52 +81,61 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
-    let people = create_people(&app, 22).await?;
-    sign_in_figures(&app).await?;
-    transfer_figures(&app, &people, options.attachment_mib).await?;
+    let bench = Bench { app, store };
+    let people = create_people(&bench.app, 22).await?;
+    sign_in_figures(&bench.app).await?;
+    transfer_figures(&bench, &people, options.attachment_mib).await?;
     raw_age_figures(&dir)?;
-    send_figures(&app, &people).await?;
-    inbox_figures(&app, &people, options.messages).await?;
-    search_figures(&app, &people, options.search_messages).await?;
-    app.store.close().await;
+    send_figures(&bench.app, &people).await?;
+    inbox_figures(&bench, &people, options.messages).await?;
+    search_figures(&bench, &people, options.search_messages).await?;
+    bench.app.close().await;
+    bench.store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
 async fn create_people(app: &AppState, count: usize) -> anyhow::Result<Vec<UserAccount>> {
     let org = app
-        .store
+        .admin
         .ensure_organisation(
             OrganisationKind::Prosecution,
             &OrganisationName::parse("Benchmark Fiscal Office")?,
             &Jurisdiction::parse("Bench")?,
-            app.clock.now(),
         )
         .await?;
     let mut people = Vec::new();
     for n in 0..count {
-        let id = app
+        let email = EmailAddress::parse(&format!("person{n}@bench.example"))?;
+        app.accounts
             .create_account(AccountDraft {
                 organisation_id: org.id,
-                email: EmailAddress::parse(&format!("person{n}@bench.example"))?,
+                email: email.clone(),
                 name: PersonName::parse(&format!("Person {n}"))?,
                 is_admin: false,
                 status: UserStatus::Active,
                 password: Password::parse(PASSWORD)?,
             })
             .await?;
-        people.push(app.store.user_account(id).await?.context("created")?);
+        people.push(
+            app.accounts
+                .account_by_email(&email)
+                .await?
+                .context("created")?,
+        );
     }
     Ok(people)
 }
 
 async fn cookie_for(app: &AppState, email: &str) -> anyhow::Result<SessionCookie> {
     let signed_in = app
+        .accounts
         .sign_in(SignInAttempt {
             email,
             password: SecretString::from(PASSWORD.to_string()),
             client_address: "127.0.0.1",
             user_agent: "bench",
+            previous_session: None,
         })
         .await
         .map_err(|e| anyhow::anyhow!("sign-in failed: {e}"))?;
@@ -177,13 +205,14 @@ fn resident_kib_of(pid: u32) -> u64 {
 
 /// Transfers run against a separate server process, so that its resident memory is the
 /// server's alone (not this benchmark's client or its earlier work).
-async fn transfer_figures(app: &AppState, people: &[UserAccount], mib: u64) -> anyhow::Result<()> {
+async fn transfer_figures(bench: &Bench, people: &[UserAccount], mib: u64) -> anyhow::Result<()> {
+    let app = &bench.app;
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
         probe.local_addr()?.port()
     };
     let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut server = std::process::Command::new(std::env::current_exe()?)
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_casemail"))
         .env("CASEMAIL_BIND", address.to_string())
         .env("CASEMAIL_DATA_DIR", &app.config.data_dir)
         .env("CASEMAIL_DATABASE_URL", app.config.database_url())
@@ -209,7 +238,7 @@ async fn transfer_figures(app: &AppState, people: &[UserAccount], mib: u64) -> a
             .trim_start_matches("/threads/")
             .trim_end_matches("?sent=1")
             .parse()?;
-        let message_id = app.store.thread_for_user(people[1].id, thread).await?[0].message_id;
+        let message_id = bench.store.thread_for_user(people[1].id, thread).await?[0].message_id;
         let ((received, download), download_peak) =
             with_peak_rss(pid, download(address, &reader, message_id)).await;
         anyhow::ensure!(received? == size, "downloaded size differs");
@@ -348,10 +377,10 @@ async fn download(
 /// age's own stream speed in this run, the yardstick for the transfer figures.
 fn raw_age_figures(dir: &std::path::Path) -> anyhow::Result<()> {
     let size: usize = 256 * 1024 * 1024;
-    let reader = crate::crypto::UserIdentity::generate();
+    let reader = UserIdentity::generate();
     let recipients = Recipients::parse([
         reader.recipient().as_str(),
-        crate::crypto::UserIdentity::generate().recipient().as_str(),
+        UserIdentity::generate().recipient().as_str(),
     ])?;
     let chunk = vec![7u8; 1024 * 1024];
     let path = dir.join("raw-age.bin");
@@ -389,6 +418,7 @@ async fn send_figures(app: &AppState, people: &[UserAccount]) -> anyhow::Result<
     for n in 0..100 {
         let start = Instant::now();
         let addressees = app
+            .mail
             .resolve_addressees(sender, &to, &cc)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -403,7 +433,8 @@ async fn send_figures(app: &AppState, people: &[UserAccount]) -> anyhow::Result<
             forward_of: None,
             case_id: None,
         };
-        app.send(sender, outgoing, &addressees, Vec::new(), "127.0.0.1")
+        app.mail
+            .send(sender, outgoing, &addressees, Vec::new(), "127.0.0.1")
             .await?;
         samples.push(start.elapsed());
     }
@@ -420,7 +451,7 @@ async fn get(app: &AppState, cookie: &SessionCookie, path: &str) -> anyhow::Resu
         .header("cookie", format!("casemail_session={}", cookie.value()))
         .body(Body::empty())?;
     let start = Instant::now();
-    let response = crate::web::router(app.clone()).oneshot(request).await?;
+    let response = casemail::web::router(app.clone()).oneshot(request).await?;
     let status = response.status();
     axum::body::to_bytes(response.into_body(), usize::MAX).await?;
     let elapsed = start.elapsed();
@@ -430,7 +461,7 @@ async fn get(app: &AppState, cookie: &SessionCookie, path: &str) -> anyhow::Resu
 
 /// Fills `owner`'s inbox with `count` messages from `sender`, in batches.
 async fn seed_inbox(
-    app: &AppState,
+    bench: &Bench,
     sender: &UserAccount,
     owner: &UserAccount,
     count: usize,
@@ -442,7 +473,8 @@ async fn seed_inbox(
     ])?;
     let only_owner = Recipients::parse([owner.public_recipient.as_str()])?;
     let only_sender = Recipients::parse([sender.public_recipient.as_str()])?;
-    let start = app.clock.now() - count as i64;
+    let now = bench.app.clock.now();
+    let start = now - count as i64;
     let mut n = 0;
     while n < count {
         let mut batch = Vec::new();
@@ -492,15 +524,16 @@ async fn seed_inbox(
             });
             n += 1;
         }
-        app.store.deliver_many(&batch).await?;
+        bench.store.deliver_many(&batch, now).await?;
     }
     Ok(())
 }
 
-async fn inbox_figures(app: &AppState, people: &[UserAccount], count: usize) -> anyhow::Result<()> {
+async fn inbox_figures(bench: &Bench, people: &[UserAccount], count: usize) -> anyhow::Result<()> {
+    let app = &bench.app;
     let owner = &people[21];
     let started = Instant::now();
-    seed_inbox(app, &people[20], owner, count, false).await?;
+    seed_inbox(bench, &people[20], owner, count, false).await?;
     println!(
         "(seeded {count} messages in {:.1} s)",
         started.elapsed().as_secs_f64()
@@ -515,7 +548,7 @@ async fn inbox_figures(app: &AppState, people: &[UserAccount], count: usize) -> 
         &mut first,
         "p99 < 25 ms",
     );
-    let middle = app
+    let middle = bench
         .store
         .mailbox_page(owner.id, Folder::Inbox, None, (count / 2) as i64)
         .await?;
@@ -537,7 +570,7 @@ async fn inbox_figures(app: &AppState, people: &[UserAccount], count: usize) -> 
     // The 20-recipient circular, read by its last addressee (the slowest stanza to find).
     let reader = &people[20];
     let cookie = cookie_for(app, &reader.email).await?;
-    let circular = app
+    let circular = bench
         .store
         .mailbox_page(reader.id, Folder::Inbox, None, 1)
         .await?;
@@ -551,13 +584,10 @@ async fn inbox_figures(app: &AppState, people: &[UserAccount], count: usize) -> 
     Ok(())
 }
 
-async fn search_figures(
-    app: &AppState,
-    people: &[UserAccount],
-    count: usize,
-) -> anyhow::Result<()> {
+async fn search_figures(bench: &Bench, people: &[UserAccount], count: usize) -> anyhow::Result<()> {
+    let app = &bench.app;
     let owner = &people[2];
-    seed_inbox(app, &people[3], owner, count, true).await?;
+    seed_inbox(bench, &people[3], owner, count, true).await?;
     let cookie = cookie_for(app, &owner.email).await?;
     let mut cold = vec![get(app, &cookie, "/search?q=word1").await?];
     report(

@@ -1,15 +1,16 @@
-//! Form validation results in the shape the GOV.UK error summary pattern needs: each
-//! error names the field it belongs to, so the summary can link to it.
+//! What is wrong with something a person typed, field by field, in the order they see
+//! the fields: each error names its field, so a page's error summary can link to it.
 
+#[derive(Debug)]
 pub struct FieldError {
     pub field: &'static str,
     pub message: String,
 }
 
-#[derive(Default)]
-pub struct FormErrors(Vec<FieldError>);
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
 
-impl FormErrors {
+impl FieldErrors {
     pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
         self.0.push(FieldError {
             field,
@@ -37,6 +38,11 @@ impl FormErrors {
             .iter()
             .find(|e| e.field == field)
             .map(|e| e.message.as_str())
+    }
+
+    /// Adds another set of errors after these.
+    pub fn extend(&mut self, other: FieldErrors) {
+        self.0.extend(other.0);
     }
 
     pub fn is_empty(&self) -> bool {

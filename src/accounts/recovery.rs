@@ -7,17 +7,13 @@ use std::str::FromStr;
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::accounts::{
-    ACCOUNT_FAILURE_LIMIT, FAILURE_WINDOW_SECONDS, PAUSE_SECONDS, new_recovery_code,
-    normalise_recovery_code,
-};
+use super::Accounts;
+use super::sign_in::{ACCOUNT_FAILURE_LIMIT, FAILURE_WINDOW_SECONDS, PAUSE_SECONDS, minutes_until};
 use crate::audit::Origin;
 use crate::auth;
 use crate::crypto::{RandomToken, UserIdentity, parse_recipient};
-use crate::domain::{EmailAddress, Password, UserStatus};
-use crate::domain::{EventKind, SubjectKind};
-use crate::state::Casemail;
-use crate::store::UserAccount;
+use crate::domain::{EmailAddress, EventKind, Password, UserStatus};
+use crate::store::{Change, NewNotification, UserAccount};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecoveryError {
@@ -35,14 +31,14 @@ pub enum RecoveryError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::crypto::KeyError> for RecoveryError {
-    fn from(error: crate::crypto::KeyError) -> Self {
+impl From<crate::store::StoreError> for RecoveryError {
+    fn from(error: crate::store::StoreError) -> Self {
         Self::Internal(error.into())
     }
 }
 
-impl From<crate::store::StoreError> for RecoveryError {
-    fn from(error: crate::store::StoreError) -> Self {
+impl From<crate::crypto::KeyError> for RecoveryError {
+    fn from(error: crate::crypto::KeyError) -> Self {
         Self::Internal(error.into())
     }
 }
@@ -52,16 +48,43 @@ fn temporary_password() -> String {
     format!("temp-{}", &RandomToken::generate().as_str()[..16])
 }
 
-impl Casemail {
+impl Accounts {
     /// A new recovery code for a signed-in person, replacing the old one.
     pub async fn issue_recovery_code(
         &self,
         user: &UserAccount,
         identity: &UserIdentity,
+        client_address: &str,
+    ) -> anyhow::Result<String> {
+        let now = self.clock.now();
+        let mut change = self.store.begin(now).await?;
+        let code = self.wrap_new_code(&mut change, user.id, identity).await?;
+        change
+            .record(&[Origin::user(user, client_address).user_event(
+                now,
+                EventKind::RecoveryCodeIssued,
+                user.id,
+                serde_json::json!({}),
+            )])
+            .await?;
+        change.commit().await?;
+        Ok(code)
+    }
+
+    async fn wrap_new_code(
+        &self,
+        change: &mut Change,
+        user_id: i64,
+        identity: &UserIdentity,
     ) -> anyhow::Result<String> {
         let code = new_recovery_code();
-        let wrapped = identity.wrap_with_code(&SecretString::from(code.clone()))?;
-        self.store.set_code_wrap(user.id, &wrapped).await?;
+        let secret = SecretString::from(code.clone());
+        let identity = identity.clone();
+        let wrapped = self
+            .kdf
+            .run(move || identity.wrap_with_code(&secret))
+            .await??;
+        change.set_code_wrap(user_id, &wrapped).await?;
         Ok(code)
     }
 
@@ -77,7 +100,7 @@ impl Casemail {
         let now = self.clock.now();
         let key = format!("recovery:{}", email.trim().to_lowercase());
         if let Some(until) = self.store.sign_in_paused_until(&key, now).await? {
-            return Err(RecoveryError::Paused(((until - now) + 59) / 60));
+            return Err(RecoveryError::Paused(minutes_until(now, until)));
         }
         let record = match EmailAddress::parse(email) {
             Ok(email) => self.store.sign_in_record(&email).await?,
@@ -89,7 +112,14 @@ impl Casemail {
             None => None,
         };
         let code = SecretString::from(normalise_recovery_code(code));
-        let opened = wrapped.and_then(|w| UserIdentity::unwrap_with_code(&w, &code).ok());
+        let opened = match wrapped {
+            Some(wrapped) => {
+                self.kdf
+                    .run(move || UserIdentity::unwrap_with_code(&wrapped, &code).ok())
+                    .await?
+            }
+            None => None,
+        };
         let (Some(record), Some(identity)) = (record, opened) else {
             let outcome = self
                 .store
@@ -102,53 +132,54 @@ impl Casemail {
                 )
                 .await?;
             if outcome.paused_until > now {
-                return Err(RecoveryError::Paused(
-                    ((outcome.paused_until - now) + 59) / 60,
-                ));
+                return Err(RecoveryError::Paused(minutes_until(
+                    now,
+                    outcome.paused_until,
+                )));
             }
             return Err(RecoveryError::Wrong);
         };
-        self.set_new_password(record.id, &identity, new_password.secret().clone(), false)
-            .await?;
         let account = self
             .store
             .user_account(record.id)
             .await?
             .context("account")?;
-        let next_code = self.issue_recovery_code(&account, &identity).await?;
-        let origin = Origin::user(&account, client_address);
-        self.store
-            .audit(&[origin.event(
+        let (hash, wrapped) = self
+            .password_wrap(&identity, new_password.secret().clone())
+            .await?;
+        let mut change = self.store.begin(now).await?;
+        change
+            .reset_password(record.id, &hash, &wrapped, false, now)
+            .await?;
+        let next_code = self
+            .wrap_new_code(&mut change, record.id, &identity)
+            .await?;
+        change
+            .record(&[Origin::user(&account, client_address).user_event(
                 now,
                 EventKind::RecoveredWithCode,
-                SubjectKind::User,
-                Some(record.id),
+                record.id,
                 serde_json::json!({}),
             )])
             .await?;
+        change.commit().await?;
         Ok(next_code)
     }
 
-    async fn set_new_password(
+    /// A password hash and the identity wrapped under that password.
+    async fn password_wrap(
         &self,
-        user_id: i64,
         identity: &UserIdentity,
         password: SecretString,
-        must_change: bool,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<(String, Vec<u8>)> {
         let identity = identity.clone();
-        let (hash, wrapped) = self
-            .kdf
+        self.kdf
             .run(move || -> anyhow::Result<_> {
                 let hash = auth::hash_password(password.expose_secret())
                     .map_err(|e| anyhow::anyhow!("argon2 failed: {e}"))?;
                 Ok((hash, identity.wrap_with_password(&password)?))
             })
-            .await??;
-        self.store
-            .reset_password(user_id, &hash, &wrapped, must_change, self.clock.now())
-            .await?;
-        Ok(())
+            .await?
     }
 
     /// An administrator recovers an account with the offline recovery identity, supplied
@@ -180,21 +211,24 @@ impl Casemail {
             return Err(RecoveryError::WrongIdentity);
         }
         let temporary = temporary_password();
-        self.set_new_password(
-            user_id,
-            &identity,
-            SecretString::from(temporary.clone()),
-            true,
-        )
-        .await?;
-        self.record_admin_reset(
+        let (hash, wrapped) = self
+            .password_wrap(&identity, SecretString::from(temporary.clone()))
+            .await?;
+        let now = self.clock.now();
+        let mut change = self.store.begin(now).await?;
+        change
+            .reset_password(user_id, &hash, &wrapped, true, now)
+            .await?;
+        record_admin_reset(
+            &mut change,
             admin,
             &account,
             EventKind::AccountRecovered,
             client_address,
-            false,
+            now,
         )
         .await?;
+        change.commit().await?;
         Ok(temporary)
     }
 
@@ -225,7 +259,9 @@ impl Casemail {
                 ))
             })
             .await??;
-        self.store
+        let now = self.clock.now();
+        let mut change = self.store.begin(now).await?;
+        change
             .replace_identity(
                 user_id,
                 &public,
@@ -234,60 +270,93 @@ impl Casemail {
                 &recovery,
             )
             .await?;
-        self.store
-            .reset_password(user_id, &hash, &wrapped_password, true, self.clock.now())
+        change
+            .reset_password(user_id, &hash, &wrapped_password, true, now)
             .await?;
-        self.record_admin_reset(
+        record_admin_reset(
+            &mut change,
             admin,
             &account,
             EventKind::NewKeysIssued,
             client_address,
-            true,
+            now,
         )
         .await?;
+        change.commit().await?;
         Ok(temporary)
     }
+}
 
-    async fn record_admin_reset(
-        &self,
-        admin: &UserAccount,
-        account: &UserAccount,
-        kind: EventKind,
-        client_address: &str,
-        keys_replaced: bool,
-    ) -> anyhow::Result<()> {
-        let now = self.clock.now();
-        let event = Origin::user(admin, client_address).event(
+/// The event and the email to the person whose password an administrator reset.
+async fn record_admin_reset(
+    change: &mut Change,
+    admin: &UserAccount,
+    account: &UserAccount,
+    kind: EventKind,
+    client_address: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    change
+        .record(&[Origin::user(admin, client_address).user_event(
             now,
             kind,
-            SubjectKind::User,
-            Some(account.id),
+            account.id,
             serde_json::json!({}),
-        );
-        self.store.audit(&[event]).await?;
-        let body = if keys_replaced {
-            format!(
-                "Dear {},\n\nAn administrator has given your Casemail account new keys and a temporary \
-                 password, which they will tell you. Mail sent to you before today can no longer be \
-                 read. You must choose a new password when you sign in.\n",
-                account.name
-            )
-        } else {
-            format!(
-                "Dear {},\n\nAn administrator has reset your Casemail password. They will tell you a \
-                 temporary password; you must choose a new one when you sign in. Your mail is kept.\n",
-                account.name
-            )
-        };
-        self.store
-            .queue_notification(
-                &account.email,
-                "Your Casemail password has been reset",
-                &body,
-                None,
-                now,
-            )
-            .await?;
-        Ok(())
-    }
+        )])
+        .await?;
+    let body = if kind == EventKind::NewKeysIssued {
+        format!(
+            "Dear {},\n\nAn administrator has given your Casemail account new keys and a temporary \
+             password, which they will tell you. Mail sent to you before today can no longer be \
+             read. You must choose a new password when you sign in.\n",
+            account.name
+        )
+    } else {
+        format!(
+            "Dear {},\n\nAn administrator has reset your Casemail password. They will tell you a \
+             temporary password; you must choose a new one when you sign in. Your mail is kept.\n",
+            account.name
+        )
+    };
+    change
+        .notify(&[NewNotification {
+            recipient: account.email.clone(),
+            subject: "Your Casemail password has been reset".into(),
+            body,
+            dedupe_key: None,
+        }])
+        .await?;
+    Ok(())
+}
+
+/// A recovery code: 20 characters from an unambiguous alphabet (about 100 bits), grouped
+/// for reading aloud and writing down.
+pub fn new_recovery_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    #[allow(clippy::expect_used)]
+    getrandom::fill(&mut bytes).expect("operating system random source unavailable");
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(5)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Recovery codes are compared without spaces, dashes or case.
+pub fn normalise_recovery_code(input: &str) -> String {
+    let bare: String = input
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    bare.as_bytes()
+        .chunks(5)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
 }

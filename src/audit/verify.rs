@@ -1,53 +1,9 @@
-//! What the audit trail records and how it is checked. Events are built here from the
-//! domain's words; `store::audit` chains and stores them.
+//! Checking the chain: every row's hash, every link, and optionally a head remembered
+//! outside the database, so that edits, deletions, insertions, reordering and truncation
+//! are each found and named.
 
-use crate::domain::{EventKind, SubjectKind};
-use crate::state::Casemail;
-use crate::store::{ChainRow, NewEvent, UserAccount};
-
-/// Who did something and from where.
-#[derive(Debug, Clone, Default)]
-pub struct Origin {
-    pub actor_id: Option<i64>,
-    pub actor_org_id: Option<i64>,
-    pub client_address: String,
-}
-
-impl Origin {
-    pub fn user(account: &UserAccount, client_address: &str) -> Self {
-        Self {
-            actor_id: Some(account.id),
-            actor_org_id: Some(account.organisation.id),
-            client_address: client_address.to_string(),
-        }
-    }
-
-    pub fn system() -> Self {
-        Self::default()
-    }
-
-    /// An event by this origin about `subject_type` `subject_id`.
-    pub fn event(
-        &self,
-        at: i64,
-        kind: EventKind,
-        subject_type: SubjectKind,
-        subject_id: Option<i64>,
-        payload: serde_json::Value,
-    ) -> NewEvent {
-        NewEvent {
-            at,
-            kind,
-            actor_id: self.actor_id,
-            actor_org_id: self.actor_org_id,
-            subject_type,
-            subject_id,
-            case_id: None,
-            client_address: self.client_address.clone(),
-            payload: payload.to_string(),
-        }
-    }
-}
+use super::Audit;
+use crate::store::ChainRow;
 
 /// How the chain is broken, at its first break.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,13 +69,10 @@ pub struct Verification {
     pub broken: Option<ChainBreak>,
 }
 
-impl Casemail {
+impl Audit {
     /// Walks the whole chain. With `remembered` (a head kept outside the database) it also
     /// detects a truncated or rewritten chain.
-    pub async fn verify_audit(
-        &self,
-        remembered: Option<(i64, String)>,
-    ) -> anyhow::Result<Verification> {
+    pub async fn verify(&self, remembered: Option<(i64, String)>) -> anyhow::Result<Verification> {
         let mut previous: Option<ChainRow> = None;
         let mut count = 0;
         loop {
@@ -193,28 +146,5 @@ impl Casemail {
             Some(seq) if seq == row.seq - 2 => ChainBreak::Inserted { seq: row.seq },
             Some(_) => ChainBreak::Reordered { seq: row.seq },
         }))
-    }
-}
-
-/// A CSV cell: quoted, with formula-like starts neutralised so a spreadsheet never
-/// evaluates what a user typed.
-pub fn csv_cell(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    };
-    format!("\"{}\"", value.replace('"', "\"\""))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_cell("Smith, J"), "\"Smith, J\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
     }
 }

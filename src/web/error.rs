@@ -33,12 +33,6 @@ impl From<crate::crypto::KeyError> for AppError {
     }
 }
 
-impl From<crate::store::StoreError> for AppError {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
-
 /// Attached to error responses for `web::errors` to render (and log, when `detail` is set).
 #[derive(Debug, Clone)]
 pub struct ErrorReport {

@@ -57,28 +57,27 @@ const DEMO: &[DemoOrganisation] = &[
 /// One password for every demo account, freshly random each time the demo is seeded.
 pub async fn seed(app: &AppState) -> anyhow::Result<String> {
     let password = format!("demo-{}", &RandomToken::generate().as_str()[..12]);
-    let now = app.clock.now();
     let mut lines = Vec::new();
     for organisation in DEMO {
         let org = app
-            .store
+            .admin
             .ensure_organisation(
                 organisation.kind,
                 &OrganisationName::parse(organisation.name)?,
                 &Jurisdiction::parse(organisation.jurisdiction)?,
-                now,
             )
             .await?;
         for (name, email, is_admin) in organisation.people {
-            app.create_account(AccountDraft {
-                organisation_id: org.id,
-                email: EmailAddress::parse(email)?,
-                name: PersonName::parse(name)?,
-                is_admin: *is_admin,
-                status: UserStatus::Active,
-                password: Password::parse(&password)?,
-            })
-            .await?;
+            app.accounts
+                .create_account(AccountDraft {
+                    organisation_id: org.id,
+                    email: EmailAddress::parse(email)?,
+                    name: PersonName::parse(name)?,
+                    is_admin: *is_admin,
+                    status: UserStatus::Active,
+                    password: Password::parse(&password)?,
+                })
+                .await?;
             let role = if *is_admin { "admin" } else { "user" };
             lines.push(format!("  {email:<32} {role:<6} {}", organisation.name));
         }
@@ -86,15 +85,18 @@ pub async fn seed(app: &AppState) -> anyhow::Result<String> {
     seed_mail(app).await?;
     // One agent who has been away, so a newcomer can see an administrator unlock them.
     if let Some(away) = app
-        .store
-        .address_record(&EmailAddress::parse("lachlan@kerrlegal.example")?)
+        .accounts
+        .account_by_email(&EmailAddress::parse("lachlan@kerrlegal.example")?)
         .await?
     {
-        app.store
-            .set_user_status(away.id, UserStatus::Locked)
-            .await?;
-        app.store
-            .set_status_reason(away.id, "not signed in for 30 days")
+        app.lifecycle
+            .change_status(
+                None,
+                away.id,
+                UserStatus::Locked,
+                "not signed in for 30 days",
+                "",
+            )
             .await?;
     }
     tracing::warn!(
@@ -169,18 +171,14 @@ async fn seed_mail(app: &AppState) -> anyhow::Result<()> {
     let mut previous: Option<i64> = None;
     for (from, to, cc, subject, body, attachment, is_reply) in DEMO_MAIL {
         let sender = app
-            .store
-            .sign_in_record(&EmailAddress::parse(from)?)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("demo sender missing"))?;
-        let sender = app
-            .store
-            .user_account(sender.id)
+            .accounts
+            .account_by_email(&EmailAddress::parse(from)?)
             .await?
             .ok_or_else(|| anyhow::anyhow!("demo sender missing"))?;
         let to = AddressList::parse(to)?;
         let cc = AddressList::parse(cc)?;
         let addressees = app
+            .mail
             .resolve_addressees(&sender, &to, &cc)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -188,7 +186,8 @@ async fn seed_mail(app: &AppState) -> anyhow::Result<()> {
         if let Some((name, text)) = attachment {
             let recipients = addressees.content_recipients(&sender)?;
             attachments.push(
-                app.stage_bytes(recipients, name, "text/plain", text.as_bytes().to_vec())
+                app.mail
+                    .stage_bytes(recipients, name, "text/plain", text.as_bytes().to_vec())
                     .await?,
             );
         }
@@ -202,6 +201,7 @@ async fn seed_mail(app: &AppState) -> anyhow::Result<()> {
             case_id: None,
         };
         let delivered = app
+            .mail
             .send(&sender, outgoing, &addressees, attachments, "")
             .await?;
         previous = Some(delivered.message_id);

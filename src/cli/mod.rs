@@ -1,25 +1,23 @@
-//! The commands: serve (default), demo, admin create, keys recovery-new.
+//! The commands: serve (default), demo, admin create, keys recovery-new, audit verify and
+//! head. Each builds the application state and calls services; none touches the store.
+
+mod demo;
 
 use std::io::Read;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::accounts::{AccountDraft, CreateAccountError};
+use crate::accounts::CreateAccountError;
 use crate::clock::Clock;
 use crate::config::{AdminCommand, AuditCommand, Cli, Command, KeysCommand};
-use crate::crypto::{RandomToken, sha256_hex};
-use crate::domain::{
-    EmailAddress, Jurisdiction, OrganisationKind, OrganisationName, Password, PersonName,
-    UserStatus,
-};
+use crate::domain::{EmailAddress, OrganisationName, Password, PersonName};
 use crate::state::{AppState, Casemail};
-use crate::store::settings::SETUP_TOKEN_HASH;
+use crate::store::AUDIT_GENESIS;
+
+pub use demo::seed as seed_demo;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(Command::Bench(options)) = cli.command {
-        return crate::bench::run(options).await;
-    }
     let config = cli.config.resolve()?;
     let app = Casemail::open(config, Clock::system()).await?;
     match cli.command.unwrap_or(Command::Serve) {
@@ -37,11 +35,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Created service administrator {email}.");
             Ok(())
         }
-        Command::Bench(_) => Ok(()),
         Command::Audit(AuditCommand::Head) => {
-            match app.store.audit_last().await? {
+            match app.audit.head().await? {
                 Some((seq, hash)) => println!("{seq}:{hash}"),
-                None => println!("0:{}", crate::store::AUDIT_GENESIS),
+                None => println!("0:{AUDIT_GENESIS}"),
             }
             Ok(())
         }
@@ -50,7 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(text) => Some(parse_head(&text)?),
                 None => None,
             };
-            let verification = app.verify_audit(remembered).await?;
+            let verification = app.audit.verify(remembered).await?;
             match (verification.broken, verification.head) {
                 (None, Some((seq, hash))) => {
                     println!(
@@ -69,8 +66,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Keys(KeysCommand::RecoveryNew) => {
-            let path = app.rotate_recovery_key().await?;
-            let public = app.recovery_recipient().await?;
+            let path = app.accounts.rotate_recovery_key().await?;
+            let public = app.accounts.recovery_recipient().await?;
             println!("New recovery recipient: {public}");
             println!("Secret half written to {}", path.display());
             println!(
@@ -90,11 +87,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(app: AppState, demo: bool) -> anyhow::Result<()> {
     announce_recovery_key(&app).await?;
-    if app.store.count_users().await? == 0 {
+    if app.accounts.is_empty().await? {
         if demo || app.config.demo {
-            crate::demo::seed(&app).await?;
+            demo::seed(&app).await?;
         } else {
-            let link = issue_setup_link(&app).await?;
+            let link = app.accounts.issue_setup_link().await?;
             tracing::warn!(
                 "No accounts yet. Open {link} to create the first service administrator \
                  (the link works once), or run `casemail admin create`."
@@ -109,29 +106,15 @@ async fn serve(app: AppState, demo: bool) -> anyhow::Result<()> {
     tracing::info!(
         "Casemail is serving on {} ({} database)",
         app.config.public_url(),
-        app.store.backend().name()
+        app.backend_name()
     );
     let _jobs = crate::jobs::start(&app);
     crate::web::serve(app, listener, crate::web::shutdown_signal()).await
 }
 
-/// A new single-use setup link (replacing any earlier one) for creating the first
-/// service administrator in the browser.
-pub async fn issue_setup_link(app: &AppState) -> anyhow::Result<String> {
-    let token = RandomToken::generate();
-    app.store
-        .set_setting(SETUP_TOKEN_HASH, &sha256_hex(token.as_str().as_bytes()))
-        .await?;
-    Ok(format!(
-        "{}/setup/{}",
-        app.config.public_url(),
-        token.as_str()
-    ))
-}
-
 /// Generates the recovery key pair on first start and says loudly where its secret is.
 async fn announce_recovery_key(app: &AppState) -> anyhow::Result<()> {
-    if let Some(path) = app.ensure_recovery_key().await? {
+    if let Some(path) = app.accounts.ensure_recovery_key().await? {
         tracing::warn!(
             "Generated this deployment's recovery key. Its SECRET half is in {}. Move it to \
              offline custody now and delete it from this server: with it and the database, \
@@ -157,6 +140,7 @@ fn read_password(file: Option<&std::path::Path>) -> anyhow::Result<String> {
     Ok(input.trim_end_matches(['\r', '\n']).to_string())
 }
 
+/// Creates a service administrator and prints their recovery code.
 pub async fn create_service_admin(
     app: &AppState,
     email: &str,
@@ -164,24 +148,16 @@ pub async fn create_service_admin(
     organisation: &str,
     password: &str,
 ) -> anyhow::Result<i64> {
-    let organisation = app
-        .store
-        .ensure_organisation(
-            OrganisationKind::Service,
+    let created = app
+        .accounts
+        .create_service_admin(
+            EmailAddress::parse(email)?,
+            PersonName::parse(name)?,
             &OrganisationName::parse(organisation)?,
-            &Jurisdiction::parse("")?,
-            app.clock.now(),
+            Password::parse(password)?,
         )
-        .await?;
-    let draft = AccountDraft {
-        organisation_id: organisation.id,
-        email: EmailAddress::parse(email)?,
-        name: PersonName::parse(name)?,
-        is_admin: true,
-        status: UserStatus::Active,
-        password: Password::parse(password)?,
-    };
-    match app.create_account_with_code(draft).await {
+        .await;
+    match created {
         Ok((id, code)) => {
             println!("Recovery code for {email} (shown once; keep it safe): {code}");
             Ok(id)

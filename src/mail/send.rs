@@ -1,68 +1,17 @@
-//! Sending and reading mail. Content is encrypted on the way in (to the recipients' public
-//! keys, which needs no secret) and decrypted on the way out with the reader's identity
-//! from their session.
+//! Sending: one envelope sealed to every recipient and the sender, one summary per mailbox
+//! sealed to its owner alone, attachments streamed through age into the blob store. The
+//! delivery, its audit events and the new-mail notifications commit together.
 
 use std::io::Write;
 
 use anyhow::Context;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 
-use crate::crypto::{Recipients, SealingWriter, UserIdentity, open, opening_reader, seal};
-use crate::domain::{AddressList, Body, Folder, Subject, UserStatus};
-use crate::domain::{AttachmentInfo, EnvelopeContent, Summary};
-use crate::state::Casemail;
-use crate::store::{AddressRecord, Delivered, Delivery, NewAttachment, NewEntry, UserAccount};
-
-/// A message ready to send.
-pub struct Outgoing {
-    pub to: AddressList,
-    pub cc: AddressList,
-    pub subject: Subject,
-    pub body: Body,
-    /// The message this replies to; the reply joins its thread.
-    pub reply_to: Option<i64>,
-    pub forward_of: Option<i64>,
-    /// The case a new thread is tagged with (replies keep their thread's case).
-    pub case_id: Option<i64>,
-}
-
-/// The people a message goes to, checked to exist and be able to receive.
-pub struct Addressees {
-    pub to: Vec<AddressRecord>,
-    pub cc: Vec<AddressRecord>,
-}
-
-impl Addressees {
-    fn all(&self) -> impl Iterator<Item = &AddressRecord> {
-        self.to.iter().chain(&self.cc)
-    }
-
-    /// Everyone who can decrypt the content: the addressees and the sender.
-    pub fn content_recipients(&self, sender: &UserAccount) -> anyhow::Result<Recipients> {
-        let keys = self
-            .all()
-            .map(|r| r.public_recipient.as_str())
-            .chain(std::iter::once(sender.public_recipient.as_str()));
-        Ok(Recipients::parse(keys)?)
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AddressProblem {
-    #[error(
-        "There is no Casemail account for {0}. Check the address, or find the person in the directory."
-    )]
-    Unknown(String),
-    #[error(
-        "{0} cannot receive mail because their account is not active. Contact their organisation another way."
-    )]
-    CannotReceive(String),
-    #[error("You do not need to add yourself: a copy of everything you send is kept in Sent.")]
-    Yourself,
-    #[error("Enter at least one recipient in To")]
-    NoRecipients,
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
+use super::{Addressees, Mail, Outgoing, StagedAttachment};
+use crate::crypto::{Recipients, SealingWriter, UserIdentity, open_item, opening_reader, seal};
+use crate::domain::{AttachmentInfo, EnvelopeContent, Folder, Summary};
+use crate::store::{Delivered, Delivery, NewAttachment, NewEntry, NewNotification, UserAccount};
 
 /// Where a message goes: an existing thread, or a new one (tagged with a case, carrying a
 /// plea negotiation).
@@ -76,76 +25,44 @@ pub struct DeliveryRoute {
     pub client_address: String,
 }
 
-/// An attachment already encrypted into the blob store, waiting for its message.
-pub struct StagedAttachment {
-    pub blob_id: String,
-    pub info: AttachmentInfo,
+#[derive(Debug, thiserror::Error)]
+pub enum StageProblem {
+    #[error("the file is larger than the limit for one file")]
+    TooLarge,
+    /// The upload itself broke off or could not be read.
+    #[error("the upload could not be read")]
+    Upload,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
-impl Casemail {
-    pub async fn resolve_addressees(
-        &self,
-        sender: &UserAccount,
-        to: &AddressList,
-        cc: &AddressList,
-    ) -> Result<Addressees, AddressProblem> {
-        if to.is_empty() {
-            return Err(AddressProblem::NoRecipients);
-        }
-        let wanted: Vec<&str> = to
-            .addresses()
-            .iter()
-            .chain(cc.addresses())
-            .map(|e| e.as_str())
-            .collect();
-        let records = self
-            .store
-            .address_records(&wanted)
-            .await
-            .map_err(anyhow::Error::from)?;
-        let mut resolved = Addressees {
-            to: Vec::new(),
-            cc: Vec::new(),
-        };
-        for (list, out) in [(to, &mut resolved.to), (cc, &mut resolved.cc)] {
-            for email in list.addresses() {
-                if email.as_str() == sender.email {
-                    return Err(AddressProblem::Yourself);
-                }
-                let record = records
-                    .iter()
-                    .find(|r| r.email == email.as_str())
-                    .filter(|r| UserStatus::parse(&r.status) != Ok(UserStatus::Deleted))
-                    .ok_or_else(|| AddressProblem::Unknown(email.to_string()))?;
-                if !record.can_receive() {
-                    return Err(AddressProblem::CannotReceive(email.to_string()));
-                }
-                out.push(record.clone());
-            }
-        }
-        // Someone in both To and Cc receives one copy, as To.
-        let to_ids: Vec<i64> = resolved.to.iter().map(|r| r.id).collect();
-        resolved.cc.retain(|r| !to_ids.contains(&r.id));
-        Ok(resolved)
-    }
-
-    /// The thread a reply joins, if the sender holds a copy of the message replied to.
-    pub async fn thread_of(&self, user_id: i64, message_id: i64) -> anyhow::Result<Option<i64>> {
-        Ok(self
-            .store
-            .message_for_user(user_id, message_id)
-            .await?
-            .map(|(_, thread, _)| thread))
-    }
-
+impl Mail {
     /// Encrypts and delivers a message: one envelope for everyone, one summary per mailbox,
-    /// all in one transaction.
+    /// with its audit events and the recipients' notification email, all in one change.
     pub async fn send(
         &self,
         sender: &UserAccount,
         outgoing: Outgoing,
         addressees: &Addressees,
         attachments: Vec<StagedAttachment>,
+        client_address: &str,
+    ) -> anyhow::Result<Delivered> {
+        let result = self
+            .deliver(sender, outgoing, addressees, &attachments, client_address)
+            .await;
+        if result.is_err() {
+            // Nothing was delivered: the encrypted attachments belong to no message.
+            self.discard(&attachments);
+        }
+        result
+    }
+
+    async fn deliver(
+        &self,
+        sender: &UserAccount,
+        outgoing: Outgoing,
+        addressees: &Addressees,
+        attachments: &[StagedAttachment],
         client_address: &str,
     ) -> anyhow::Result<Delivered> {
         let thread_id = match outgoing.reply_to {
@@ -174,22 +91,16 @@ impl Casemail {
                     reply_to: outgoing.reply_to,
                     client_address: client_address.to_string(),
                 },
-                &attachments,
+                attachments,
             )
             .await?;
-        match self.store.deliver(&delivery).await {
-            Ok(delivered) => {
-                self.notify_new_mail(sender, addressees).await;
-                Ok(delivered)
-            }
-            Err(error) => {
-                // Nothing was delivered: the encrypted attachments belong to no message.
-                for attachment in &attachments {
-                    let _ = self.blobs.delete(&attachment.blob_id);
-                }
-                Err(error.into())
-            }
-        }
+        let mut change = self.store.begin(delivery.sent_at).await?;
+        let delivered = change.deliver(&delivery).await?;
+        change
+            .notify(&self.new_mail_notifications(sender, addressees))
+            .await?;
+        change.commit().await?;
+        Ok(delivered)
     }
 
     /// Encrypts a message for delivery: one envelope for everyone, one summary per mailbox.
@@ -269,30 +180,28 @@ impl Casemail {
     }
 
     /// Tells each recipient by email that mail is waiting, without any of its content:
-    /// not the subject, not the case. A failure to queue is logged, never fatal to sending.
-    pub async fn notify_new_mail(&self, sender: &UserAccount, addressees: &Addressees) {
-        let now = self.clock.now();
-        let batch: Vec<(String, String, String)> = addressees
+    /// not the subject, not the case.
+    fn new_mail_notifications(
+        &self,
+        sender: &UserAccount,
+        addressees: &Addressees,
+    ) -> Vec<NewNotification> {
+        addressees
             .all()
-            .map(|record| {
-                let body = format!(
+            .map(|record| NewNotification {
+                recipient: record.email.clone(),
+                subject: "You have a new message in Casemail".to_string(),
+                body: format!(
                     "Dear {},\n\nYou have a new message in Casemail from {} ({}). Sign in to \
                      read it: {}/mail/inbox\n",
                     record.name,
                     sender.name,
                     sender.organisation.name,
                     self.config.public_url()
-                );
-                (
-                    record.email.clone(),
-                    "You have a new message in Casemail".to_string(),
-                    body,
-                )
+                ),
+                dedupe_key: None,
             })
-            .collect();
-        if let Err(error) = self.store.queue_notifications(&batch, now).await {
-            tracing::warn!(%error, "could not queue new-mail notifications");
-        }
+            .collect()
     }
 
     /// Re-encrypts the attachments of a message the forwarder can read for a new set of
@@ -302,14 +211,15 @@ impl Casemail {
         forwarder: &UserAccount,
         identity: UserIdentity,
         message_id: i64,
-        recipients: Recipients,
+        addressees: &Addressees,
     ) -> anyhow::Result<Vec<StagedAttachment>> {
+        let recipients = addressees.content_recipients(forwarder)?;
         let (envelope, _, rows) = self
             .store
             .message_for_user(forwarder.id, message_id)
             .await?
             .context("forwarding a message the sender cannot see")?;
-        let content: EnvelopeContent = serde_json::from_slice(&open(&identity, &envelope)?)?;
+        let content: EnvelopeContent = open_item(&identity, &envelope)?;
         let blobs = self.blobs.clone();
         tokio::task::spawn_blocking(move || {
             let mut staged = Vec::new();
@@ -326,6 +236,63 @@ impl Casemail {
             Ok(staged)
         })
         .await?
+    }
+
+    /// Encrypts an attachment as it streams in, straight into a new blob: it never sits
+    /// whole in memory. A file over the size limit is refused and its partial blob removed.
+    pub async fn stage_attachment<S, E>(
+        &self,
+        recipients: Recipients,
+        name: String,
+        media_type: String,
+        mut chunks: S,
+    ) -> Result<StagedAttachment, StageProblem>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+    {
+        let limit = self.config.max_attachment_bytes();
+        let (pending, file) = self.blobs.create().map_err(anyhow::Error::from)?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+        let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let mut writer = SealingWriter::new(&recipients, file)?;
+            while let Some(chunk) = rx.blocking_recv() {
+                writer.write_all(&chunk)?;
+            }
+            Ok(writer.finish()?)
+        });
+        let mut received: u64 = 0;
+        let mut problem = None;
+        while let Some(chunk) = chunks.next().await {
+            let Ok(chunk) = chunk else {
+                problem = Some(StageProblem::Upload);
+                break;
+            };
+            received += chunk.len() as u64;
+            if received > limit {
+                problem = Some(StageProblem::TooLarge);
+                break;
+            }
+            if tx.send(chunk).await.is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        let written = writer.await.map_err(anyhow::Error::from)?;
+        // Dropping the pending blob without committing it removes the partial file.
+        if let Some(problem) = problem {
+            return Err(problem);
+        }
+        let (file, size, sha256) = written?;
+        let blob_id = pending.commit(file).map_err(anyhow::Error::from)?;
+        Ok(StagedAttachment {
+            blob_id,
+            info: AttachmentInfo {
+                name,
+                media_type,
+                size,
+                sha256,
+            },
+        })
     }
 
     /// Encrypts an attachment held in memory (demo data and benchmarks; uploads stream).
@@ -354,5 +321,14 @@ impl Casemail {
                 sha256,
             },
         })
+    }
+
+    /// Removes attachments staged for a message that will not be sent.
+    pub fn discard(&self, attachments: &[StagedAttachment]) {
+        for attachment in attachments {
+            if let Err(error) = self.blobs.delete(&attachment.blob_id) {
+                tracing::warn!(%error, "could not remove an unsent attachment");
+            }
+        }
     }
 }

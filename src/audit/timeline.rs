@@ -1,0 +1,107 @@
+//! A sender's view of what happened to a message: for each recipient, when it was
+//! delivered, opened and its attachments downloaded. Read from the audit trail, so it shows
+//! what a court would be shown.
+
+use super::Audit;
+use crate::domain::{EventKind, Folder, SubjectKind};
+use crate::store::{EventFilter, EventRow};
+
+/// One recipient's line in a sender's timeline. Times are Unix seconds.
+pub struct RecipientTimeline {
+    pub name: String,
+    pub email: String,
+    pub delivered_at: Option<i64>,
+    /// Every opening, oldest first.
+    pub opened_at: Vec<i64>,
+    /// (attachment position, time) of every download, newest first.
+    pub downloads: Vec<(usize, i64)>,
+}
+
+impl Audit {
+    /// The timeline of a message for the person who sent it; None for anyone else.
+    pub async fn delivery_timeline(
+        &self,
+        sender_id: i64,
+        message_id: i64,
+    ) -> anyhow::Result<Option<Vec<RecipientTimeline>>> {
+        let events = self
+            .store
+            .audit_events(&EventFilter {
+                subject: Some((SubjectKind::Message, message_id)),
+                limit: 10_000,
+                ..EventFilter::default()
+            })
+            .await?;
+        if !self.sent_by(sender_id, message_id).await? {
+            return Ok(None);
+        }
+        let recipients: Vec<i64> = events
+            .iter()
+            .filter(|e| e.kind == EventKind::MessageDelivered)
+            .filter_map(|e| payload_i64(e, "recipient"))
+            .collect();
+        let names = self.store.user_names(&recipients).await?;
+        let mut timeline = Vec::with_capacity(recipients.len());
+        for recipient in recipients {
+            let of = |kind: EventKind| {
+                events
+                    .iter()
+                    .filter(move |e| e.kind == kind && e.actor_id == Some(recipient))
+            };
+            let delivered_at = events
+                .iter()
+                .find(|e| {
+                    e.kind == EventKind::MessageDelivered
+                        && payload_i64(e, "recipient") == Some(recipient)
+                })
+                .map(|e| e.at);
+            // Events come newest first.
+            let mut opened_at: Vec<i64> = of(EventKind::MessageOpened).map(|e| e.at).collect();
+            opened_at.reverse();
+            let downloads = of(EventKind::AttachmentDownloaded)
+                .filter_map(|e| Some((usize::try_from(payload_i64(e, "attachment")?).ok()?, e.at)))
+                .collect();
+            let (name, email) = names
+                .get(&recipient)
+                .cloned()
+                .unwrap_or_else(|| ("A former user".to_string(), String::new()));
+            timeline.push(RecipientTimeline {
+                name,
+                email,
+                delivered_at,
+                opened_at,
+                downloads,
+            });
+        }
+        Ok(Some(timeline))
+    }
+
+    /// Whether `user_id` sent the message: their copy is in Sent, or the trail says so
+    /// (a copy since deleted).
+    async fn sent_by(&self, user_id: i64, message_id: i64) -> anyhow::Result<bool> {
+        let receipts = self.store.delivery_receipts(message_id).await?;
+        if receipts
+            .iter()
+            .any(|r| r.user_id == user_id && r.folder == Folder::Sent)
+        {
+            return Ok(true);
+        }
+        let sent = self
+            .store
+            .audit_events(&EventFilter {
+                subject: Some((SubjectKind::Message, message_id)),
+                kind: Some(EventKind::MessageSent),
+                limit: 1,
+                ..EventFilter::default()
+            })
+            .await?;
+        Ok(sent.first().is_some_and(|e| e.actor_id == Some(user_id)))
+    }
+}
+
+fn payload_i64(event: &EventRow, key: &str) -> Option<i64> {
+    serde_json::from_str::<serde_json::Value>(&event.payload)
+        .ok()?
+        .get(key)?
+        .as_i64()
+}

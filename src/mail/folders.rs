@@ -1,0 +1,177 @@
+//! Folders: a page of a folder listed with each row's summary opened for its owner,
+//! filing messages, emptying Deleted, and the unread count.
+
+use super::Mail;
+use crate::crypto::{UserIdentity, open_item};
+use crate::domain::{Folder, Summary};
+use crate::store::{CaseRow, Cursor, MailboxRow, UserAccount};
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// A listed message, its summary opened for the mailbox's owner. Times are Unix seconds.
+pub struct ListedMessage {
+    pub entry_id: i64,
+    pub message_id: i64,
+    pub thread_id: i64,
+    pub unread: bool,
+    /// The sender, or in Sent the addressees.
+    pub correspondent: String,
+    pub organisation: String,
+    pub subject: String,
+    pub snippet: String,
+    pub has_attachments: bool,
+    pub sent_at: i64,
+    pub delivered_at: i64,
+    pub sender_name: String,
+    pub case_reference: Option<String>,
+}
+
+impl ListedMessage {
+    /// Opens a row's summary; a copy sealed to keys the owner no longer has says so.
+    pub fn open(identity: &UserIdentity, row: MailboxRow, sent_folder: bool) -> Self {
+        let summary: Option<Summary> = open_item(identity, &row.summary).ok();
+        let (subject, snippet, to) = match summary {
+            Some(s) => (s.subject, s.snippet, s.to),
+            None => (
+                "(this copy cannot be decrypted)".into(),
+                String::new(),
+                String::new(),
+            ),
+        };
+        let (correspondent, organisation) = if sent_folder {
+            (format!("To: {to}"), String::new())
+        } else {
+            (row.sender_name.clone(), row.sender_organisation)
+        };
+        Self {
+            entry_id: row.entry_id,
+            message_id: row.message_id,
+            thread_id: row.thread_id,
+            unread: !row.is_read,
+            correspondent,
+            organisation,
+            subject,
+            snippet,
+            has_attachments: row.has_attachments,
+            sent_at: row.sent_at,
+            delivered_at: row.delivered_at,
+            sender_name: row.sender_name,
+            case_reference: row.case_reference,
+        }
+    }
+
+    pub fn open_all(
+        identity: &UserIdentity,
+        rows: Vec<MailboxRow>,
+        sent_folder: bool,
+    ) -> Vec<Self> {
+        rows.into_iter()
+            .map(|row| Self::open(identity, row, sent_folder))
+            .collect()
+    }
+}
+
+pub struct FolderPage {
+    pub messages: Vec<ListedMessage>,
+    /// Where the next, older page starts, when there is one.
+    pub older: Option<Cursor>,
+    /// The case the page is limited to.
+    pub case: Option<CaseRow>,
+}
+
+/// What can be done to selected messages of a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderAction {
+    Archive,
+    ToInbox,
+    Delete,
+    Restore,
+    MarkRead,
+    MarkUnread,
+}
+
+impl Mail {
+    /// One page of a folder, newest first, after `after`; limited to a case the user takes
+    /// part in when `case_id` is given. None for a case the user does not take part in.
+    pub async fn folder_page(
+        &self,
+        user: &UserAccount,
+        identity: &UserIdentity,
+        folder: Folder,
+        case_id: Option<i64>,
+        after: Option<Cursor>,
+    ) -> anyhow::Result<Option<FolderPage>> {
+        let case = match case_id {
+            Some(case_id) => match self.store.case_for_user(user.id, case_id).await? {
+                Some(case) => Some(case),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let mut rows = self
+            .store
+            .mailbox_page_for_case(
+                user.id,
+                folder,
+                case.as_ref().map(|c| c.id),
+                after,
+                PAGE_SIZE + 1,
+            )
+            .await?;
+        let older = if rows.len() as i64 > PAGE_SIZE {
+            rows.truncate(PAGE_SIZE as usize);
+            rows.last().map(|r| Cursor {
+                sent_at: r.sent_at,
+                entry_id: r.entry_id,
+            })
+        } else {
+            None
+        };
+        Ok(Some(FolderPage {
+            messages: ListedMessage::open_all(identity, rows, folder == Folder::Sent),
+            older,
+            case,
+        }))
+    }
+
+    /// Applies an action to the user's own selected entries; others' entries are untouched.
+    pub async fn file(
+        &self,
+        user: &UserAccount,
+        action: FolderAction,
+        entry_ids: &[i64],
+    ) -> anyhow::Result<()> {
+        let id = user.id;
+        match action {
+            FolderAction::Archive => {
+                self.store
+                    .move_entries(id, entry_ids, Folder::Archive)
+                    .await?
+            }
+            FolderAction::ToInbox => {
+                self.store
+                    .move_entries(id, entry_ids, Folder::Inbox)
+                    .await?
+            }
+            FolderAction::Delete => {
+                self.store
+                    .move_entries(id, entry_ids, Folder::Deleted)
+                    .await?
+            }
+            FolderAction::Restore => self.store.restore_entries(id, entry_ids).await?,
+            FolderAction::MarkRead => self.store.set_read(id, entry_ids, true).await?,
+            FolderAction::MarkUnread => self.store.set_read(id, entry_ids, false).await?,
+        }
+        Ok(())
+    }
+
+    /// Removes the user's copies in Deleted for good. Other people's copies are untouched.
+    pub async fn empty_deleted(&self, user: &UserAccount) -> anyhow::Result<u64> {
+        Ok(self.store.empty_deleted(user.id).await?)
+    }
+
+    /// Unread messages in the inbox, counted up to a cap.
+    pub async fn unread_count(&self, user: &UserAccount) -> anyhow::Result<i64> {
+        Ok(self.store.unread_count(user.id).await?)
+    }
+}

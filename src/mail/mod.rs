@@ -1,0 +1,91 @@
+//! Mail: composing and sending (content encrypted to the recipients' public keys, which
+//! needs no secret), reading threads and attachments with the reader's session identity,
+//! folders, drafts. A delivery, its audit events and its notification email are one change.
+
+mod compose;
+mod drafts;
+mod folders;
+mod read;
+mod send;
+
+use std::sync::Arc;
+
+use crate::audit::Audit;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::Recipients;
+use crate::domain::{AddressList, AttachmentInfo, Body, Subject};
+use crate::store::{AddressRecord, BlobStore, Store, UserAccount};
+
+pub use compose::{AddressProblem, Prefill};
+pub use drafts::ListedDraft;
+pub use folders::{FolderAction, FolderPage, ListedMessage};
+pub use read::{Download, OpenedThread, ThreadMessage};
+pub use send::{DeliveryRoute, StageProblem};
+
+/// A message ready to send.
+pub struct Outgoing {
+    pub to: AddressList,
+    pub cc: AddressList,
+    pub subject: Subject,
+    pub body: Body,
+    /// The message this replies to; the reply joins its thread.
+    pub reply_to: Option<i64>,
+    pub forward_of: Option<i64>,
+    /// The case a new thread is tagged with (replies keep their thread's case).
+    pub case_id: Option<i64>,
+}
+
+/// The people a message goes to, checked to exist and be able to receive.
+pub struct Addressees {
+    pub to: Vec<AddressRecord>,
+    pub cc: Vec<AddressRecord>,
+}
+
+impl Addressees {
+    fn all(&self) -> impl Iterator<Item = &AddressRecord> {
+        self.to.iter().chain(&self.cc)
+    }
+
+    /// Everyone who can decrypt the content: the addressees and the sender.
+    pub fn content_recipients(&self, sender: &UserAccount) -> anyhow::Result<Recipients> {
+        let keys = self
+            .all()
+            .map(|r| r.public_recipient.as_str())
+            .chain(std::iter::once(sender.public_recipient.as_str()));
+        Ok(Recipients::parse(keys)?)
+    }
+}
+
+/// An attachment already encrypted into the blob store, waiting for its message.
+pub struct StagedAttachment {
+    pub blob_id: String,
+    pub info: AttachmentInfo,
+}
+
+#[derive(Clone)]
+pub struct Mail {
+    store: Store,
+    blobs: BlobStore,
+    config: Arc<Config>,
+    clock: Clock,
+    audit: Audit,
+}
+
+impl Mail {
+    pub fn new(
+        store: Store,
+        blobs: BlobStore,
+        config: Arc<Config>,
+        clock: Clock,
+        audit: Audit,
+    ) -> Self {
+        Self {
+            store,
+            blobs,
+            config,
+            clock,
+            audit,
+        }
+    }
+}
