@@ -76,6 +76,15 @@ pub enum KeysCommand {
     RecoveryNew,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured only on a terminal).
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
 #[derive(Clone, Args)]
 pub struct Config {
     /// Address to listen on.
@@ -169,6 +178,10 @@ pub struct Config {
     /// that sets it).
     #[arg(long, env = "CASEMAIL_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+
+    /// Log format: text (coloured only on a terminal) or json (one object per line).
+    #[arg(long, env = "CASEMAIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 impl std::fmt::Debug for Config {
@@ -192,6 +205,7 @@ impl std::fmt::Debug for Config {
             .field("smtp_from", &self.smtp_from)
             .field("demo", &self.demo)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("log_format", &self.log_format)
             .finish()
     }
 }
@@ -310,6 +324,7 @@ impl Config {
             require_second_factor: false,
             demo: false,
             trust_forwarded_for: false,
+            log_format: LogFormat::Text,
         }
     }
 }

@@ -305,6 +305,45 @@ impl TestApp {
         change.commit().await.expect("commit");
     }
 
+    /// Runs SQL on the database directly, as someone with access to it could.
+    pub async fn sql(&self, sql: &str) {
+        let pool = self.raw_pool().await;
+        sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+    }
+
+    /// The single number a query answers (a count, an id).
+    pub async fn number(&self, sql: &str) -> i64 {
+        let pool = self.raw_pool().await;
+        let (n,): (i64,) = sqlx::query_as(sql)
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+        n
+    }
+
+    /// The single text a query answers.
+    pub async fn text_of(&self, sql: &str) -> String {
+        let pool = self.raw_pool().await;
+        let (text,): (String,) = sqlx::query_as(sql)
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+        text
+    }
+
+    async fn raw_pool(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.database.url)
+            .await
+            .expect("raw connection to the test database")
+    }
+
     /// The id of the account with this address.
     pub async fn id_of(&self, email: &str) -> i64 {
         let email = EmailAddress::parse(email).unwrap_or_else(|e| panic!("{e}"));
@@ -340,6 +379,11 @@ impl Browser {
             clock: None,
             second_factors: SecondFactors::default(),
         }
+    }
+
+    /// The server this browser talks to.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     /// The same cookies, talking to another server (after a restart, or another instance).
@@ -479,7 +523,7 @@ impl Browser {
 
     /// Moves the clock to the next 30-second step (a code is accepted once) and returns
     /// the authenticator's code for it.
-    fn next_code(&self, secret: &str, email: &str) -> String {
+    pub fn next_code(&self, secret: &str, email: &str) -> String {
         let clock = self
             .clock
             .as_ref()

@@ -7,9 +7,11 @@
 mod database_dump;
 mod helpers;
 
+mod atomic_changes;
 mod audit;
 mod browser;
 mod cases;
+mod crash;
 mod keys;
 mod lifecycle;
 mod mail;
