@@ -16,6 +16,7 @@ mod keys;
 mod lifecycle;
 mod mail;
 mod recovery;
+mod schema;
 mod second_factor;
 mod sessions;
 mod setup;
