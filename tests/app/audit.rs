@@ -202,7 +202,7 @@ async fn every_kind_of_tampering_is_detected(backend: Backend) {
 
     // Truncate the tail: the chain left is consistent, the remembered head exposes it.
     let app = chain(backend, COUNT).await;
-    let remembered = app.store.audit_last().await.ok().flatten();
+    let remembered = app.store.audit_last().await.expect("the store answers");
     exec(
         &raw(&app).await,
         "DELETE FROM audit_events WHERE seq > 2900",
@@ -223,7 +223,7 @@ async fn every_kind_of_tampering_is_detected(backend: Backend) {
 
     // Rewrite the last event consistently: only the remembered head can tell.
     let app = chain(backend, COUNT).await;
-    let remembered = app.store.audit_last().await.ok().flatten();
+    let remembered = app.store.audit_last().await.expect("the store answers");
     let pool = raw(&app).await;
     let (prev,): (String,) = sqlx::query_as(&format!(
         "SELECT prev_hash FROM audit_events WHERE seq = {COUNT}"
@@ -314,8 +314,8 @@ async fn every_event_type_is_written(backend: Backend) {
     let id: i64 = thread
         .trim_start_matches("/threads/")
         .parse()
-        .unwrap_or_default();
-    let message = app.store.thread_for_user(1, id).await.unwrap_or_default()[0].message_id;
+        .expect("a number");
+    let message = app.store.thread_for_user(1, id).await.expect("the thread")[0].message_id;
     ann.get(&format!("/messages/{message}/attachments/0")).await;
     let reply = [("reply_to", message.to_string())];
     let reply: Vec<(&str, &str)> = reply.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -349,7 +349,7 @@ async fn every_event_type_is_written(backend: Backend) {
         .trim_start_matches("/cases/")
         .trim_end_matches("?done=created")
         .parse()
-        .unwrap_or_default();
+        .expect("a number");
     let case_page = format!("/cases/{case}");
     fiscal
         .submit(
@@ -362,10 +362,9 @@ async fn every_event_type_is_written(backend: Backend) {
         .store
         .organisation_by_name("Glasgow PF")
         .await
-        .ok()
-        .flatten()
+        .expect("the store answers")
         .map(|o| o.id.to_string())
-        .unwrap_or_default();
+        .expect("the organisation");
     bob.submit(
         "/cases/request",
         "/cases/request",
@@ -376,7 +375,7 @@ async fn every_event_type_is_written(backend: Backend) {
         .store
         .pending_access_requests(case)
         .await
-        .unwrap_or_default()[0]
+        .expect("pending access requests")[0]
         .id;
     fiscal
         .submit(
@@ -403,11 +402,11 @@ async fn every_event_type_is_written(backend: Backend) {
         .store
         .participants(case)
         .await
-        .unwrap_or_default()
+        .expect("participants")
         .into_iter()
         .find(|p| p.email == "bob@kerr.example")
         .map(|p| p.user_id)
-        .unwrap_or_default();
+        .expect("the participant");
     fiscal
         .submit(
             &case_page,
@@ -556,8 +555,8 @@ async fn senders_see_delivery_and_reading_per_recipient(backend: Backend) {
     let id: i64 = thread
         .trim_start_matches("/threads/")
         .parse()
-        .unwrap_or_default();
-    let message = app.store.thread_for_user(1, id).await.unwrap_or_default()[0].message_id;
+        .expect("a number");
+    let message = app.store.thread_for_user(1, id).await.expect("the thread")[0].message_id;
     ann.get(&format!("/messages/{message}/attachments/0")).await;
 
     let partial = fiscal.text(&format!("/messages/{message}/receipts")).await;
@@ -625,7 +624,7 @@ async fn case_audit_exports_with_a_verification_statement(backend: Backend) {
             .and_then(|v| v.to_str().ok()),
         Some("text/csv; charset=utf-8")
     );
-    let csv = csv.text().await.unwrap_or_default();
+    let csv = csv.text().await.expect("response body");
     assert!(csv.starts_with("seq,time,event"));
     assert!(csv.contains("\"case.created\"") && csv.contains("is intact"));
     assert_eq!(bob.get(&format!("/cases/{case}/audit")).await.status(), 404);

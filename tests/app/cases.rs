@@ -1,5 +1,7 @@
+//! Cases: only participants see a case and its conversations; details stay encrypted;
+//! participants are added, removed and ask to join.
+
 use casemail::domain::OrganisationKind;
-use casemail::domain::{NegotiationState, OfferOutcome};
 
 use crate::database_dump::{contains, raw_bytes};
 use crate::helpers::{Backend, Browser, Outgoing, PASSWORD, TestApp, location};
@@ -11,25 +13,22 @@ on_both_backends!(
     adding_and_removing_participants_takes_effect_at_once,
     defence_agents_ask_to_join_and_the_fiscal_decides,
     case_conversations_only_include_participants,
-    a_whole_negotiation_runs_to_an_agreed_minute,
-    two_simultaneous_answers_cannot_both_win,
-    offers_lapse_and_only_their_side_withdraws_them,
 );
 
 /// A state-changing request: path, form fields, expected status.
 type Post<'a> = (String, Vec<(&'a str, &'a str)>, u16);
 
 /// Two fiscal offices, defence agents and a service admin, each signed in.
-struct Parties {
-    app: TestApp,
-    fiscal: Browser,
-    other_fiscal: Browser,
-    ann: Browser,
-    bob: Browser,
-    admin: Browser,
+pub(crate) struct Parties {
+    pub(crate) app: TestApp,
+    pub(crate) fiscal: Browser,
+    pub(crate) other_fiscal: Browser,
+    pub(crate) ann: Browser,
+    pub(crate) bob: Browser,
+    pub(crate) admin: Browser,
 }
 
-async fn parties(backend: Backend) -> Parties {
+pub(crate) async fn parties(backend: Backend) -> Parties {
     let app = TestApp::spawn(backend).await;
     app.user(
         "fiona@pf.example",
@@ -81,7 +80,7 @@ async fn parties(backend: Backend) -> Parties {
     }
 }
 
-async fn create_case(fiscal: &Browser, reference: &str, charges: &str) -> i64 {
+pub(crate) async fn create_case(fiscal: &Browser, reference: &str, charges: &str) -> i64 {
     let response = fiscal
         .submit(
             "/cases/new",
@@ -103,7 +102,7 @@ async fn create_case(fiscal: &Browser, reference: &str, charges: &str) -> i64 {
         .unwrap_or_else(|_| panic!("case id in {}", location(&response)))
 }
 
-async fn add(fiscal: &Browser, case: i64, email: &str) -> reqwest::Response {
+pub(crate) async fn add(fiscal: &Browser, case: i64, email: &str) -> reqwest::Response {
     fiscal
         .submit(
             &format!("/cases/{case}"),
@@ -111,45 +110,6 @@ async fn add(fiscal: &Browser, case: i64, email: &str) -> reqwest::Response {
             &[("email", email)],
         )
         .await
-}
-
-async fn plea(browser: &Browser, case: i64, fields: &[(&str, &str)]) -> reqwest::Response {
-    browser
-        .submit(
-            &format!("/cases/{case}/plea"),
-            &format!("/cases/{case}/plea"),
-            fields,
-        )
-        .await
-}
-
-fn offer<'a>(action: &'a str, version: &'a str, first: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("action", action),
-        ("version", version),
-        ("position_1", first),
-        (
-            "amended_1",
-            if first == "guilty_as_amended" {
-                "under deletion of the words 'with a knife'"
-            } else {
-                ""
-            },
-        ),
-        ("position_2", "not_guilty_accepted"),
-        ("terms", "TERMS-MARKER-c3 narrative to be agreed"),
-    ]
-}
-
-async fn thread_of_case(app: &TestApp, user_email: &str, case: i64) -> i64 {
-    let _ = user_email;
-    app.store
-        .negotiation_for_case(case)
-        .await
-        .ok()
-        .flatten()
-        .map(|n| n.thread_id)
-        .unwrap_or_else(|| panic!("negotiation exists"))
 }
 
 async fn every_case_route_answers_only_its_participants(backend: Backend) {
@@ -264,14 +224,14 @@ async fn cases_keep_their_details_encrypted_and_references_unique(backend: Backe
         again
             .text()
             .await
-            .unwrap_or_default()
+            .expect("response body")
             .contains("already has a case with the reference PF/2026/000123")
     );
     let missing = p
         .fiscal
         .submit("/cases/new", "/cases/new", &[("reference", "nonsense")])
         .await;
-    let page = missing.text().await.unwrap_or_default();
+    let page = missing.text().await.expect("response body");
     assert!(page.contains("Enter the case title") && page.contains("Enter at least one charge"));
     // Another office may use the same reference.
     create_case(&p.other_fiscal, "PF/2026/000123", "Theft").await;
@@ -310,7 +270,7 @@ async fn adding_and_removing_participants_takes_effect_at_once(backend: Backend)
     assert!(
         bad.text()
             .await
-            .unwrap_or_default()
+            .expect("response body")
             .contains("Only staff of the prosecution office that owns the case")
     );
     assert_eq!(
@@ -332,7 +292,7 @@ async fn adding_and_removing_participants_takes_effect_at_once(backend: Backend)
         again
             .text()
             .await
-            .unwrap_or_default()
+            .expect("response body")
             .contains("already takes part")
     );
 
@@ -349,11 +309,11 @@ async fn adding_and_removing_participants_takes_effect_at_once(backend: Backend)
         .store
         .participants(case)
         .await
-        .unwrap_or_default()
+        .expect("participants")
         .into_iter()
         .find(|x| x.email == "ann@brodie.example")
         .map(|x| x.user_id)
-        .unwrap_or_default();
+        .expect("the participant");
     let removed = p
         .fiscal
         .submit(
@@ -380,10 +340,9 @@ async fn defence_agents_ask_to_join_and_the_fiscal_decides(backend: Backend) {
         .store
         .organisation_by_name("Glasgow PF")
         .await
-        .ok()
-        .flatten()
+        .expect("the store answers")
         .map(|o| o.id.to_string())
-        .unwrap_or_default();
+        .expect("the organisation");
     for reference in ["PF/2026/000555", "PF/2026/999999"] {
         let response = p
             .bob
@@ -406,7 +365,7 @@ async fn defence_agents_ask_to_join_and_the_fiscal_decides(backend: Backend) {
         .store
         .pending_access_requests(case)
         .await
-        .unwrap_or_default();
+        .expect("pending access requests");
     assert_eq!(request.len(), 1);
     let decided = p
         .fiscal
@@ -449,7 +408,7 @@ async fn case_conversations_only_include_participants(backend: Backend) {
         response
             .text()
             .await
-            .unwrap_or_default()
+            .expect("response body")
             .contains("bob@kerr.example does not take part in this case")
     );
     // Tagging an existing conversation follows the same rule.
@@ -485,206 +444,48 @@ async fn case_conversations_only_include_participants(backend: Backend) {
     assert!(p.bob.text(&thread).await.contains("PF/2026/000321"));
 }
 
-async fn a_whole_negotiation_runs_to_an_agreed_minute(backend: Backend) {
-    let p = parties(backend).await;
-    let case = create_case(
-        &p.fiscal,
-        "PF/2026/000888",
-        "Assault to injury\nBreach of the peace",
-    )
-    .await;
-    add(&p.fiscal, case, "ann@brodie.example").await;
-    let incomplete = plea(
-        &p.fiscal,
-        case,
-        &[
-            ("action", "offer"),
-            ("version", "0"),
-            ("position_1", "guilty_as_amended"),
-        ],
-    )
-    .await;
-    assert_eq!(incomplete.status(), 422);
-    let page = incomplete.text().await.unwrap_or_default();
-    assert!(
-        page.contains("Give the amended wording for charge 1")
-            && page.contains("Choose a position for charge 2")
-    );
-
-    assert_eq!(
-        plea(&p.fiscal, case, &offer("offer", "0", "guilty_as_libelled"))
-            .await
-            .status(),
-        303
-    );
-    assert!(
-        p.ann
-            .text("/mail/inbox")
-            .await
-            .contains("PF/2026/000888: plea offer, version 1"),
-        "offers arrive as mail"
-    );
-    assert_eq!(
-        plea(&p.ann, case, &offer("counter", "1", "guilty_as_amended"))
-            .await
-            .status(),
-        303
-    );
-    let stale = plea(&p.fiscal, case, &[("action", "accept"), ("version", "1")]).await;
-    assert_eq!(stale.status(), 422);
-    assert!(
-        stale
-            .text()
-            .await
-            .unwrap_or_default()
-            .contains("Offer version 1 has been superseded by version 2")
-    );
-    let own = plea(&p.ann, case, &[("action", "accept"), ("version", "2")]).await;
-    assert!(
-        own.text()
-            .await
-            .unwrap_or_default()
-            .contains("Only the other side can answer this offer")
-    );
-    assert_eq!(
-        plea(&p.fiscal, case, &[("action", "accept"), ("version", "2")])
-            .await
-            .status(),
-        303
-    );
-
-    let minute = p.ann.text(&format!("/cases/{case}/plea/minute")).await;
-    assert!(minute.contains("Minute of agreement") && minute.contains("Version 2"));
-    assert!(minute.contains("under deletion of the words") && minute.contains("TERMS-MARKER-c3"));
-    assert!(
-        !contains(&raw_bytes(&p.app).await, "TERMS-MARKER-c3"),
-        "terms are encrypted"
-    );
-    let after = plea(&p.ann, case, &offer("offer", "2", "not_guilty")).await;
-    assert!(
-        after
-            .text()
-            .await
-            .unwrap_or_default()
-            .contains("The negotiation has been agreed")
-    );
-    assert!(
-        p.fiscal
-            .text("/mail/inbox")
-            .await
-            .contains("counter-offer, version 2")
-    );
-    assert!(
-        p.fiscal
-            .text(&format!("/cases/{case}"))
-            .await
-            .contains("Agreed")
-    );
+pub(crate) async fn plea(
+    browser: &Browser,
+    case: i64,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    browser
+        .submit(
+            &format!("/cases/{case}/plea"),
+            &format!("/cases/{case}/plea"),
+            fields,
+        )
+        .await
 }
 
-async fn two_simultaneous_answers_cannot_both_win(backend: Backend) {
-    let p = parties(backend).await;
-    let case = create_case(&p.fiscal, "PF/2026/000999", "Assault").await;
-    add(&p.fiscal, case, "ann@brodie.example").await;
-    add(&p.fiscal, case, "carol@brodie.example").await;
-    let carol = p.app.browser();
-    carol.sign_in_ok("carol@brodie.example").await;
-    for round in 1..=3 {
-        let version = round.to_string();
-        let previous = (round - 1).to_string();
-        let mut fields = offer("offer", &previous, "guilty_as_libelled");
-        fields.retain(|(k, _)| *k != "position_2");
-        assert_eq!(
-            plea(&p.fiscal, case, &fields).await.status(),
-            303,
-            "round {round}"
-        );
-        let accept = [("action", "accept"), ("version", version.as_str())];
-        let reject = [
-            ("action", "reject"),
-            ("version", version.as_str()),
-            ("reason", "No"),
-        ];
-        let (a, b) = tokio::join!(plea(&p.ann, case, &reject), plea(&carol, case, &accept));
-        let statuses = [a.status().as_u16(), b.status().as_u16()];
-        let wins = statuses.iter().filter(|s| **s == 303).count();
-        assert_eq!(
-            wins, 1,
-            "round {round}: exactly one answer wins, got {statuses:?}"
-        );
-        let negotiation = p
-            .app
-            .store
-            .negotiation_for_case(case)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("exists"));
-        let offers = p
-            .app
-            .store
-            .offers(negotiation.thread_id)
-            .await
-            .unwrap_or_default();
-        let outcome = &offers.last().unwrap_or_else(|| panic!("offer")).outcome;
-        if negotiation.negotiation.state == NegotiationState::Agreed {
-            assert_eq!(*outcome, OfferOutcome::Accepted);
-            break;
-        }
-        assert_eq!(
-            (negotiation.negotiation.state, *outcome),
-            (NegotiationState::Open, OfferOutcome::Rejected)
-        );
-    }
+pub(crate) fn offer<'a>(
+    action: &'a str,
+    version: &'a str,
+    first: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("action", action),
+        ("version", version),
+        ("position_1", first),
+        (
+            "amended_1",
+            if first == "guilty_as_amended" {
+                "under deletion of the words 'with a knife'"
+            } else {
+                ""
+            },
+        ),
+        ("position_2", "not_guilty_accepted"),
+        ("terms", "TERMS-MARKER-c3 narrative to be agreed"),
+    ]
 }
 
-async fn offers_lapse_and_only_their_side_withdraws_them(backend: Backend) {
-    let p = parties(backend).await;
-    let case = create_case(&p.fiscal, "PF/2026/000444", "Assault").await;
-    add(&p.fiscal, case, "ann@brodie.example").await;
-    let mut fields = offer("offer", "0", "guilty_as_libelled");
-    fields.retain(|(k, _)| *k != "position_2");
-    fields.push(("respond_by", "2026-11-25"));
-    assert_eq!(plea(&p.fiscal, case, &fields).await.status(), 303);
-    let withdraw = plea(&p.ann, case, &[("action", "withdraw"), ("version", "1")]).await;
-    assert!(
-        withdraw
-            .text()
-            .await
-            .unwrap_or_default()
-            .contains("Only the side that made an offer can withdraw it")
-    );
-
-    p.app.clock.advance(3 * 86_400);
-    p.ann.sign_in_ok("ann@brodie.example").await;
-    p.fiscal.sign_in_ok("fiona@pf.example").await;
-    let late = plea(&p.ann, case, &[("action", "accept"), ("version", "1")]).await;
-    assert!(
-        late.text()
-            .await
-            .unwrap_or_default()
-            .contains("Offer version 1 is no longer open")
-    );
-    assert!(
-        p.fiscal
-            .text(&format!("/cases/{case}/plea"))
-            .await
-            .contains("lapsed")
-    );
-
-    let mut again = offer("offer", "1", "guilty_as_libelled");
-    again.retain(|(k, _)| *k != "position_2");
-    assert_eq!(plea(&p.fiscal, case, &again).await.status(), 303);
-    assert_eq!(
-        plea(&p.fiscal, case, &[("action", "withdraw"), ("version", "2")])
-            .await
-            .status(),
-        303
-    );
-    assert!(
-        p.ann
-            .text("/mail/inbox")
-            .await
-            .contains("offer version 2 withdrawn")
-    );
+pub(crate) async fn thread_of_case(app: &TestApp, user_email: &str, case: i64) -> i64 {
+    let _ = user_email;
+    app.store
+        .negotiation_for_case(case)
+        .await
+        .expect("the store answers")
+        .map(|n| n.thread_id)
+        .unwrap_or_else(|| panic!("negotiation exists"))
 }

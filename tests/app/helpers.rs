@@ -403,7 +403,7 @@ impl Browser {
     pub async fn text(&self, path: &str) -> String {
         let response = self.get(path).await;
         assert_eq!(response.status(), 200, "GET {path}");
-        response.text().await.unwrap_or_default()
+        response.text().await.expect("response body")
     }
 
     /// Posts a form as the page at `form_page` would, with that page's CSRF token.
@@ -413,7 +413,12 @@ impl Browser {
         action: &str,
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
-        let page = self.get(form_page).await.text().await.unwrap_or_default();
+        let page = self
+            .get(form_page)
+            .await
+            .text()
+            .await
+            .expect("response body");
         let token = csrf_token(&page).unwrap_or_else(|| panic!("no CSRF token on {form_page}"));
         let mut body: Vec<(&str, &str)> = fields.to_vec();
         body.push(("csrf_token", &token));
@@ -476,7 +481,7 @@ impl Browser {
         let status = response.status();
         let target = location(&response);
         if status != 303 {
-            let body = response.text().await.unwrap_or_default();
+            let body = response.text().await.expect("response body");
             panic!(
                 "send failed with {status}: {}",
                 &body[body.find("govuk-error-summary").unwrap_or(0)..]
@@ -550,7 +555,7 @@ impl Browser {
             response
                 .text()
                 .await
-                .unwrap_or_default()
+                .expect("response body")
                 .contains("Your recovery codes")
         );
         if let Ok(mut secrets) = self.second_factors.lock() {

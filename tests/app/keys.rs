@@ -53,10 +53,9 @@ async fn only_the_right_password_unwraps_the_stored_key(backend: Backend) {
         .store
         .sign_in_record(&email)
         .await
-        .ok()
-        .flatten()
+        .expect("the store answers")
         .unwrap_or_else(|| panic!("account exists"));
-    let wrapped = record.identity_wrapped_password.unwrap_or_default();
+    let wrapped = record.identity_wrapped_password.expect("the stored wrap");
     let identity = UserIdentity::unwrap_with_password(&wrapped, &secret(PASSWORD))
         .unwrap_or_else(|e| panic!("the right password unwraps: {e}"));
     assert_eq!(identity.recipient(), record.public_recipient);
@@ -84,10 +83,9 @@ async fn the_offline_recovery_identity_unwraps_every_account(backend: Backend) {
             .store
             .recovery_wrap(id)
             .await
-            .ok()
-            .flatten()
+            .expect("the store answers")
             .unwrap_or_else(|| panic!("recovery wrap stored"));
-        let account = app.store.user_account(id).await.ok().flatten();
+        let account = app.store.user_account(id).await.expect("the store answers");
         let identity = UserIdentity::unwrap_with(&wrap, &custodian)
             .unwrap_or_else(|e| panic!("custodian unwraps: {e}"));
         assert_eq!(
@@ -119,8 +117,12 @@ async fn a_rotated_recovery_key_is_taken_up_at_next_sign_in(backend: Backend) {
         .accounts
         .recovery_recipient()
         .await
-        .unwrap_or_default();
-    let before = app.store.recovery_wrap(id).await.ok().flatten();
+        .expect("recovery recipient");
+    let before = app
+        .store
+        .recovery_wrap(id)
+        .await
+        .expect("the store answers");
     assert_ne!(before.map(|(_, r)| r), Some(new_recipient.clone()));
 
     app.browser().sign_in_ok("ann@brodie.example").await;
@@ -128,8 +130,7 @@ async fn a_rotated_recovery_key_is_taken_up_at_next_sign_in(backend: Backend) {
         .store
         .recovery_wrap(id)
         .await
-        .ok()
-        .flatten()
+        .expect("the store answers")
         .unwrap_or_else(|| panic!("wrap"));
     assert_eq!(recipient, new_recipient);
     assert!(UserIdentity::unwrap_with(&wrap, &recovery_identity(&new_path)).is_ok());

@@ -1,3 +1,6 @@
+//! Mail: delivery to every recipient with nothing in clear, access only through one's own
+//! copy, folders, replies, forwards, drafts and attachments.
+
 use casemail::domain::{Folder, OrganisationKind, UserStatus};
 use casemail::store::{Delivery, NewEntry};
 
@@ -17,22 +20,19 @@ on_both_backends!(
     drafts_are_encrypted_and_survive_the_session,
     oversized_attachments_are_refused_and_leave_nothing,
     risky_attachments_are_flagged_and_served_safely,
-    the_directory_lists_only_active_listed_people,
-    search_finds_by_words_sender_and_date,
     folders_page_by_keyset,
-    search_keeps_an_encrypted_index_that_stays_current,
 );
 
 /// A fiscal and two defence agents, each signed in in their own browser.
-struct Office {
-    app: TestApp,
-    fiscal: Browser,
-    ann: Browser,
-    bob: Browser,
-    ids: [i64; 3],
+pub(crate) struct Office {
+    pub(crate) app: TestApp,
+    pub(crate) fiscal: Browser,
+    pub(crate) ann: Browser,
+    pub(crate) bob: Browser,
+    pub(crate) ids: [i64; 3],
 }
 
-async fn office(backend: Backend) -> Office {
+pub(crate) async fn office(backend: Backend) -> Office {
     office_with(TestApp::spawn(backend).await).await
 }
 
@@ -113,7 +113,7 @@ async fn a_message_reaches_every_recipient_and_nothing_is_stored_in_clear(backen
         .store
         .thread_for_user(o.ids[1], id)
         .await
-        .unwrap_or_default();
+        .expect("the thread");
     let download = o
         .ann
         .get(&format!(
@@ -130,7 +130,7 @@ async fn a_message_reaches_every_recipient_and_nothing_is_stored_in_clear(backen
         .to_string();
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     assert_eq!(
-        download.bytes().await.unwrap_or_default().to_vec(),
+        download.bytes().await.expect("response body").to_vec(),
         attachment
     );
 
@@ -139,7 +139,7 @@ async fn a_message_reaches_every_recipient_and_nothing_is_stored_in_clear(backen
         .store
         .notifications_for("ann@brodie.example")
         .await
-        .unwrap_or_default();
+        .expect("the queued email");
     assert!(
         told.iter()
             .any(|n| n.subject == "You have a new message in Casemail")
@@ -152,7 +152,7 @@ async fn a_message_reaches_every_recipient_and_nothing_is_stored_in_clear(backen
 
     let mut stored = raw_bytes(&o.app).await;
     for entry in walk(&o.app.dir.path().join("blobs")) {
-        stored.extend(std::fs::read(entry).unwrap_or_default());
+        stored.extend(std::fs::read(entry).expect("read the file"));
     }
     assert!(contains(&stored, "age-encryption.org/v1"));
     for marker in [
@@ -194,7 +194,7 @@ async fn people_outside_a_message_get_not_found(backend: Backend) {
         .store
         .thread_for_user(o.ids[0], id)
         .await
-        .unwrap_or_default()[0]
+        .expect("the thread")[0]
         .message_id;
     casemail::cli::create_service_admin(
         &o.app.app,
@@ -223,7 +223,7 @@ async fn people_outside_a_message_get_not_found(backend: Backend) {
         .store
         .thread_for_user(o.ids[1], id)
         .await
-        .unwrap_or_default()[0]
+        .expect("the thread")[0]
         .entry_id;
     o.bob
         .submit(
@@ -250,7 +250,7 @@ async fn unknown_and_inactive_addresses_are_refused_and_the_form_kept(backend: B
         ))
         .await;
     assert_eq!(response.status(), 422);
-    let page = response.text().await.unwrap_or_default();
+    let page = response.text().await.expect("response body");
     assert!(page.contains("There is no Casemail account for nobody@brodie.example"));
     assert!(
         page.contains("value=\"Plea\"") && page.contains("Dear agent"),
@@ -264,7 +264,7 @@ async fn unknown_and_inactive_addresses_are_refused_and_the_form_kept(backend: B
         .await
         .text()
         .await
-        .unwrap_or_default();
+        .expect("response body");
     assert!(page.contains("bob@kerr.example cannot receive mail"));
 
     let page = o
@@ -273,7 +273,7 @@ async fn unknown_and_inactive_addresses_are_refused_and_the_form_kept(backend: B
         .await
         .text()
         .await
-        .unwrap_or_default();
+        .expect("response body");
     assert!(page.contains("is not a valid email address"));
     assert!(page.contains("Enter a subject") && page.contains("Enter a message"));
 
@@ -317,7 +317,7 @@ async fn delivery_is_all_or_nothing(backend: Backend) {
         .store
         .mailbox_page(o.ids[1], Folder::Inbox, None, 10)
         .await
-        .unwrap_or_default();
+        .expect("the folder");
     assert!(rows.is_empty(), "no partial delivery");
 }
 
@@ -336,7 +336,7 @@ async fn delivery_and_first_opening_are_recorded_per_recipient(backend: Backend)
         .store
         .thread_for_user(o.ids[0], thread_id(&thread))
         .await
-        .unwrap_or_default()[0]
+        .expect("the thread")[0]
         .message_id;
     o.app.clock.advance(120);
     o.ann.text(&thread).await;
@@ -347,7 +347,7 @@ async fn delivery_and_first_opening_are_recorded_per_recipient(backend: Backend)
         .store
         .delivery_receipts(message_id)
         .await
-        .unwrap_or_default();
+        .expect("delivery receipts");
     let of = |id| {
         receipts
             .iter()
@@ -396,8 +396,7 @@ async fn shredding_a_users_keys_leaves_other_recipients_reading(backend: Backend
             .store
             .recovery_wrap(o.ids[2])
             .await
-            .ok()
-            .flatten()
+            .expect("the store answers")
             .is_none(),
         "no wrap of bob's key is left"
     );
@@ -408,8 +407,7 @@ async fn shredding_a_users_keys_leaves_other_recipients_reading(backend: Backend
         .store
         .sign_in_record(&email)
         .await
-        .ok()
-        .flatten()
+        .expect("the store answers")
         .unwrap_or_else(|| panic!("row kept"));
     assert!(record.identity_wrapped_password.is_none());
     assert!(
@@ -417,7 +415,7 @@ async fn shredding_a_users_keys_leaves_other_recipients_reading(backend: Backend
             .store
             .thread_for_user(o.ids[2], thread_id(&thread))
             .await
-            .unwrap_or_default()
+            .expect("the thread")
             .is_empty()
     );
 }
@@ -440,7 +438,7 @@ async fn folders_move_restore_and_empty(backend: Backend) {
         .store
         .mailbox_page(o.ids[1], Folder::Inbox, None, 10)
         .await
-        .unwrap_or_default();
+        .expect("the folder");
     let (second, first) = (rows[0].entry_id.to_string(), rows[1].entry_id.to_string());
 
     let act = |action: &'static str, folder: &'static str, entries: Vec<String>| {
@@ -510,7 +508,7 @@ async fn replies_join_the_thread_and_forwards_reencrypt_attachments(backend: Bac
         .store
         .thread_for_user(o.ids[1], thread_id(&thread))
         .await
-        .unwrap_or_default()[0]
+        .expect("the thread")[0]
         .message_id;
 
     let reply_form = o.ann.text(&format!("/compose?reply_to={original}")).await;
@@ -554,13 +552,13 @@ async fn replies_join_the_thread_and_forwards_reencrypt_attachments(backend: Bac
         .store
         .thread_for_user(o.ids[2], thread_id(&forwarded))
         .await
-        .unwrap_or_default();
+        .expect("the thread");
     let download = o
         .bob
         .get(&format!("/messages/{}/attachments/0", bobs[0].message_id))
         .await;
     assert_eq!(
-        download.bytes().await.unwrap_or_default().to_vec(),
+        download.bytes().await.expect("response body").to_vec(),
         b"production 14 content".to_vec()
     );
     assert_eq!(
@@ -573,7 +571,7 @@ async fn replies_join_the_thread_and_forwards_reencrypt_attachments(backend: Bac
 async fn drafts_are_encrypted_and_survive_the_session(backend: Backend) {
     let o = office(backend).await;
     let page = o.ann.text("/compose").await;
-    let token = crate::helpers::csrf_token(&page).unwrap_or_default();
+    let token = crate::helpers::csrf_token(&page).expect("a form token on the page");
     let form = reqwest::multipart::Form::new()
         .text("to", "fiona@pf.example")
         .text("subject", "DRAFT-MARKER-31c9 plea position")
@@ -593,7 +591,7 @@ async fn drafts_are_encrypted_and_survive_the_session(backend: Backend) {
         response
             .text()
             .await
-            .unwrap_or_default()
+            .expect("response body")
             .contains("name=\"draft_id\"")
     );
 
@@ -606,7 +604,7 @@ async fn drafts_are_encrypted_and_survive_the_session(backend: Backend) {
     o.ann.sign_in_ok("ann@brodie.example").await;
     let response = o.ann.get("/drafts").await;
     assert_eq!(response.status(), 200, "{}", location(&response));
-    let drafts = response.text().await.unwrap_or_default();
+    let drafts = response.text().await.expect("response body");
     assert!(drafts.contains("DRAFT-MARKER-31c9 plea position"));
     assert!(
         !contains(&raw_bytes(&o.app).await, "DRAFT-MARKER-31c9"),
@@ -631,7 +629,7 @@ async fn oversized_attachments_are_refused_and_leave_nothing(backend: Backend) {
         })
         .await;
     assert_eq!(response.status(), 422);
-    let page = response.text().await.unwrap_or_default();
+    let page = response.text().await.expect("response body");
     assert!(
         page.contains("“huge.pdf” is larger than the 1.0 MB limit"),
         "the limit is named"
@@ -662,7 +660,7 @@ async fn risky_attachments_are_flagged_and_served_safely(backend: Backend) {
         .store
         .thread_for_user(o.ids[1], thread_id(&thread))
         .await
-        .unwrap_or_default()[0]
+        .expect("the thread")[0]
         .message_id;
     let html = o
         .ann
@@ -679,84 +677,6 @@ async fn risky_attachments_are_flagged_and_served_safely(backend: Backend) {
             .get("x-content-type-options")
             .and_then(|v| v.to_str().ok()),
         Some("nosniff")
-    );
-}
-
-async fn the_directory_lists_only_active_listed_people(backend: Backend) {
-    let o = office(backend).await;
-    let mut change = o.app.change().await;
-    change
-        .set_ex_directory(o.ids[2], true)
-        .await
-        .expect("unlist");
-    change.commit().await.expect("commit");
-    let page = o.fiscal.text("/directory?q=example").await;
-    assert!(page.contains("ann@brodie.example"));
-    assert!(
-        !page.contains("bob@kerr.example"),
-        "ex-directory people are not listed"
-    );
-    let suggestions = o
-        .fiscal
-        .text("/directory/suggest?field=to&to=fiona%40pf.example%2C%20bro")
-        .await;
-    assert!(suggestions.contains("data-add-address=\"ann@brodie.example\""));
-    let ann_leaves = o
-        .ann
-        .submit("/account", "/account/directory", &[("listed", "no")])
-        .await;
-    assert_eq!(location(&ann_leaves), "/account");
-    assert!(
-        !o.fiscal
-            .text("/directory?q=example")
-            .await
-            .contains("ann@brodie.example")
-    );
-    // Ex-directory people can still be written to.
-    o.fiscal
-        .send_ok(&Outgoing::to("bob@kerr.example", "Hello", "Direct"))
-        .await;
-}
-
-async fn search_finds_by_words_sender_and_date(backend: Backend) {
-    let o = office(backend).await;
-    o.fiscal
-        .send_ok(&Outgoing::to(
-            "ann@brodie.example",
-            "Bail review",
-            "The accused remains on bail",
-        ))
-        .await;
-    o.app.clock.advance(3 * 86_400);
-    o.bob.sign_in_ok("bob@kerr.example").await;
-    o.ann.sign_in_ok("ann@brodie.example").await;
-    o.bob
-        .send_ok(&Outgoing::to(
-            "ann@brodie.example",
-            "Witness list",
-            "Contains the PRECOGNITION schedule",
-        ))
-        .await;
-    let search = |q: &str| {
-        let path = format!("/search?{q}");
-        let ann = o.ann.clone();
-        async move { ann.text(&path).await }
-    };
-    let page = search("q=precognition").await;
-    assert!(page.contains("Witness list") && !page.contains("Bail review"));
-    let page = search("q=accused+bail").await;
-    assert!(page.contains("Bail review") && !page.contains("Witness list"));
-    let page = search("sender=kerr").await;
-    assert!(page.contains("Witness list") && !page.contains("Bail review"));
-    let page = search("until=2026-11-24").await;
-    assert!(page.contains("Bail review") && !page.contains("Witness list"));
-    let response = o.ann.get("/search?from=yesterday").await;
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap_or_default()
-            .contains("Enter a real date")
     );
 }
 
@@ -780,74 +700,4 @@ async fn folders_page_by_keyset(backend: Backend) {
     assert_eq!(second.matches("href=\"/threads/").count(), 5);
     assert!(second.contains("Letter number 04") && second.contains("Letter number 00"));
     assert!(!second.contains("/mail/inbox?after="), "no further page");
-}
-
-async fn search_keeps_an_encrypted_index_that_stays_current(backend: Backend) {
-    let o = office(backend).await;
-    for n in 0..70 {
-        let body = format!("Routine letter {n} INDEXWORD{n}X");
-        o.fiscal
-            .send_ok(&Outgoing::to("ann@brodie.example", "Routine", &body))
-            .await;
-    }
-    let page = o.ann.text("/search?q=indexword7x").await;
-    assert!(page.contains("1 message found"), "exact word found once");
-    let segments = o
-        .app
-        .store
-        .search_segments(o.ids[1])
-        .await
-        .unwrap_or_default();
-    assert_eq!(segments.len(), 1, "the index was built");
-    assert!(
-        !contains(&raw_bytes(&o.app).await, "indexword7x"),
-        "the index is encrypted"
-    );
-
-    o.fiscal
-        .send_ok(&Outgoing::to(
-            "ann@brodie.example",
-            "Late",
-            "FRESHWORD arrives after indexing",
-        ))
-        .await;
-    assert!(
-        o.ann
-            .text("/search?q=freshword")
-            .await
-            .contains("1 message found"),
-        "new mail is searchable at once"
-    );
-    let entry = o
-        .app
-        .store
-        .mailbox_page(o.ids[1], Folder::Inbox, None, 1)
-        .await
-        .unwrap_or_default()[0]
-        .entry_id;
-    o.ann
-        .submit(
-            "/mail/inbox",
-            "/mail/bulk",
-            &[
-                ("folder", "inbox"),
-                ("action", "delete"),
-                ("entry", &entry.to_string()),
-            ],
-        )
-        .await;
-    assert!(
-        o.ann
-            .text("/search?q=freshword")
-            .await
-            .contains("0 messages found"),
-        "deleted mail is not found"
-    );
-    assert!(
-        o.fiscal
-            .text("/search?q=indexword7x")
-            .await
-            .contains("1 message found"),
-        "the sender finds it too"
-    );
 }

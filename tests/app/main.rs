@@ -7,16 +7,23 @@
 mod database_dump;
 mod helpers;
 
+mod admin;
 mod atomic_changes;
 mod audit;
 mod browser;
 mod cases;
 mod crash;
+mod directory;
 mod keys;
 mod lifecycle;
 mod mail;
+mod notifications;
+mod password;
+mod plea;
 mod recovery;
+mod registration;
 mod schema;
+mod search;
 mod second_factor;
 mod sessions;
 mod setup;

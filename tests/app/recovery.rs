@@ -51,7 +51,7 @@ async fn invited_with_mail(app: &TestApp) -> String {
         .store
         .notifications_for("nina@pf.example")
         .await
-        .unwrap_or_default();
+        .expect("the queued email");
     let path = between(&mail[0].body, "http://127.0.0.1:0", '\n').to_string();
     let nina = app.browser();
     let ready = nina
@@ -61,7 +61,7 @@ async fn invited_with_mail(app: &TestApp) -> String {
             &[("password", PASSWORD), ("confirm_password", PASSWORD)],
         )
         .await;
-    let page = ready.text().await.unwrap_or_default();
+    let page = ready.text().await.expect("response body");
     let code = between(&page, "id=\"recovery-code\">", '<').to_string();
     app.user(
         "duncan@pf.example",
@@ -112,7 +112,7 @@ async fn a_recovery_code_resets_the_password_and_keeps_the_mail(backend: Backend
             ],
         )
         .await;
-    let page = done.text().await.unwrap_or_default();
+    let page = done.text().await.expect("response body");
     assert!(page.contains("Your password has been changed"));
     let next_code = between(&page, "id=\"recovery-code\">", '<').to_string();
     assert_ne!(next_code, code);
@@ -166,7 +166,7 @@ async fn the_offline_recovery_identity_lets_an_admin_recover_an_account(backend:
         .await;
     assert_eq!(wrong.status(), 422);
     let identity =
-        std::fs::read_to_string(app.app.config.recovery_secret_path()).unwrap_or_default();
+        std::fs::read_to_string(app.app.config.recovery_secret_path()).expect("read the file");
     let done = ops
         .submit(
             &page,
@@ -176,7 +176,7 @@ async fn the_offline_recovery_identity_lets_an_admin_recover_an_account(backend:
         .await
         .text()
         .await
-        .unwrap_or_default();
+        .expect("response body");
     let temporary = between(&done, "id=\"temporary-password\">", '<').to_string();
     assert!(temporary.starts_with("temp-"));
 
@@ -224,7 +224,7 @@ async fn new_keys_leave_old_mail_unreadable(backend: Backend) {
         .await
         .text()
         .await
-        .unwrap_or_default();
+        .expect("response body");
     let temporary = between(&done, "id=\"temporary-password\">", '<').to_string();
     let nina = app.browser();
     nina.sign_in("nina@pf.example", &temporary).await;
@@ -250,6 +250,6 @@ async fn new_keys_leave_old_mail_unreadable(backend: Backend) {
         .store
         .notifications_for("nina@pf.example")
         .await
-        .unwrap_or_default();
+        .expect("the queued email");
     assert!(sent.iter().any(|n| n.body.contains("can no longer be")));
 }

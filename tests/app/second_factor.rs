@@ -74,13 +74,13 @@ async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
         .lock()
         .ok()
         .and_then(|s| s.get("ops@casemail.example").cloned())
-        .unwrap_or_default();
+        .expect("the enrolled secret");
 
     let first = app.browser();
     first.sign_in("ops@casemail.example", PASSWORD).await;
     app.clock.advance(30);
     let code = casemail::second_factor::code_at(&secret, "ops@casemail.example", app.clock.now())
-        .unwrap_or_default();
+        .expect("the authenticator code");
     assert_eq!(
         location(
             &first
@@ -99,7 +99,7 @@ async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
         replay
             .text()
             .await
-            .unwrap_or_default()
+            .expect("response body")
             .contains("already been used")
     );
     for _ in 0..4 {
@@ -109,7 +109,7 @@ async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
     }
     app.clock.advance(30);
     let good = casemail::second_factor::code_at(&secret, "ops@casemail.example", app.clock.now())
-        .unwrap_or_default();
+        .expect("the authenticator code");
     let paused = second
         .submit("/sign-in/code", "/sign-in/code", &[("code", &good)])
         .await;
@@ -117,7 +117,7 @@ async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
         paused
             .text()
             .await
-            .unwrap_or_default()
+            .expect("response body")
             .contains("Too many wrong codes")
     );
 }
@@ -142,7 +142,7 @@ async fn recovery_codes_work_once_and_admins_can_reset_the_factor(backend: Backe
     let secret = page[start..start + page[start..].find('<').unwrap_or(0)].to_string();
     app.clock.advance(30);
     let code = casemail::second_factor::code_at(&secret, "morag@pf.example", app.clock.now())
-        .unwrap_or_default();
+        .expect("the authenticator code");
     let confirmed = browser
         .submit(
             "/account/two-factor",
@@ -152,7 +152,7 @@ async fn recovery_codes_work_once_and_admins_can_reset_the_factor(backend: Backe
         .await
         .text()
         .await
-        .unwrap_or_default();
+        .expect("response body");
     let list = &confirmed[confirmed
         .find("<ul class=\"govuk-list app-key-fingerprint\">")
         .unwrap_or(0)..];

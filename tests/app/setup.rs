@@ -41,7 +41,7 @@ async fn the_setup_link_creates_the_first_service_admin_once(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), 422);
-    let page = response.text().await.unwrap_or_default();
+    let page = response.text().await.expect("response body");
     assert!(page.contains("Enter a full name"));
     assert!(page.contains("Enter an email address in the correct format"));
     assert!(page.contains("The passwords do not match"));
@@ -61,7 +61,7 @@ async fn the_setup_link_creates_the_first_service_admin_once(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), 200);
-    let ready = response.text().await.unwrap_or_default();
+    let ready = response.text().await.expect("response body");
     assert!(ready.contains("Your recovery code") && ready.contains("id=\"recovery-code\""));
     assert_eq!(
         browser.get(&path).await.status(),
@@ -178,7 +178,7 @@ async fn the_demo_deployment_can_be_signed_into(backend: Backend) {
             assert_eq!(location(&account), "/account/two-factor");
             browser.text("/account/two-factor").await
         } else {
-            account.text().await.unwrap_or_default()
+            account.text().await.expect("response body")
         };
         assert!(page.contains(words), "{email}: {words}");
     }

@@ -1,3 +1,6 @@
+//! Signing in: the same answer for a wrong password and an unknown account, throttling,
+//! refusals that say who can help, returning to the page asked for.
+
 use casemail::accounts::ACCOUNT_FAILURE_LIMIT;
 use casemail::domain::{OrganisationKind, UserStatus};
 
@@ -59,12 +62,12 @@ async fn wrong_password_and_unknown_account_look_the_same(backend: Backend) {
         .sign_in("ann@brodie.example", "not the password")
         .await;
     assert_eq!(wrong.status(), 422);
-    let wrong = wrong.text().await.unwrap_or_default();
+    let wrong = wrong.text().await.expect("response body");
     let unknown = browser
         .sign_in("nobody@brodie.example", "not the password")
         .await;
     assert_eq!(unknown.status(), 422);
-    let unknown = unknown.text().await.unwrap_or_default();
+    let unknown = unknown.text().await.expect("response body");
 
     let message = "Enter a correct email address and password";
     assert!(wrong.contains(message) && unknown.contains(message));
@@ -99,7 +102,7 @@ async fn repeated_failures_pause_sign_in_without_revealing_accounts(backend: Bac
         // Paused: even the right password is refused without being checked.
         let response = browser.sign_in(email, PASSWORD).await;
         assert_eq!(response.status(), 422);
-        let page = response.text().await.unwrap_or_default();
+        let page = response.text().await.expect("response body");
         assert!(
             page.contains("too many failed attempts"),
             "{email}: pause is explained"
@@ -123,7 +126,7 @@ async fn locked_and_suspended_accounts_cannot_sign_in(backend: Backend) {
         app.set_status(user, status).await;
         let response = browser.sign_in("ann@brodie.example", PASSWORD).await;
         assert_eq!(response.status(), 422);
-        let page = response.text().await.unwrap_or_default();
+        let page = response.text().await.expect("response body");
         assert!(page.contains(words), "{status:?} is explained");
         assert!(page.contains("administrator"), "says who can help");
     }
@@ -133,7 +136,7 @@ async fn locked_and_suspended_accounts_cannot_sign_in(backend: Backend) {
         .await
         .text()
         .await
-        .unwrap_or_default();
+        .expect("response body");
     assert!(
         page.contains("Enter a correct email address and password"),
         "a deleted account looks like no account"
@@ -181,7 +184,7 @@ async fn empty_fields_are_named_in_the_error_summary(backend: Backend) {
     let browser = app.browser();
     let response = browser.sign_in("someone@firm.example", "").await;
     assert_eq!(response.status(), 422);
-    let page = response.text().await.unwrap_or_default();
+    let page = response.text().await.expect("response body");
     assert!(page.contains("govuk-error-summary"));
     assert!(page.contains("href=\"#password\""));
     assert!(page.contains("Enter your password"));

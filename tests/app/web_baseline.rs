@@ -69,7 +69,7 @@ async fn state_changing_requests_need_the_form_token(backend: Backend) {
         missing
             .text()
             .await
-            .unwrap_or_default()
+            .expect("response body")
             .contains("This form has expired")
     );
     let mut forged = fields.to_vec();
@@ -86,7 +86,7 @@ async fn state_changing_requests_need_the_form_token(backend: Backend) {
     );
 
     // A cross-site request is refused even with a token.
-    let token = csrf_token(&browser.text("/account").await).unwrap_or_default();
+    let token = csrf_token(&browser.text("/account").await).expect("a form token on the page");
     let cross = browser
         .client
         .post(app.url("/sign-out"))
@@ -133,7 +133,7 @@ async fn static_assets_are_embedded_versioned_and_cached(backend: Backend) {
             .unwrap_or("")
             .starts_with("text/css")
     );
-    let body = response.text().await.unwrap_or_default();
+    let body = response.text().await.expect("response body");
     assert!(
         !body.contains("@font-face"),
         "the GOV.UK-only font is not shipped"
@@ -168,7 +168,7 @@ async fn unknown_pages_get_a_helpful_not_found_page(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let response = app.browser().get("/no/such/page").await;
     assert_eq!(response.status(), 404);
-    let page = response.text().await.unwrap_or_default();
+    let page = response.text().await.expect("response body");
     assert!(page.contains("Page not found"));
     assert!(
         page.contains("<html"),
@@ -194,7 +194,7 @@ async fn htmx_requests_get_error_fragments(backend: Backend) {
             .and_then(|v| v.to_str().ok()),
         Some("#toast")
     );
-    let body = response.text().await.unwrap_or_default();
+    let body = response.text().await.expect("response body");
     assert!(body.contains("Page not found") && !body.contains("<html"));
 
     // An htmx request whose session is gone is sent to sign in as a whole page.

@@ -1,0 +1,126 @@
+//! Searching one's own mail by words, sender and dates, over an index encrypted to the
+//! mailbox owner that keeps up with new mail.
+
+use casemail::domain::Folder;
+
+use crate::database_dump::{contains, raw_bytes};
+use crate::helpers::{Backend, Outgoing};
+use crate::mail::office;
+use crate::on_both_backends;
+
+on_both_backends!(
+    search_finds_by_words_sender_and_date,
+    search_keeps_an_encrypted_index_that_stays_current,
+);
+
+async fn search_finds_by_words_sender_and_date(backend: Backend) {
+    let o = office(backend).await;
+    o.fiscal
+        .send_ok(&Outgoing::to(
+            "ann@brodie.example",
+            "Bail review",
+            "The accused remains on bail",
+        ))
+        .await;
+    o.app.clock.advance(3 * 86_400);
+    o.bob.sign_in_ok("bob@kerr.example").await;
+    o.ann.sign_in_ok("ann@brodie.example").await;
+    o.bob
+        .send_ok(&Outgoing::to(
+            "ann@brodie.example",
+            "Witness list",
+            "Contains the PRECOGNITION schedule",
+        ))
+        .await;
+    let search = |q: &str| {
+        let path = format!("/search?{q}");
+        let ann = o.ann.clone();
+        async move { ann.text(&path).await }
+    };
+    let page = search("q=precognition").await;
+    assert!(page.contains("Witness list") && !page.contains("Bail review"));
+    let page = search("q=accused+bail").await;
+    assert!(page.contains("Bail review") && !page.contains("Witness list"));
+    let page = search("sender=kerr").await;
+    assert!(page.contains("Witness list") && !page.contains("Bail review"));
+    let page = search("until=2026-11-24").await;
+    assert!(page.contains("Bail review") && !page.contains("Witness list"));
+    let response = o.ann.get("/search?from=yesterday").await;
+    assert!(
+        response
+            .text()
+            .await
+            .expect("response body")
+            .contains("Enter a real date")
+    );
+}
+
+async fn search_keeps_an_encrypted_index_that_stays_current(backend: Backend) {
+    let o = office(backend).await;
+    for n in 0..70 {
+        let body = format!("Routine letter {n} INDEXWORD{n}X");
+        o.fiscal
+            .send_ok(&Outgoing::to("ann@brodie.example", "Routine", &body))
+            .await;
+    }
+    let page = o.ann.text("/search?q=indexword7x").await;
+    assert!(page.contains("1 message found"), "exact word found once");
+    let segments = o
+        .app
+        .store
+        .search_segments(o.ids[1])
+        .await
+        .expect("search segments");
+    assert_eq!(segments.len(), 1, "the index was built");
+    assert!(
+        !contains(&raw_bytes(&o.app).await, "indexword7x"),
+        "the index is encrypted"
+    );
+
+    o.fiscal
+        .send_ok(&Outgoing::to(
+            "ann@brodie.example",
+            "Late",
+            "FRESHWORD arrives after indexing",
+        ))
+        .await;
+    assert!(
+        o.ann
+            .text("/search?q=freshword")
+            .await
+            .contains("1 message found"),
+        "new mail is searchable at once"
+    );
+    let entry = o
+        .app
+        .store
+        .mailbox_page(o.ids[1], Folder::Inbox, None, 1)
+        .await
+        .expect("the folder")[0]
+        .entry_id;
+    o.ann
+        .submit(
+            "/mail/inbox",
+            "/mail/bulk",
+            &[
+                ("folder", "inbox"),
+                ("action", "delete"),
+                ("entry", &entry.to_string()),
+            ],
+        )
+        .await;
+    assert!(
+        o.ann
+            .text("/search?q=freshword")
+            .await
+            .contains("0 messages found"),
+        "deleted mail is not found"
+    );
+    assert!(
+        o.fiscal
+            .text("/search?q=indexword7x")
+            .await
+            .contains("1 message found"),
+        "the sender finds it too"
+    );
+}
