@@ -68,21 +68,22 @@ pub fn router(app: AppState) -> Router {
         )
         .route(
             "/cases/request",
-            get(views::cases::request_form).post(views::cases::request_access),
+            get(views::case_participants::request_form)
+                .post(views::case_participants::request_access),
         )
         .route("/cases/{id}", get(views::cases::show))
         .route("/cases/{id}/status", post(views::cases::set_status))
         .route(
             "/cases/{id}/participants",
-            post(views::cases::add_participant),
+            post(views::case_participants::add_participant),
         )
         .route(
             "/cases/{id}/participants/{user}/remove",
-            post(views::cases::remove_participant),
+            post(views::case_participants::remove_participant),
         )
         .route(
             "/cases/{id}/requests/{request}",
-            post(views::cases::decide_request),
+            post(views::case_participants::decide_request),
         )
         .route(
             "/cases/{id}/plea",
@@ -109,7 +110,7 @@ pub fn router(app: AppState) -> Router {
         )
         .route(
             "/admin/invitations",
-            get(views::admin::invitations).post(views::admin::invite),
+            get(views::invitations::invitations).post(views::invitations::invite),
         )
         .route(
             "/admin/invitations/bulk",
@@ -117,12 +118,15 @@ pub fn router(app: AppState) -> Router {
         )
         .route(
             "/admin/invitations/{id}/resend",
-            post(views::admin::resend_invitation),
+            post(views::invitations::resend_invitation),
         )
-        .route("/admin/organisations", get(views::admin::organisations))
+        .route(
+            "/admin/organisations",
+            get(views::organisations::organisations),
+        )
         .route(
             "/admin/organisations/{id}",
-            post(views::admin::save_organisation),
+            post(views::organisations::save_organisation),
         )
         .route("/admin/policy", get(views::admin::policy))
         .route(
@@ -148,11 +152,11 @@ pub fn router(app: AppState) -> Router {
         .route("/sign-out", post(views::sign_in::sign_out))
         .route(
             "/sign-in/code",
-            get(views::two_factor::code_form).post(views::two_factor::check_code),
+            get(views::second_factor::code_form).post(views::second_factor::check_code),
         )
         .route(
             "/account/two-factor",
-            get(views::two_factor::setup).post(views::two_factor::confirm),
+            get(views::second_factor::setup).post(views::second_factor::confirm),
         )
         .route(
             "/register",

@@ -1,6 +1,6 @@
-//! The administration panel's pages: users in the admin's scope and what can be done to
-//! them, invitations, organisations and the policy. The rules and scope checks are in
-//! `crate::admin`; anything out of scope is 404 here.
+//! The administration panel's user pages and policy: the people in the admin's scope and
+//! what can be done to them. Invitations and organisations have pages of their own. The
+//! rules and scope checks are in `crate::admin`; anything out of scope is 404 here.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,21 +9,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
-use crate::admin::{
-    ActionProblem, ActionRequest, InvitationListing, InviteProblem, Invitee, OrganisationProblem,
-    SavedOrganisation, UserFilter,
-};
-use crate::clock::display_time;
-use crate::domain::FieldErrors;
-use crate::domain::{
-    AccountAction, EmailAddress, Jurisdiction, OrganisationKind, OrganisationName, PersonName,
-    Role, UserStatus,
-};
+use crate::admin::{ActionProblem, ActionRequest, UserFilter};
+use crate::domain::{AccountAction, FieldErrors, UserStatus};
 use crate::state::AppState;
 use crate::store::{AdminUserRow, OrganisationListing};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::extract::{ClientInfo, CurrentUser};
+use crate::web::format;
 use crate::web::page::{Page, Section};
 
 /// The organisations this admin administers; 404 for non-admins.
@@ -113,7 +106,7 @@ pub async fn users(
                 id: r.id,
                 last_sign_in: r
                     .last_sign_in_at
-                    .map_or_else(|| "Never".to_string(), display_time),
+                    .map_or_else(|| "Never".to_string(), format::time),
                 name: r.name,
                 email: r.email,
                 organisation: r.organisation,
@@ -121,7 +114,7 @@ pub async fn users(
                 admin: r.is_admin,
                 due: listed
                     .due
-                    .map(|(step, at)| format!("Will be {} on {}", step.verb(), display_time(at))),
+                    .map(|(step, at)| format!("Will be {} on {}", step.verb(), format::time(at))),
             }
         })
         .collect();
@@ -168,10 +161,10 @@ async fn user_page(
 ) -> Result<UserPage, AppError> {
     Ok(UserPage {
         page: Page::signed_in(app, csrf, user, Section::Admin).await?,
-        created: display_time(person.created_at),
+        created: format::time(person.created_at),
         last_sign_in: person
             .last_sign_in_at
-            .map_or_else(|| "Never".to_string(), display_time),
+            .map_or_else(|| "Never".to_string(), format::time),
         person,
         errors,
     })
@@ -236,237 +229,6 @@ pub async fn rerender_user(
     let mut response = user_page(app, csrf, user, person, errors)
         .await?
         .into_response();
-    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "pages/admin_invitations.html")]
-pub struct InvitationsPage {
-    page: Page,
-    organisations: Vec<OrganisationListing>,
-    invitations: Vec<(crate::store::InvitationRow, String, String)>,
-    errors: FieldErrors,
-    form: InviteForm,
-    notice: Option<&'static str>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct InviteForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    organisation: String,
-    #[serde(default)]
-    admin: String,
-}
-
-#[derive(Deserialize, Default)]
-pub struct Done {
-    #[serde(default)]
-    done: String,
-}
-
-pub async fn invitations(
-    State(app): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    Query(done): Query<Done>,
-    user: CurrentUser,
-) -> Result<InvitationsPage, AppError> {
-    let notice = match done.done.as_str() {
-        "sent" => Some("The invitation has been sent."),
-        "resent" => Some("The invitation has been sent again with a new link."),
-        _ => None,
-    };
-    render_invitations(
-        &app,
-        &csrf,
-        &user,
-        FieldErrors::default(),
-        InviteForm::default(),
-        notice,
-    )
-    .await
-}
-
-async fn render_invitations(
-    app: &AppState,
-    csrf: &CsrfToken,
-    user: &CurrentUser,
-    errors: FieldErrors,
-    form: InviteForm,
-    notice: Option<&'static str>,
-) -> Result<InvitationsPage, AppError> {
-    let (organisations, listed) = app
-        .admin
-        .pending_invitations(&user.account)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let now = app.clock.now();
-    let invitations = listed
-        .into_iter()
-        .map(
-            |InvitationListing {
-                 invitation,
-                 organisation,
-             }| {
-                let state = if invitation.expires_at <= now {
-                    "Expired".to_string()
-                } else {
-                    format!("Link works until {}", display_time(invitation.expires_at))
-                };
-                (invitation, organisation, state)
-            },
-        )
-        .collect();
-    Ok(InvitationsPage {
-        page: Page::signed_in(app, csrf, user, Section::Admin).await?,
-        organisations,
-        invitations,
-        errors,
-        form,
-        notice,
-    })
-}
-
-pub async fn invite(
-    State(app): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    user: CurrentUser,
-    client: ClientInfo,
-    Form(form): Form<InviteForm>,
-) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    let name = errors.check("name", PersonName::parse(&form.name));
-    let email = errors.check("email", EmailAddress::parse(&form.email));
-    let organisation_id = form.organisation.parse::<i64>().ok();
-    if organisation_id.is_none() {
-        errors.add("organisation", InviteProblem::OutOfScope.to_string());
-    }
-    if let (Some(name), Some(email), Some(organisation_id)) = (name, email, organisation_id) {
-        let invitee = Invitee {
-            name,
-            email,
-            organisation_id,
-            is_admin: form.admin == "yes",
-        };
-        match app
-            .admin
-            .invite(&user.account, invitee, &client.address)
-            .await
-        {
-            Ok(()) => return Ok(Redirect::to("/admin/invitations?done=sent").into_response()),
-            Err(InviteProblem::Internal(e)) => return Err(AppError::Internal(e)),
-            Err(problem @ InviteProblem::OutOfScope) => {
-                errors.add("organisation", problem.to_string());
-            }
-            Err(problem @ InviteProblem::EmailTaken) => errors.add("email", problem.to_string()),
-        }
-    }
-    let mut response = render_invitations(&app, &csrf, &user, errors, form, None)
-        .await?
-        .into_response();
-    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
-}
-
-pub async fn resend_invitation(
-    State(app): State<AppState>,
-    Path(id): Path<i64>,
-    user: CurrentUser,
-    client: ClientInfo,
-) -> Result<Redirect, AppError> {
-    if !app
-        .admin
-        .resend_invitation(&user.account, id, &client.address)
-        .await?
-    {
-        return Err(AppError::NotFound);
-    }
-    Ok(Redirect::to("/admin/invitations?done=resent"))
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "pages/admin_organisations.html")]
-pub struct OrganisationsPage {
-    page: Page,
-    organisations: Vec<OrganisationListing>,
-    can_edit: bool,
-    errors: FieldErrors,
-}
-
-pub async fn organisations(
-    State(app): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    user: CurrentUser,
-) -> Result<OrganisationsPage, AppError> {
-    Ok(OrganisationsPage {
-        organisations: scope(&app, &user).await?,
-        can_edit: user.account.role == Role::ServiceAdmin,
-        page: Page::signed_in(&app, &csrf, &user, Section::Admin).await?,
-        errors: FieldErrors::default(),
-    })
-}
-
-#[derive(Deserialize)]
-pub struct OrganisationForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    jurisdiction: String,
-    #[serde(default)]
-    kind: String,
-}
-
-/// Service admins create organisations and rename them or change their jurisdiction.
-pub async fn save_organisation(
-    State(app): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<String>,
-    user: CurrentUser,
-    client: ClientInfo,
-    Form(form): Form<OrganisationForm>,
-) -> Result<Response, AppError> {
-    if user.account.role != Role::ServiceAdmin {
-        return Err(AppError::NotFound);
-    }
-    let mut errors = FieldErrors::default();
-    let name = errors.check("name", OrganisationName::parse(&form.name));
-    let jurisdiction = errors.check("jurisdiction", Jurisdiction::parse(&form.jurisdiction));
-    let target = if id == "new" {
-        errors
-            .check("kind", OrganisationKind::parse(&form.kind))
-            .map(SavedOrganisation::New)
-    } else {
-        Some(SavedOrganisation::Existing(
-            id.parse::<i64>().map_err(|_| AppError::NotFound)?,
-        ))
-    };
-    if let (Some(name), Some(jurisdiction), Some(target)) = (name, jurisdiction, target) {
-        match app
-            .admin
-            .save_organisation(&user.account, target, &name, &jurisdiction, &client.address)
-            .await
-        {
-            Ok(_) => return Ok(Redirect::to("/admin/organisations").into_response()),
-            Err(OrganisationProblem::Internal(e)) => return Err(AppError::Internal(e)),
-            Err(OrganisationProblem::NotAllowed | OrganisationProblem::Unknown) => {
-                return Err(AppError::NotFound);
-            }
-            Err(problem @ OrganisationProblem::NameTaken) => {
-                errors.add("name", problem.to_string());
-            }
-        }
-    }
-    let mut response = OrganisationsPage {
-        organisations: scope(&app, &user).await?,
-        can_edit: true,
-        page: Page::signed_in(&app, &csrf, &user, Section::Admin).await?,
-        errors,
-    }
-    .into_response();
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
 }

@@ -2,14 +2,15 @@
 //! requests from defence agents, status, and tagging conversations. Only participants see a
 //! case; to everyone else it does not exist. Each change is written with its audit event.
 
-use anyhow::Context;
+mod participants;
+
 use serde::{Deserialize, Serialize};
 
 use crate::audit::Origin;
 use crate::clock::Clock;
 use crate::crypto::{UserIdentity, open_item, seal_item};
 use crate::domain::{
-    CaseReference, CaseStatus, EmailAddress, EnvelopeContent, EventKind, OrganisationKind, Side,
+    CaseReference, CaseStatus, EnvelopeContent, EventKind, OrganisationKind, Side,
 };
 use crate::mail::{AddressProblem, ListedMessage, Mail};
 use crate::store::{
@@ -168,7 +169,7 @@ impl Cases {
     }
 
     /// The case if the user takes part in it on the prosecution side.
-    async fn prosecution_case(
+    pub(super) async fn prosecution_case(
         &self,
         user: &UserAccount,
         case_id: i64,
@@ -272,173 +273,6 @@ impl Cases {
         Ok(Some(self.store.participants(case_id).await?))
     }
 
-    /// Adds someone to a case, re-encrypting the details for them with the actor's copy.
-    pub async fn add_participant(
-        &self,
-        actor: &UserAccount,
-        identity: &UserIdentity,
-        case_id: i64,
-        email: &str,
-        client_address: &str,
-    ) -> Result<i64, CaseProblem> {
-        self.prosecution_case(actor, case_id).await?;
-        let (case, details) = self
-            .case_for(actor, identity, case_id)
-            .await?
-            .ok_or(CaseProblem::NotFound)?;
-        let email = EmailAddress::parse(email)
-            .map_err(|_| CaseProblem::UnknownPerson(email.to_string()))?;
-        let addressee = self
-            .store
-            .address_record(&email)
-            .await?
-            .filter(|r| r.can_receive())
-            .ok_or_else(|| CaseProblem::UnknownPerson(email.to_string()))?;
-        let account = self
-            .store
-            .user_account(addressee.id)
-            .await?
-            .context("account vanished")?;
-        let side = if account.organisation.id == case.organisation_id {
-            Side::Prosecution
-        } else if account.organisation.kind == OrganisationKind::Defence {
-            Side::Defence
-        } else {
-            return Err(CaseProblem::WrongOrganisation);
-        };
-        let now = self.clock.now();
-        let mut change = self.store.begin(now).await?;
-        if !self
-            .share(&mut change, actor, case_id, &account, side, &details, now)
-            .await?
-        {
-            return Err(CaseProblem::AlreadyParticipant(email.to_string()));
-        }
-        record(
-            &mut change,
-            actor,
-            client_address,
-            EventKind::CaseParticipantAdded,
-            case_id,
-            serde_json::json!({ "user": account.id }),
-            now,
-        )
-        .await?;
-        change.commit().await?;
-        Ok(account.id)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn share(
-        &self,
-        change: &mut Change,
-        actor: &UserAccount,
-        case_id: i64,
-        with: &UserAccount,
-        side: Side,
-        details: &CaseDetails,
-        now: i64,
-    ) -> Result<bool, CaseProblem> {
-        let copy = ParticipantCopy {
-            user_id: with.id,
-            side,
-            details: seal_item(&with.public_recipient, details)?,
-        };
-        Ok(change
-            .add_participant(case_id, &copy, actor.id, now)
-            .await?)
-    }
-
-    /// Removes a participant (not oneself).
-    pub async fn remove_participant(
-        &self,
-        actor: &UserAccount,
-        case_id: i64,
-        user_id: i64,
-        client_address: &str,
-    ) -> Result<(), CaseProblem> {
-        self.prosecution_case(actor, case_id).await?;
-        if user_id == actor.id {
-            return Err(CaseProblem::RemovingYourself);
-        }
-        let now = self.clock.now();
-        let mut change = self.store.begin(now).await?;
-        if change.remove_participant(case_id, user_id).await? {
-            record(
-                &mut change,
-                actor,
-                client_address,
-                EventKind::CaseParticipantRemoved,
-                case_id,
-                serde_json::json!({ "user": user_id }),
-                now,
-            )
-            .await?;
-        }
-        change.commit().await?;
-        Ok(())
-    }
-
-    /// Accepts or declines a defence agent's request to join; accepting shares the details.
-    pub async fn decide_access_request(
-        &self,
-        actor: &UserAccount,
-        identity: &UserIdentity,
-        case_id: i64,
-        request_id: i64,
-        accept: bool,
-        client_address: &str,
-    ) -> Result<(), CaseProblem> {
-        self.prosecution_case(actor, case_id).await?;
-        let (_, details) = self
-            .case_for(actor, identity, case_id)
-            .await?
-            .ok_or(CaseProblem::NotFound)?;
-        let now = self.clock.now();
-        let mut change = self.store.begin(now).await?;
-        let Some(user_id) = change
-            .decide_access_request(case_id, request_id, accept, actor.id, now)
-            .await?
-        else {
-            // Already decided, perhaps by a colleague.
-            return Ok(());
-        };
-        if accept {
-            let account = self
-                .store
-                .user_account(user_id)
-                .await?
-                .context("requester")?;
-            self.share(
-                &mut change,
-                actor,
-                case_id,
-                &account,
-                Side::Defence,
-                &details,
-                now,
-            )
-            .await?;
-        }
-        let kind = if accept {
-            EventKind::CaseRequestAccepted
-        } else {
-            EventKind::CaseRequestDeclined
-        };
-        record(
-            &mut change,
-            actor,
-            client_address,
-            kind,
-            case_id,
-            serde_json::json!({ "user": user_id }),
-            now,
-        )
-        .await?;
-        change.commit().await?;
-        Ok(())
-    }
-
     /// Marks a case concluded or open again.
     pub async fn set_status(
         &self,
@@ -464,47 +298,6 @@ impl Cases {
             now,
         )
         .await?;
-        change.commit().await?;
-        Ok(())
-    }
-
-    /// Prosecution offices a defence agent can ask to join a case of.
-    pub async fn offices(&self) -> anyhow::Result<Vec<(i64, String)>> {
-        Ok(self
-            .store
-            .organisations_of_kind(OrganisationKind::Prosecution)
-            .await?)
-    }
-
-    /// A defence agent asks to join a case. Nothing tells whether the case exists, so
-    /// references cannot be probed.
-    pub async fn request_access(
-        &self,
-        actor: &UserAccount,
-        office: i64,
-        reference: &CaseReference,
-        client_address: &str,
-    ) -> Result<(), CaseProblem> {
-        if actor.organisation.kind != OrganisationKind::Defence {
-            return Err(CaseProblem::WrongOrganisation);
-        }
-        let Some(case_id) = self.store.find_case(office, reference.as_str()).await? else {
-            return Ok(());
-        };
-        let now = self.clock.now();
-        let mut change = self.store.begin(now).await?;
-        if change.request_case_access(case_id, actor.id, now).await? {
-            record(
-                &mut change,
-                actor,
-                client_address,
-                EventKind::CaseAccessRequested,
-                case_id,
-                serde_json::json!({}),
-                now,
-            )
-            .await?;
-        }
         change.commit().await?;
         Ok(())
     }
@@ -557,7 +350,7 @@ impl Cases {
 }
 
 /// Records an event about a case by the actor, as part of the change.
-async fn record(
+pub(super) async fn record(
     change: &mut Change,
     actor: &UserAccount,
     client_address: &str,

@@ -72,7 +72,7 @@ pub async fn check_code(
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "pages/two_factor_setup.html")]
+#[template(path = "pages/second_factor_setup.html")]
 pub struct SetupPage {
     page: Page,
     errors: FieldErrors,

@@ -1,0 +1,247 @@
+//! Delivering a message: the thread, the message, its addressees and attachments, one
+//! mailbox entry per reader and the audit events, all in the caller's change.
+
+use super::{Delivered, Delivery};
+use crate::domain::{Addressing, EventKind, SubjectKind};
+use crate::store::audit::{NewEvent, append};
+use crate::store::{Change, Store, StoreResult, flag};
+
+impl Change {
+    /// Delivers a message as part of this change: it is in every mailbox or in none, with
+    /// its audit events.
+    pub async fn deliver(&mut self, delivery: &Delivery) -> StoreResult<Delivered> {
+        insert_delivery(self.tx(), delivery).await
+    }
+
+    /// Marks a user's copies in a thread read, recording the first opening of each.
+    /// Returns the messages opened for the first time now.
+    pub async fn mark_thread_read(
+        &mut self,
+        user_id: i64,
+        thread_id: i64,
+        now: i64,
+    ) -> StoreResult<Vec<i64>> {
+        let first: Vec<(i64,)> = sqlx::query_as(
+            "UPDATE mailbox_entries SET first_read_at = $3 \
+             WHERE user_id = $1 AND thread_id = $2 AND first_read_at IS NULL \
+             AND folder <> 'sent' RETURNING message_id",
+        )
+        .bind(user_id)
+        .bind(thread_id)
+        .bind(now)
+        .fetch_all(self.conn())
+        .await?;
+        sqlx::query(
+            "UPDATE mailbox_entries SET is_read = 1 WHERE user_id = $1 AND thread_id = $2 \
+             AND is_read = 0",
+        )
+        .bind(user_id)
+        .bind(thread_id)
+        .execute(self.conn())
+        .await?;
+        Ok(first.into_iter().map(|(id,)| id).collect())
+    }
+}
+
+impl Store {
+    /// Delivers many messages in one transaction (benchmarks seeding a mailbox).
+    pub async fn deliver_many(
+        &self,
+        deliveries: &[Delivery],
+        now: i64,
+    ) -> StoreResult<Vec<Delivered>> {
+        let mut change = self.begin(now).await?;
+        let mut out = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            out.push(change.deliver(delivery).await?);
+        }
+        change.commit().await?;
+        Ok(out)
+    }
+}
+
+pub(in crate::store) async fn insert_delivery(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    delivery: &Delivery,
+) -> StoreResult<Delivered> {
+    let (thread_id, case_id) = match delivery.thread_id {
+        Some(id) => {
+            let (case_id,): (Option<i64>,) =
+                sqlx::query_as("SELECT case_id FROM threads WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+            (id, case_id)
+        }
+        None => {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO threads (kind, created_by, created_at, case_id) \
+                 VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(if delivery.plea {
+                "plea"
+            } else {
+                "correspondence"
+            })
+            .bind(delivery.sender_id)
+            .bind(delivery.sent_at)
+            .bind(delivery.case_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            (id, delivery.case_id)
+        }
+    };
+    let (message_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (thread_id, sender_id, sent_at, envelope, size, \
+             attachment_count, forwarded_from) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(thread_id)
+    .bind(delivery.sender_id)
+    .bind(delivery.sent_at)
+    .bind(&delivery.envelope)
+    .bind(delivery.size)
+    .bind(delivery.attachments.len() as i64)
+    .bind(delivery.forwarded_from)
+    .fetch_one(&mut **tx)
+    .await?;
+    let addressees: Vec<(i64, Addressing)> = delivery
+        .to
+        .iter()
+        .map(|id| (*id, Addressing::To))
+        .chain(delivery.cc.iter().map(|id| (*id, Addressing::Cc)))
+        .collect();
+    // Many rows per statement: a message to twenty people is two inserts, not forty.
+    for chunk in addressees.chunks(100) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO message_addressees (message_id, user_id, kind) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(message_id);
+        for (user_id, kind) in chunk {
+            query = query.bind(*user_id).bind(kind.as_str());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    for (position, attachment) in delivery.attachments.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO attachments (message_id, position, blob_id, size) \
+                 VALUES ($1, $2, $3, $4)",
+        )
+        .bind(message_id)
+        .bind(position as i64)
+        .bind(&attachment.blob_id)
+        .bind(attachment.size)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let has_attachments = flag(!delivery.attachments.is_empty());
+    for chunk in delivery.entries.chunks(100) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = 6 + 4 * i;
+                format!(
+                    "(${}, $1, $2, ${}, ${}, ${}, $3, $3, $4, ${}, $5)",
+                    b,
+                    b + 1,
+                    b + 1,
+                    b + 2,
+                    b + 3
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO mailbox_entries (user_id, message_id, thread_id, folder, \
+             restore_folder, is_read, sent_at, delivered_at, has_attachments, summary, case_id) \
+             VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(message_id)
+            .bind(thread_id)
+            .bind(delivery.sent_at)
+            .bind(has_attachments)
+            .bind(case_id);
+        for entry in chunk {
+            query = query
+                .bind(entry.user_id)
+                .bind(entry.folder.as_str())
+                .bind(flag(entry.is_read))
+                .bind(&entry.summary);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    append(
+        tx,
+        &delivery_events(delivery, message_id, thread_id, case_id),
+    )
+    .await?;
+    Ok(Delivered {
+        message_id,
+        thread_id,
+    })
+}
+
+/// Sent, replied or forwarded, and delivered to each mailbox: recorded with the delivery.
+fn delivery_events(
+    delivery: &Delivery,
+    message_id: i64,
+    thread_id: i64,
+    case_id: Option<i64>,
+) -> Vec<NewEvent> {
+    let event = |kind: EventKind, actor: Option<i64>, payload: serde_json::Value| NewEvent {
+        at: delivery.sent_at,
+        kind,
+        actor_id: actor,
+        actor_org_id: actor.map(|_| delivery.sender_org_id),
+        subject_type: SubjectKind::Message,
+        subject_id: Some(message_id),
+        case_id,
+        client_address: if actor.is_some() {
+            delivery.client_address.clone()
+        } else {
+            String::new()
+        },
+        payload: payload.to_string(),
+    };
+    let sender = Some(delivery.sender_id);
+    let mut events = vec![event(
+        EventKind::MessageSent,
+        sender,
+        serde_json::json!({
+            "thread": thread_id,
+            "to": delivery.to.len(),
+            "cc": delivery.cc.len(),
+            "attachments": delivery.attachments.len(),
+            "size": delivery.size,
+        }),
+    )];
+    if let Some(original) = delivery.reply_to {
+        events.push(event(
+            EventKind::MessageReplied,
+            sender,
+            serde_json::json!({ "in_reply_to": original }),
+        ));
+    }
+    if let Some(original) = delivery.forwarded_from {
+        events.push(event(
+            EventKind::MessageForwarded,
+            sender,
+            serde_json::json!({ "original": original }),
+        ));
+    }
+    for entry in delivery
+        .entries
+        .iter()
+        .filter(|e| e.user_id != delivery.sender_id)
+    {
+        events.push(event(
+            EventKind::MessageDelivered,
+            None,
+            serde_json::json!({ "recipient": entry.user_id, "folder": entry.folder.as_str() }),
+        ));
+    }
+    events
+}
