@@ -15,6 +15,7 @@ mod cases;
 mod crash;
 mod directory;
 mod keys;
+mod layers;
 mod lifecycle;
 mod mail;
 mod notifications;
