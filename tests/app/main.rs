@@ -17,6 +17,7 @@ mod directory;
 mod keys;
 mod layers;
 mod lifecycle;
+mod logging;
 mod mail;
 mod notifications;
 mod password;
