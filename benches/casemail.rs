@@ -136,6 +136,7 @@ async fn cookie_for(app: &AppState, email: &str) -> anyhow::Result<SessionCookie
             client_address: "127.0.0.1",
             user_agent: "bench",
             previous_session: None,
+            device: None,
         })
         .await
         .map_err(|e| anyhow::anyhow!("sign-in failed: {e}"))?;
@@ -291,7 +292,8 @@ async fn upload(
     let result = async {
         let boundary = "casemailbenchboundary";
         let mut head = String::new();
-        for (name, value) in [("to", to), ("subject", "Large bundle"), ("body", "Attached.")] {
+        let token = cookie.csrf_token();
+        for (name, value) in [("csrf_token", token.as_str()), ("to", to), ("subject", "Large bundle"), ("body", "Attached.")] {
             head.push_str(&format!(
                 "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
             ));
@@ -306,10 +308,9 @@ async fn upload(
         let length = head.len() as u64 + size + tail.len() as u64;
         let mut stream = tokio::net::TcpStream::connect(address).await?;
         let request = format!(
-            "POST /compose?csrf_token={} HTTP/1.1\r\nHost: {address}\r\nCookie: casemail_session={}\r\n\
+            "POST /compose HTTP/1.1\r\nHost: {address}\r\nCookie: casemail_session={}\r\n\
              Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\
              Connection: close\r\n\r\n{head}",
-            cookie.csrf_token(),
             cookie.value()
         );
         stream.write_all(request.as_bytes()).await?;

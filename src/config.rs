@@ -131,6 +131,20 @@ pub struct Config {
     #[arg(long, env = "CASEMAIL_MAX_ATTACHMENT_MB", default_value_t = 1024)]
     pub max_attachment_mb: u64,
 
+    /// Space one person's attachments may take, in MiB (what they have sent and what waits
+    /// in their drafts of uploads).
+    #[arg(long, env = "CASEMAIL_STORAGE_QUOTA_MB", default_value_t = 4096)]
+    pub storage_quota_mb: u64,
+
+    /// Seconds a request body may pause before the upload is given up. Uploads have no
+    /// overall limit, so a large file on a slow link arrives as long as it keeps moving.
+    #[arg(long, env = "CASEMAIL_IDLE_READ_SECONDS", default_value_t = 30)]
+    pub idle_read_seconds: u64,
+
+    /// Seconds a request without a body (a page, a download) may take before it is cut.
+    #[arg(long, env = "CASEMAIL_REQUEST_SECONDS", default_value_t = 60)]
+    pub request_seconds: u64,
+
     /// Days without signing in before an account is locked (an admin unlocks it).
     #[arg(long, env = "CASEMAIL_LOCK_AFTER_DAYS", default_value_t = 30)]
     pub lock_after_days: i64,
@@ -198,6 +212,9 @@ impl std::fmt::Debug for Config {
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_max_hours", &self.session_max_hours)
             .field("max_attachment_mb", &self.max_attachment_mb)
+            .field("storage_quota_mb", &self.storage_quota_mb)
+            .field("idle_read_seconds", &self.idle_read_seconds)
+            .field("request_seconds", &self.request_seconds)
             .field("lock_after_days", &self.lock_after_days)
             .field("suspend_after_days", &self.suspend_after_days)
             .field("delete_after_days", &self.delete_after_days)
@@ -242,6 +259,11 @@ impl Config {
         self.inactivity_policy()
             .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if self.idle_read_seconds < 1 || self.request_seconds < 1 {
+            return Err(ConfigError::Invalid(
+                "the idle read and request limits must be at least one second".into(),
+            ));
+        }
         if self.session_idle_minutes < 1 || self.session_max_hours < 1 {
             return Err(ConfigError::Invalid(
                 "session limits must be at least one minute and one hour".into(),
@@ -297,6 +319,10 @@ impl Config {
         self.max_attachment_mb.saturating_mul(1024 * 1024)
     }
 
+    pub fn storage_quota_bytes(&self) -> u64 {
+        self.storage_quota_mb.saturating_mul(1024 * 1024)
+    }
+
     pub fn recovery_secret_path(&self) -> PathBuf {
         self.data_dir.join("recovery-identity.txt")
     }
@@ -314,6 +340,9 @@ impl Config {
             session_idle_minutes: 30,
             session_max_hours: 12,
             max_attachment_mb: 1024,
+            storage_quota_mb: 4096,
+            idle_read_seconds: 30,
+            request_seconds: 60,
             lock_after_days: 30,
             suspend_after_days: 90,
             delete_after_days: 180,

@@ -11,6 +11,9 @@
 //!   hashing and session tokens).
 //! - `domain`: validated values and rules, no I/O; `config` and `clock` beside it.
 
+#[macro_use]
+mod macros;
+
 pub mod accounts;
 pub mod admin;
 pub mod audit;

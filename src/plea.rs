@@ -76,17 +76,7 @@ pub enum PleaProblem {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::crypto::KeyError> for PleaProblem {
-    fn from(error: crate::crypto::KeyError) -> Self {
-        Self::Internal(error.into())
-    }
-}
-
-impl From<crate::store::StoreError> for PleaProblem {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(PleaProblem: crate::crypto::KeyError, crate::store::StoreError);
 
 /// An offer as its reader sees it, terms opened.
 pub struct Offer {

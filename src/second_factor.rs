@@ -6,16 +6,14 @@ use qrcode::QrCode;
 use qrcode::render::svg;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
-use crate::accounts::{FAILURE_WINDOW_SECONDS, PAUSE_SECONDS};
+use crate::accounts::throttle;
 use crate::audit::Origin;
 use crate::clock::Clock;
 use crate::crypto::{RandomToken, UserIdentity, open_item, seal_item, sha256_hex};
-use crate::domain::EventKind;
+use crate::domain::{EventKind, ThrottleRule, minutes_until};
 use crate::store::{Store, UserAccount};
 
 const STEP_SECONDS: u64 = 30;
-/// Wrong codes allowed in the failure window before the second factor is paused.
-pub const CODE_FAILURE_LIMIT: i64 = 5;
 
 pub struct Enrolment {
     pub secret: String,
@@ -36,17 +34,7 @@ pub enum CodeProblem {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::crypto::KeyError> for CodeProblem {
-    fn from(error: crate::crypto::KeyError) -> Self {
-        Self::Internal(error.into())
-    }
-}
-
-impl From<crate::store::StoreError> for CodeProblem {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(CodeProblem: crate::crypto::KeyError, crate::store::StoreError);
 
 fn totp(secret: Vec<u8>, email: &str) -> anyhow::Result<Totp> {
     Builder::new()
@@ -61,13 +49,11 @@ fn totp(secret: Vec<u8>, email: &str) -> anyhow::Result<Totp> {
         .map_err(|e| anyhow::anyhow!("TOTP setup failed: {e:?}"))
 }
 
-/// The time step (within one step of now) whose code is `code`, if any.
+/// The time step (within one step of now) whose code is `code`, if any. totp-rs compares
+/// in constant time, so timing tells nothing of the right code.
 fn matching_step(totp: &Totp, code: &str, now: i64) -> Option<i64> {
-    let now = u64::try_from(now).ok()?;
-    [now.saturating_sub(STEP_SECONDS), now, now + STEP_SECONDS]
-        .into_iter()
-        .find(|t| totp.generate(*t).to_string() == code)
-        .map(|t| (t / STEP_SECONDS) as i64)
+    let step = totp.check(code, u64::try_from(now).ok()?)?;
+    i64::try_from(step).ok()
 }
 
 #[derive(Clone)]
@@ -175,11 +161,19 @@ impl SecondFactor {
             self.store.audit(&[failed]).await?;
             return Err(CodeProblem::Missing);
         }
+        // Reserved before the code is checked: of many simultaneous guesses, only as many
+        // as the limit allows are checked at all.
         let key = format!("second-factor:{}", user.id);
-        if let Some(until) = self.store.sign_in_paused_until(&key, now).await? {
-            self.store.audit(&[failed]).await?;
-            return Err(CodeProblem::Paused(((until - now) + 59) / 60));
-        }
+        let reserved =
+            match throttle::reserve(&self.store, now, vec![(key, ThrottleRule::SECOND_FACTOR)])
+                .await?
+            {
+                Ok(reserved) => reserved,
+                Err(until) => {
+                    self.store.audit(&[failed]).await?;
+                    return Err(CodeProblem::Paused(minutes_until(now, until)));
+                }
+            };
         let secret = self
             .store
             .totp_state(user.id)
@@ -211,25 +205,13 @@ impl SecondFactor {
                 )])
                 .await?;
             change.commit().await?;
-            self.store.clear_sign_in_failures(&key).await?;
+            reserved.give_back(&self.store).await?;
             return Ok(());
         }
         drop(change);
         self.store.audit(&[failed]).await?;
-        let outcome = self
-            .store
-            .record_sign_in_failure(
-                &key,
-                now,
-                FAILURE_WINDOW_SECONDS,
-                CODE_FAILURE_LIMIT,
-                PAUSE_SECONDS,
-            )
-            .await?;
-        if outcome.paused_until > now {
-            return Err(CodeProblem::Paused(
-                ((outcome.paused_until - now) + 59) / 60,
-            ));
+        if let Some(until) = reserved.paused_until {
+            return Err(CodeProblem::Paused(minutes_until(now, until)));
         }
         Err(CodeProblem::Wrong)
     }

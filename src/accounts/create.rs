@@ -29,11 +29,7 @@ pub enum CreateAccountError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::store::StoreError> for CreateAccountError {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(CreateAccountError: crate::store::StoreError);
 
 /// The stored form of a new account's secrets, made before the database is touched.
 pub(super) struct NewAccountKeys {

@@ -11,6 +11,7 @@ mod recovery_key;
 mod registration;
 mod sessions;
 mod sign_in;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -26,10 +27,7 @@ pub use registration::{
     Firm, FirstAdministrator, InvitationProblem, Registration, RegistrationProblem,
 };
 pub use sessions::SessionCheck;
-pub use sign_in::{
-    ACCOUNT_FAILURE_LIMIT, ADDRESS_FAILURE_LIMIT, FAILURE_WINDOW_SECONDS, PAUSE_SECONDS,
-    SignInAttempt, SignInError, SignedIn,
-};
+pub use sign_in::{DEVICE_REMEMBERED_SECONDS, SignInAttempt, SignInError, SignedIn};
 
 #[derive(Clone)]
 pub struct Accounts {

@@ -17,11 +17,7 @@ pub enum ChangePasswordError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::store::StoreError> for ChangePasswordError {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(ChangePasswordError: crate::store::StoreError);
 
 impl Accounts {
     /// Re-wraps the identity under a new password after checking the current one. Other

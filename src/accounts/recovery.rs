@@ -8,11 +8,11 @@ use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::Accounts;
-use super::sign_in::{ACCOUNT_FAILURE_LIMIT, FAILURE_WINDOW_SECONDS, PAUSE_SECONDS, minutes_until};
+use super::throttle;
 use crate::audit::Origin;
 use crate::auth;
 use crate::crypto::{RandomToken, UserIdentity, parse_recipient};
-use crate::domain::{EmailAddress, EventKind, Password, UserStatus};
+use crate::domain::{EmailAddress, EventKind, Password, ThrottleRule, UserStatus, minutes_until};
 use crate::store::{Change, NewNotification, UserAccount};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,17 +31,7 @@ pub enum RecoveryError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::store::StoreError> for RecoveryError {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
-
-impl From<crate::crypto::KeyError> for RecoveryError {
-    fn from(error: crate::crypto::KeyError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(RecoveryError: crate::store::StoreError, crate::crypto::KeyError);
 
 /// A temporary password an administrator passes on; the person must replace it.
 fn temporary_password() -> String {
@@ -96,17 +86,38 @@ impl Accounts {
         code: &str,
         new_password: Password,
         client_address: &str,
+        device: Option<&str>,
     ) -> Result<String, RecoveryError> {
         let now = self.clock.now();
-        let key = format!("recovery:{}", email.trim().to_lowercase());
-        if let Some(until) = self.store.sign_in_paused_until(&key, now).await? {
-            return Err(RecoveryError::Paused(minutes_until(now, until)));
-        }
         let record = match EmailAddress::parse(email) {
             Ok(email) => self.store.sign_in_record(&email).await?,
             Err(_) => None,
         }
         .filter(|r| r.status != UserStatus::Deleted);
+        // As for sign-in: a stranger's wrong codes pause new browsers, not the owner's.
+        let known_device = self
+            .known_device(device, record.as_ref().map(|r| r.id), now)
+            .await?;
+        let keys = vec![
+            (
+                format!("recovery:address:{client_address}"),
+                ThrottleRule::RECOVERY_ADDRESS,
+            ),
+            match &known_device {
+                Some(device) => (
+                    throttle::typed_key("recovery:device", device),
+                    ThrottleRule::RECOVERY_ACCOUNT,
+                ),
+                None => (
+                    throttle::typed_key("recovery:account", email),
+                    ThrottleRule::RECOVERY_ACCOUNT,
+                ),
+            },
+        ];
+        let reserved = match throttle::reserve(&self.store, now, keys).await? {
+            Ok(reserved) => reserved,
+            Err(until) => return Err(RecoveryError::Paused(minutes_until(now, until))),
+        };
         let wrapped = match &record {
             Some(r) => self.store.code_wrap(r.id).await?,
             None => None,
@@ -121,24 +132,12 @@ impl Accounts {
             None => None,
         };
         let (Some(record), Some(identity)) = (record, opened) else {
-            let outcome = self
-                .store
-                .record_sign_in_failure(
-                    &key,
-                    now,
-                    FAILURE_WINDOW_SECONDS,
-                    ACCOUNT_FAILURE_LIMIT,
-                    PAUSE_SECONDS,
-                )
-                .await?;
-            if outcome.paused_until > now {
-                return Err(RecoveryError::Paused(minutes_until(
-                    now,
-                    outcome.paused_until,
-                )));
-            }
-            return Err(RecoveryError::Wrong);
+            return Err(match reserved.paused_until {
+                Some(until) => RecoveryError::Paused(minutes_until(now, until)),
+                None => RecoveryError::Wrong,
+            });
         };
+        reserved.give_back(&self.store).await?;
         let account = self
             .store
             .user_account(record.id)

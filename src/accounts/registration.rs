@@ -2,15 +2,15 @@
 //! accept an invitation from an administrator; the first service administrator uses the
 //! one-time setup link (or the command line).
 
-use super::{AccountDraft, Accounts, CreateAccountError};
+use super::{AccountDraft, Accounts, CreateAccountError, throttle};
 use crate::audit::Origin;
 use crate::crypto::{RandomToken, sha256_hex};
 use crate::domain::{
     EmailAddress, EventKind, Jurisdiction, OrganisationKind, OrganisationName, Password,
-    PersonName, UserStatus,
+    PersonName, ThrottleRule, UserStatus, minutes_until,
 };
 use crate::store::settings::SETUP_TOKEN_HASH;
-use crate::store::{Change, InvitationRow, OrganisationListing};
+use crate::store::{Change, InvitationRow, NewNotification, OrganisationListing};
 
 /// The firm a registering solicitor belongs to.
 pub enum Firm {
@@ -37,9 +37,9 @@ pub enum RegistrationProblem {
     #[error("A firm with this name is already registered: choose it from the list")]
     FirmTaken,
     #[error(
-        "There is already an account with this email address. Sign in, or ask your administrator."
+        "There have been too many registrations from your network. Wait {0} minutes, then try again."
     )]
-    EmailTaken,
+    Paused(i64),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -64,26 +64,9 @@ pub struct FirstAdministrator {
     pub password: Password,
 }
 
-impl From<crate::store::StoreError> for RegistrationProblem {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(RegistrationProblem: crate::store::StoreError);
 
-impl From<crate::store::StoreError> for InvitationProblem {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
-
-impl From<CreateAccountError> for RegistrationProblem {
-    fn from(error: CreateAccountError) -> Self {
-        match error {
-            CreateAccountError::EmailTaken => Self::EmailTaken,
-            CreateAccountError::Internal(e) => Self::Internal(e),
-        }
-    }
-}
+internal_from!(InvitationProblem: crate::store::StoreError);
 
 impl From<CreateAccountError> for InvitationProblem {
     fn from(error: CreateAccountError) -> Self {
@@ -109,18 +92,38 @@ impl Accounts {
     /// Registers a defence solicitor, pending approval, with their firm (added unapproved
     /// if new): all in one change, so a failure leaves no firm or account behind. Returns
     /// the recovery code to show once.
+    ///
+    /// The answer does not tell whether the address already has an account: if it has,
+    /// nothing is created, the page looks the same (with a code that opens nothing), and
+    /// the address's owner is told by email. Each client address may register only a few
+    /// times an hour, since each try costs a password hash and a new key pair.
     pub async fn register(
         &self,
         registration: Registration,
         client_address: &str,
     ) -> Result<String, RegistrationProblem> {
+        let now = self.clock.now();
+        let key = format!("register:address:{client_address}");
+        if let Err(until) = throttle::reserve(
+            &self.store,
+            now,
+            vec![(key, ThrottleRule::REGISTRATION_ADDRESS)],
+        )
+        .await?
+        {
+            return Err(RegistrationProblem::Paused(minutes_until(now, until)));
+        }
         if let Firm::Existing(id) = registration.firm
             && !self.registrable_firms().await?.iter().any(|f| f.id == id)
         {
             return Err(RegistrationProblem::UnknownFirm);
         }
         let keys = self.new_account_keys(&registration.password, true).await?;
-        let now = self.clock.now();
+        let code = keys
+            .code
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("a recovery code was asked for"))?;
+        let email = registration.email.clone();
         let mut change = self.store.begin(now).await?;
         let organisation_id = match &registration.firm {
             Firm::Existing(id) => *id,
@@ -140,7 +143,17 @@ impl Accounts {
             status: UserStatus::Pending,
             password: registration.password,
         };
-        let user_id = self.insert_account(&mut change, &draft, &keys).await?;
+        let user_id = match self.insert_account(&mut change, &draft, &keys).await {
+            Ok(user_id) => user_id,
+            Err(CreateAccountError::EmailTaken) => {
+                // Nothing of this registration is kept, not even a new firm.
+                drop(change);
+                self.tell_owner_of_registration(&email, client_address)
+                    .await?;
+                return Ok(code);
+            }
+            Err(CreateAccountError::Internal(error)) => return Err(error.into()),
+        };
         change
             .set_professional_reference(user_id, &registration.professional_reference)
             .await?;
@@ -158,8 +171,56 @@ impl Accounts {
             )])
             .await?;
         change.commit().await?;
-        keys.code
-            .ok_or_else(|| anyhow::anyhow!("a recovery code was asked for").into())
+        Ok(code)
+    }
+
+    /// Someone registered with the address of an existing account: its owner hears of it
+    /// (at most once a day), and the audit records it against the account.
+    async fn tell_owner_of_registration(
+        &self,
+        email: &EmailAddress,
+        client_address: &str,
+    ) -> anyhow::Result<()> {
+        let Some(owner) = self.store.sign_in_record(email).await? else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let base = self.config.public_url();
+        let body = format!(
+            "Someone tried to register a new Casemail account with this email address. You \
+             already have an account, so nothing was created and nothing has changed.\n\n\
+             If it was you, sign in at {base}/sign-in. If you have forgotten your password, \
+             use your recovery code at {base}/recover, or ask an administrator of your \
+             organisation.\n\nIf it was not you, you need do nothing.\n"
+        );
+        let origin = Origin {
+            actor_id: None,
+            actor_org_id: None,
+            client_address: client_address.to_string(),
+        };
+        let mut change = self.store.begin(now).await?;
+        change
+            .notify(&[NewNotification {
+                recipient: email.to_string(),
+                subject: "Someone tried to register with your address".into(),
+                body,
+                dedupe_key: Some(format!(
+                    "registration-attempt:{}:{}",
+                    owner.id,
+                    now / 86_400
+                )),
+            }])
+            .await?;
+        change
+            .record(&[origin.user_event(
+                now,
+                EventKind::RegistrationAddressTaken,
+                owner.id,
+                serde_json::json!({}),
+            )])
+            .await?;
+        change.commit().await?;
+        Ok(())
     }
 
     /// The invitation behind a link, while it can still be used.

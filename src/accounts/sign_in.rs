@@ -1,24 +1,21 @@
 //! Signing in: the password unlocks the identity, which is re-wrapped to a fresh session
-//! key whose secret goes only into the browser's cookie. Failures are throttled per typed
-//! address and per client address before any password hashing.
+//! key whose secret goes only into the browser's cookie. Each attempt is reserved under
+//! the throttles (per client address, and per account or per known browser) before any
+//! password hashing.
 
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::Accounts;
+use super::throttle;
 use crate::audit::Origin;
 use crate::auth::{self, SessionCookie};
-use crate::crypto::{UserIdentity, parse_recipient};
-use crate::domain::{EmailAddress, EventKind, UserStatus};
+use crate::crypto::{RandomToken, UserIdentity, parse_recipient, sha256_hex};
+use crate::domain::{EmailAddress, EventKind, ThrottleRule, UserStatus, minutes_until};
 use crate::store::{Change, NewSession};
 
-/// Failed sign-ins per typed address in one window before that address is paused.
-pub const ACCOUNT_FAILURE_LIMIT: i64 = 10;
-/// Failed sign-ins from one client address in one window before it is paused. Higher than
-/// the per-account limit because an office may share one address.
-pub const ADDRESS_FAILURE_LIMIT: i64 = 50;
-pub const FAILURE_WINDOW_SECONDS: i64 = 15 * 60;
-pub const PAUSE_SECONDS: i64 = 15 * 60;
+/// How long a browser stays known to an account without signing in to it again.
+pub const DEVICE_REMEMBERED_SECONDS: i64 = 180 * 24 * 3600;
 
 pub struct SignInAttempt<'a> {
     pub email: &'a str,
@@ -27,6 +24,8 @@ pub struct SignInAttempt<'a> {
     pub user_agent: &'a str,
     /// The session this browser held before, which the new one replaces.
     pub previous_session: Option<String>,
+    /// The token of this browser's device cookie, if it has one.
+    pub device: Option<String>,
 }
 
 pub struct SignedIn {
@@ -34,6 +33,8 @@ pub struct SignedIn {
     pub cookie: SessionCookie,
     /// The session waits for a second-factor code before it can be used.
     pub second_factor: bool,
+    /// The device token for this browser to keep (new, or the one it sent).
+    pub device: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,34 +49,54 @@ pub enum SignInError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::store::StoreError> for SignInError {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(SignInError: crate::store::StoreError);
 
 impl Accounts {
     /// Checks a password and, if it is right, opens a session holding the user's identity
     /// wrapped to a fresh session key. Unknown addresses cost one argon2 run, like known
-    /// ones; paused addresses cost none.
+    /// ones; paused attempts cost none. The attempt is reserved under the throttles
+    /// before the password is checked (`domain::ThrottleRule` says what they promise).
     pub async fn sign_in(&self, attempt: SignInAttempt<'_>) -> Result<SignedIn, SignInError> {
         let now = self.clock.now();
-        let account_key = format!("account:{}", attempt.email.trim().to_lowercase());
-        let address_key = format!("address:{}", attempt.client_address);
-        for key in [&account_key, &address_key] {
-            if let Some(until) = self.store.sign_in_paused_until(key, now).await? {
-                self.record_attempt(None, &attempt, EventKind::SignInRefused, "paused")
-                    .await;
-                return Err(SignInError::Paused {
-                    minutes: minutes_until(now, until),
-                });
-            }
-        }
         let record = match EmailAddress::parse(attempt.email) {
             Ok(email) => self.store.sign_in_record(&email).await?,
             Err(_) => None,
         }
         .filter(|r| r.status != UserStatus::Deleted && r.password_hash.is_some());
+        let known_device = self
+            .known_device(
+                attempt.device.as_deref(),
+                record.as_ref().map(|r| r.id),
+                now,
+            )
+            .await?;
+        let keys = vec![
+            (
+                format!("sign-in:address:{}", attempt.client_address),
+                ThrottleRule::SIGN_IN_ADDRESS,
+            ),
+            match &known_device {
+                Some(device) => (
+                    throttle::typed_key("sign-in:device", device),
+                    ThrottleRule::SIGN_IN_KNOWN_DEVICE,
+                ),
+                None => (
+                    throttle::typed_key("sign-in:account", attempt.email),
+                    ThrottleRule::SIGN_IN_ACCOUNT,
+                ),
+            },
+        ];
+        let reserved = match throttle::reserve(&self.store, now, keys).await? {
+            Ok(reserved) => reserved,
+            Err(until) => {
+                let account = record.as_ref().map(|r| (r.id, r.organisation_id));
+                self.record_attempt(account, &attempt, EventKind::SignInRefused, "paused")
+                    .await;
+                return Err(SignInError::Paused {
+                    minutes: minutes_until(now, until),
+                });
+            }
+        };
         let hash = record
             .as_ref()
             .and_then(|r| r.password_hash.clone())
@@ -88,18 +109,29 @@ impl Accounts {
         let record = match record {
             Some(record) if verified => record,
             other => {
-                let error = self.count_failure(&account_key, &address_key, now).await;
                 let account = other.map(|r| (r.id, r.organisation_id));
-                let reason = match error {
-                    SignInError::Paused { .. } => "wrong_credentials_now_paused",
-                    _ => "wrong_credentials",
+                let (error, reason) = match reserved.paused_until {
+                    Some(until) => (
+                        SignInError::Paused {
+                            minutes: minutes_until(now, until),
+                        },
+                        "wrong_credentials_now_paused",
+                    ),
+                    None => (SignInError::WrongCredentials, "wrong_credentials"),
                 };
                 self.record_attempt(account, &attempt, EventKind::SignInFailed, reason)
                     .await;
                 return Err(error);
             }
         };
-        self.store.clear_sign_in_failures(&account_key).await?;
+        reserved.give_back(&self.store).await?;
+        let device = match known_device {
+            Some(device) => device,
+            None => RandomToken::generate().into_string(),
+        };
+        self.store
+            .trust_device(&sha256_hex(device.as_bytes()), record.id, now)
+            .await?;
         let account = Some((record.id, record.organisation_id));
         if let Some(refusal) = record.status.refusal() {
             self.record_attempt(
@@ -165,7 +197,29 @@ impl Accounts {
             user_id: record.id,
             cookie,
             second_factor,
+            device,
         })
+    }
+
+    /// The browser's device token, if it has signed in to this account before (and
+    /// recently enough to be remembered).
+    pub(super) async fn known_device(
+        &self,
+        device: Option<&str>,
+        user_id: Option<i64>,
+        now: i64,
+    ) -> anyhow::Result<Option<String>> {
+        let (Some(device), Some(user_id)) = (device, user_id) else {
+            return Ok(None);
+        };
+        let known = self
+            .store
+            .trusted_device_user(
+                &sha256_hex(device.as_bytes()),
+                now - DEVICE_REMEMBERED_SECONDS,
+            )
+            .await?;
+        Ok((known == Some(user_id)).then(|| device.to_string()))
     }
 
     /// Records a refused or failed attempt. The typed address is not recorded, only the
@@ -180,32 +234,6 @@ impl Accounts {
         let event = attempt_event(account, attempt, kind, reason, self.clock.now());
         if let Err(error) = self.store.audit(&[event]).await {
             tracing::error!(%error, "could not record a sign-in event");
-        }
-    }
-
-    async fn count_failure(&self, account_key: &str, address_key: &str, now: i64) -> SignInError {
-        let mut paused_until = None;
-        for (key, limit) in [
-            (account_key, ACCOUNT_FAILURE_LIMIT),
-            (address_key, ADDRESS_FAILURE_LIMIT),
-        ] {
-            match self
-                .store
-                .record_sign_in_failure(key, now, FAILURE_WINDOW_SECONDS, limit, PAUSE_SECONDS)
-                .await
-            {
-                Ok(outcome) if outcome.paused_until > now => {
-                    paused_until = Some(outcome.paused_until);
-                }
-                Ok(_) => {}
-                Err(e) => return SignInError::Internal(e.into()),
-            }
-        }
-        match paused_until {
-            Some(until) => SignInError::Paused {
-                minutes: minutes_until(now, until),
-            },
-            None => SignInError::WrongCredentials,
         }
     }
 
@@ -249,8 +277,4 @@ fn attempt_event(
         account.map(|(id, _)| id),
         serde_json::json!({ "reason": reason, "user_agent": attempt.user_agent }),
     )
-}
-
-pub(super) fn minutes_until(now: i64, until: i64) -> i64 {
-    ((until - now) + 59) / 60
 }

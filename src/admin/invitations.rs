@@ -57,17 +57,9 @@ pub enum BulkProblem {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::store::StoreError> for InviteProblem {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(InviteProblem: crate::store::StoreError);
 
-impl From<crate::store::StoreError> for BulkProblem {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(BulkProblem: crate::store::StoreError);
 
 impl Administration {
     /// Invitations not yet accepted in the admin's scope, newest first; None for someone

@@ -20,11 +20,7 @@ pub enum OrganisationProblem {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::store::StoreError> for OrganisationProblem {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(OrganisationProblem: crate::store::StoreError);
 
 /// Which organisation a save applies to.
 pub enum SavedOrganisation {

@@ -7,6 +7,5 @@ mod session_cookie;
 
 pub use password::{DUMMY_HASH, Kdf, hash_password, verify_password};
 pub use session_cookie::{
-    CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SessionCookie, cookie_value, csrf_token_for_session,
-    tokens_match,
+    CSRF_FIELD, CSRF_HEADER, SessionCookie, cookie_value, csrf_token_for_session, tokens_match,
 };

@@ -52,14 +52,56 @@ impl Kdf {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let _permit = self.permits.acquire().await?;
-        Ok(tokio::task::spawn_blocking(work).await?)
+        // The permit moves into the blocking task: if the client goes away and this future
+        // is dropped, the work still runs to its end, and still counts against the limit.
+        let permit = self.permits.clone().acquire_owned().await?;
+        Ok(tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    #[allow(clippy::expect_used)]
+    async fn the_permit_is_held_until_the_work_ends_even_when_the_caller_leaves() {
+        let kdf = Kdf::new(1);
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let kdf = kdf.clone();
+            tokio::spawn(async move {
+                kdf.run(move || {
+                    let _ = started_tx.send(());
+                    let _ = finish_rx.recv();
+                })
+                .await
+            })
+        };
+        tokio::task::spawn_blocking(move || started_rx.recv())
+            .await
+            .expect("join")
+            .expect("the work started");
+        // The caller goes away (a client that disconnected): its future is dropped.
+        first.abort();
+        let _ = first.await;
+        assert_eq!(
+            kdf.permits.available_permits(),
+            0,
+            "the running work still holds its permit"
+        );
+        finish_tx.send(()).expect("finish");
+        let second = tokio::time::timeout(std::time::Duration::from_secs(5), kdf.run(|| 7))
+            .await
+            .expect("the permit came back when the work ended")
+            .expect("ran");
+        assert_eq!(second, 7);
+    }
 
     #[test]
     fn verifies_only_the_right_password() -> Result<(), argon2::password_hash::Error> {

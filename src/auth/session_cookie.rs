@@ -10,8 +10,6 @@ use crate::crypto::{RandomToken, SessionKey, sha256_hex};
 
 pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// Holds the request-forgery token for visitors who are not signed in (double submit).
-pub const CSRF_COOKIE: &str = "casemail_csrf";
 
 pub struct SessionCookie {
     token: String,
@@ -102,7 +100,7 @@ mod tests {
     #[test]
     fn finds_cookies_by_exact_name() {
         let header = "a=1; casemail_csrf=xyz; casemail_csrf_old=no";
-        assert_eq!(cookie_value(header, CSRF_COOKIE), Some("xyz"));
+        assert_eq!(cookie_value(header, "casemail_csrf"), Some("xyz"));
         assert_eq!(cookie_value(header, "casemail"), None);
     }
 

@@ -84,17 +84,7 @@ pub enum CaseProblem {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::store::StoreError> for CaseProblem {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
-
-impl From<crate::crypto::KeyError> for CaseProblem {
-    fn from(error: crate::crypto::KeyError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(CaseProblem: crate::store::StoreError, crate::crypto::KeyError);
 
 #[derive(Clone)]
 pub struct Cases {

@@ -68,6 +68,8 @@ event_kinds! {
     RecoveredWithCode = "user.recovered_with_code" => "Password reset with a recovery code",
     RecoveryCodeIssued = "user.recovery_code_issued" => "New recovery code issued",
     Registered = "user.registered" => "Registered, waiting for approval",
+    RegistrationAddressTaken = "user.registration_address_taken"
+        => "Someone tried to register with this account's address",
     InvitationAccepted = "user.invitation_accepted" => "Invitation accepted, account created",
     DirectoryListingChanged = "user.directory_listing_changed" => "Directory listing changed",
     StatusChanged = "user.status_changed" => "Account status changed",

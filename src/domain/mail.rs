@@ -238,15 +238,24 @@ pub fn safe_media_type(stored: &str) -> &'static str {
     }
 }
 
-/// A file name safe to offer in Content-Disposition: no path, no control characters.
+/// The name a person gave a file, without a path or characters a name cannot hold.
+/// Browsers send `"` in a multipart file name as `%22` and line breaks as `%0D`/`%0A`
+/// (the HTML form encoding); those are turned back, so "Statement \"final\".pdf" keeps its
+/// quotes, and line breaks and other control characters become spaces. Quotes and
+/// non-ASCII are safe here: pages escape them and downloads encode them (RFC 6266/8187).
 pub fn clean_file_name(input: &str) -> String {
-    let base = input.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base
+    let decoded = input
+        .replace("%22", "\"")
+        .replace("%0D", " ")
+        .replace("%0A", " ");
+    let base = decoded.rsplit(['/', '\\']).next().unwrap_or("");
+    let spaced: String = base
         .chars()
-        .filter(|c| !c.is_control() && *c != '"')
+        .map(|c| if c.is_control() { ' ' } else { c })
         .take(150)
         .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    let cleaned = spaced.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cleaned = cleaned.trim_start_matches('.').trim().to_string();
     if cleaned.is_empty() {
         "attachment".to_string()
     } else {
@@ -316,8 +325,13 @@ mod tests {
     }
 
     #[test]
-    fn file_names_lose_paths_and_quotes() {
-        assert_eq!(clean_file_name("C:\\Users\\x\\st\"at.pdf"), "stat.pdf");
+    fn file_names_lose_paths_and_keep_quotes() {
+        assert_eq!(clean_file_name("C:\\Users\\x\\st\"at.pdf"), "st\"at.pdf");
+        assert_eq!(
+            clean_file_name("Statement %22final%22%0D%0Av2.pdf"),
+            "Statement \"final\" v2.pdf"
+        );
+        assert_eq!(clean_file_name("a\tb\nc.pdf"), "a b c.pdf");
         assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
         assert_eq!(clean_file_name("..."), "attachment");
     }

@@ -15,6 +15,7 @@ mod organisation;
 mod password;
 mod person_name;
 mod plea;
+mod throttle;
 mod user;
 
 pub use admin::{AccountAction, OrgScope, may_administer};
@@ -35,6 +36,7 @@ pub use plea::{
     ChargePosition, Negotiation, NegotiationState, OfferOutcome, PleaAction, Refusal, Side,
     Transition,
 };
+pub use throttle::{ThrottleRule, minutes_until};
 pub use user::{Role, UserStatus};
 
 /// A value that failed validation, with a message written for the person who typed it.

@@ -32,11 +32,7 @@ pub enum AddressProblem {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::store::StoreError> for AddressProblem {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(AddressProblem: crate::store::StoreError);
 
 /// The compose form filled in for a reply or a forward.
 pub struct Prefill {

@@ -66,7 +66,8 @@ impl Mail {
         }
     }
 
-    pub async fn delete_draft(&self, user: &UserAccount, id: i64) -> anyhow::Result<()> {
+    /// Deletes one of the user's own drafts; false if they have none with that id.
+    pub async fn delete_draft(&self, user: &UserAccount, id: i64) -> anyhow::Result<bool> {
         Ok(self.store.delete_draft(user.id, id).await?)
     }
 }

@@ -79,12 +79,13 @@ impl Store {
         }))
     }
 
-    pub async fn delete_draft(&self, user_id: i64, id: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM drafts WHERE user_id = $1 AND id = $2")
+    /// Deletes one of the user's drafts; false if they have no draft with that id.
+    pub async fn delete_draft(&self, user_id: i64, id: i64) -> StoreResult<bool> {
+        let result = sqlx::query("DELETE FROM drafts WHERE user_id = $1 AND id = $2")
             .bind(user_id)
             .bind(id)
             .execute(&self.pool)
             .await?;
-        Ok(())
+        Ok(result.rows_affected() == 1)
     }
 }

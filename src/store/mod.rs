@@ -9,6 +9,7 @@ mod audit;
 pub mod blobs;
 mod cases;
 mod change;
+mod devices;
 mod directory;
 mod drafts;
 mod lifecycle;
@@ -47,7 +48,7 @@ pub use plea::{NegotiationRow, NewOffer, OfferRow, PleaWrite, PleaWritten};
 pub use search::SegmentRow;
 pub use second_factor::TotpState;
 pub use sessions::{NewSession, SessionUser};
-pub use throttle::ThrottleOutcome;
+pub use throttle::Reservation;
 pub use users::{NewUser, SignInRecord, UserAccount};
 
 #[derive(Debug, thiserror::Error)]

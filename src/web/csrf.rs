@@ -1,16 +1,19 @@
 //! Request-forgery protection for every state-changing request. Signed-in requests must
 //! carry the token derived from their session cookie; anonymous forms (sign-in, setup) use
 //! a double-submit cookie. The token comes in the `X-CSRF-Token` header (htmx) or the
-//! `csrf_token` form field. Multipart uploads carry it as a header or query field.
+//! `csrf_token` form field; multipart forms carry that field first. A state-changing
+//! request whose `Origin` is another site is refused whatever it carries.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
 
 use super::session;
-use crate::auth::{CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, cookie_value, tokens_match};
+use crate::auth::{CSRF_FIELD, CSRF_HEADER, cookie_value, tokens_match};
 use crate::crypto::RandomToken;
 use crate::state::AppState;
 use crate::web::error::AppError;
@@ -21,6 +24,8 @@ pub struct CsrfToken(pub String);
 
 /// Form bodies larger than this are refused; attachments travel as multipart.
 const FORM_LIMIT: usize = 4 * 1024 * 1024;
+/// How much of a multipart body is read to find the token in its first field.
+const FIRST_PART_LIMIT: usize = 16 * 1024;
 
 pub async fn protect(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
@@ -30,7 +35,7 @@ pub async fn protect(State(app): State<AppState>, request: Request, next: Next) 
         .headers
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|cookies| cookie_value(cookies, CSRF_COOKIE))
+        .and_then(|cookies| cookie_value(cookies, session::csrf_cookie_name(&app.config)))
         .filter(|v| v.len() == 43)
         .map(str::to_string);
     let (expected, new_anonymous) = match (session_token, anonymous) {
@@ -43,7 +48,7 @@ pub async fn protect(State(app): State<AppState>, request: Request, next: Next) 
     };
 
     let body = if is_state_changing(&parts.method) {
-        if cross_site(&parts.headers) {
+        if cross_site(&parts.headers) || !same_origin(&parts.headers, &app.config.public_url()) {
             return AppError::Csrf.into_response();
         }
         let header_token = parts
@@ -57,9 +62,15 @@ pub async fn protect(State(app): State<AppState>, request: Request, next: Next) 
                 let Ok(bytes) = to_bytes(body, FORM_LIMIT).await else {
                     return AppError::BadRequest("The form was too large to send.").into_response();
                 };
+                if let Some(field) = field_not_text(&bytes) {
+                    return AppError::InvalidText { field }.into_response();
+                }
                 (form_field(&bytes, CSRF_FIELD), Body::from(bytes))
             }
-            None => (query_field(parts.uri.query(), CSRF_FIELD), body),
+            None => match multipart_boundary(&parts.headers) {
+                Some(boundary) => first_part_token(body, boundary).await,
+                None => (None, body),
+            },
         };
         if !given.is_some_and(|given| tokens_match(&expected, &given)) {
             return AppError::Csrf.into_response();
@@ -73,7 +84,8 @@ pub async fn protect(State(app): State<AppState>, request: Request, next: Next) 
     let mut response = next.run(Request::from_parts(parts, body)).await;
     if let Some(token) = new_anonymous
         && let Ok(value) = HeaderValue::from_str(&format!(
-            "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{}",
+            "{}={token}; Path=/; HttpOnly; SameSite=Strict{}",
+            session::csrf_cookie_name(&app.config),
             session::secure(&app.config)
         ))
     {
@@ -94,11 +106,56 @@ fn cross_site(headers: &axum::http::HeaderMap) -> bool {
         .is_some_and(|site| site == "cross-site")
 }
 
+/// A browser names the page a request comes from in `Origin`; a state-changing request
+/// from a page of another origin (or from an opaque one, "null") is refused even with a
+/// valid token. The origin must be the configured public address or the host the request
+/// was sent to. Clients that send no `Origin` (not browsers) rely on the token alone.
+fn same_origin(headers: &axum::http::HeaderMap, public_url: &str) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if origin.eq_ignore_ascii_case(public_url) {
+        return true;
+    }
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    matches!((authority, host), (Some(authority), Some(host)) if authority.eq_ignore_ascii_case(host))
+}
+
 fn is_form(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// The first field of a form body whose name or value does not decode to UTF-8. Form
+/// parsing would replace such bytes with U+FFFD and lose what was sent without a word.
+fn field_not_text(body: &[u8]) -> Option<String> {
+    let is_text = |bytes: &[u8]| std::str::from_utf8(bytes).is_ok();
+    body.split(|b| *b == b'&').find_map(|pair| {
+        let (name, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &[][..]),
+        };
+        let name = form_decode(name);
+        (!is_text(&name) || !is_text(&form_decode(value)))
+            .then(|| String::from_utf8_lossy(&name).into_owned())
+    })
+}
+
+/// One name or value of `application/x-www-form-urlencoded`, as bytes.
+fn form_decode(encoded: &[u8]) -> Vec<u8> {
+    let spaced: Vec<u8> = encoded
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    percent_encoding::percent_decode(&spaced).collect()
 }
 
 fn form_field(body: &[u8], name: &str) -> Option<String> {
@@ -108,6 +165,96 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
         .find_map(|(key, value)| (key == name).then_some(value))
 }
 
-fn query_field(query: Option<&str>, name: &str) -> Option<String> {
-    form_field(query?.as_bytes(), name)
+/// Multipart forms carry the token as their first field, so that it never appears in a
+/// URL (where logs and history would keep it). Only the start of the body is read here, up
+/// to the end of that field; the rest streams on to the handler untouched.
+async fn first_part_token(body: Body, boundary: String) -> (Option<String>, Body) {
+    let mut rest = body.into_data_stream();
+    let delimiter = format!("--{boundary}");
+    let mut start = Vec::new();
+    while start.len() < FIRST_PART_LIMIT && occurrences(&start, delimiter.as_bytes()) < 2 {
+        match rest.next().await {
+            Some(Ok(chunk)) => start.extend_from_slice(&chunk),
+            Some(Err(_)) => return (None, Body::empty()),
+            None => break,
+        }
+    }
+    let start = Bytes::from(start);
+    let mut parts = multer::Multipart::new(
+        futures_util::stream::once(std::future::ready(Ok::<_, std::io::Error>(start.clone()))),
+        boundary,
+    );
+    let token = match parts.next_field().await {
+        Ok(Some(field)) if field.name() == Some(CSRF_FIELD) => field.text().await.ok(),
+        _ => None,
+    };
+    let whole = futures_util::stream::once(std::future::ready(Ok(start))).chain(rest);
+    (token, Body::from_stream(whole))
+}
+
+fn multipart_boundary(headers: &axum::http::HeaderMap) -> Option<String> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    multer::parse_boundary(content_type).ok()
+}
+
+fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|window| *window == needle)
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    fn headers(origin: Option<&'static str>, host: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static(host));
+        if let Some(origin) = origin {
+            headers.insert(header::ORIGIN, HeaderValue::from_static(origin));
+        }
+        headers
+    }
+
+    #[test]
+    fn finds_fields_that_are_not_text() {
+        assert_eq!(
+            super::field_not_text(b"subject=caf%C3%A9+au+lait&body=ok"),
+            None
+        );
+        assert_eq!(
+            super::field_not_text(b"subject=ok&body=%FF%FE"),
+            Some("body".to_string())
+        );
+        assert_eq!(
+            super::field_not_text(b"%C3=1"),
+            Some("\u{fffd}".to_string())
+        );
+        assert_eq!(super::field_not_text(b""), None);
+    }
+
+    #[test]
+    fn accepts_only_this_origin() {
+        let public = "https://mail.example";
+        assert!(same_origin(
+            &headers(Some("https://mail.example"), "mail.example"),
+            public
+        ));
+        assert!(same_origin(
+            &headers(Some("http://localhost:8080"), "localhost:8080"),
+            public
+        ));
+        assert!(same_origin(&headers(None, "mail.example"), public));
+        assert!(!same_origin(
+            &headers(Some("https://evil.example"), "mail.example"),
+            public
+        ));
+        assert!(!same_origin(&headers(Some("null"), "mail.example"), public));
+        assert!(!same_origin(
+            &headers(Some("https://mail.example.evil"), "mail.example"),
+            public
+        ));
+    }
 }

@@ -21,17 +21,18 @@ pub enum AppError {
     PasswordChangeRequired,
     #[error("request forgery check failed")]
     Csrf,
+    #[error("request took too long")]
+    TimedOut,
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// A form field that is not valid UTF-8 text: refused rather than silently altered.
+    #[error("field {field} is not valid text")]
+    InvalidText { field: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::crypto::KeyError> for AppError {
-    fn from(error: crate::crypto::KeyError) -> Self {
-        Self::Internal(error.into())
-    }
-}
+internal_from!(AppError: crate::crypto::KeyError);
 
 /// Attached to error responses for `web::errors` to render (and log, when `detail` is set).
 #[derive(Debug, Clone)]
@@ -73,10 +74,28 @@ impl IntoResponse for AppError {
                     .to_string(),
                 None,
             ),
+            Self::TimedOut => (
+                StatusCode::REQUEST_TIMEOUT,
+                "That took too long",
+                "The page could not be prepared in time. Try again in a minute; if it keeps \
+                 happening, tell your administrator."
+                    .to_string(),
+                None,
+            ),
             Self::BadRequest(message) => (
                 StatusCode::BAD_REQUEST,
                 "There is a problem with your request",
                 message.to_string(),
+                None,
+            ),
+            Self::InvalidText { field } => (
+                StatusCode::BAD_REQUEST,
+                "There is a problem with your request",
+                format!(
+                    "The form field “{field}” contains characters that are not valid \
+                     text, so nothing was saved. Go back, retype that field and send the form \
+                     again."
+                ),
                 None,
             ),
             Self::Internal(error) => (

@@ -72,3 +72,14 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     *rendered.status_mut() = status;
     rendered
 }
+
+/// What a handler that panicked answers: the generic error page, with the panic in the log.
+pub fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string());
+    crate::web::error::AppError::Internal(anyhow::anyhow!("handler panicked: {what}"))
+        .into_response()
+}

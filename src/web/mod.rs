@@ -9,21 +9,20 @@ mod errors;
 mod extract;
 mod format;
 mod headers;
+mod limits;
 mod page;
 mod server;
 mod session;
 mod views;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, StatusCode};
+use axum::http::HeaderName;
 use axum::middleware;
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
@@ -37,7 +36,12 @@ pub use session::session_cookie_name;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(app: AppState) -> Router {
-    let routes = Router::new()
+    with_middleware(pages(), app)
+}
+
+/// Every page of the service, before the middleware.
+fn pages() -> Router<AppState> {
+    Router::new()
         .route("/", get(views::mailbox::home))
         .route("/mail/unread", get(views::mailbox::unread_count))
         .route("/mail/bulk", post(views::mailbox::bulk))
@@ -179,8 +183,13 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(views::health::ready))
         .route("/static/{version}/{*path}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
-        .fallback(|| async { AppError::NotFound });
+        .fallback(|| async { AppError::NotFound })
+}
 
+/// The middleware every page runs under: request ids and tracing, time limits, security
+/// headers, error pages (also for panics) and request-forgery checks. Public so that tests
+/// can put a route of their own under the same stack.
+pub fn with_middleware(routes: Router<AppState>, app: AppState) -> Router {
     routes
         .layer(
             ServiceBuilder::new()
@@ -198,15 +207,17 @@ pub fn router(app: AppState) -> Router {
                     },
                 ))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    Duration::from_secs(60),
+                .layer(middleware::from_fn_with_state(
+                    app.clone(),
+                    limits::limit_time,
                 ))
                 .layer(middleware::from_fn_with_state(
                     app.clone(),
                     headers::security_headers,
                 ))
                 .layer(middleware::from_fn(errors::render_errors))
+                // A panic in a handler becomes the error page, not a dropped connection.
+                .layer(CatchPanicLayer::custom(errors::panicked))
                 .layer(middleware::from_fn_with_state(app.clone(), csrf::protect)),
         )
         .with_state(app)

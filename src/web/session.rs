@@ -14,6 +14,49 @@ pub fn session_cookie_name(config: &Config) -> &'static str {
     }
 }
 
+/// The anonymous forms' double-submit cookie, under the same prefix rule.
+pub fn csrf_cookie_name(config: &Config) -> &'static str {
+    if config.is_https() {
+        "__Host-casemail_csrf"
+    } else {
+        "casemail_csrf"
+    }
+}
+
+/// Marks a browser that has signed in to an account before: its owner keeps passing
+/// when strangers' wrong guesses have paused the account for everyone else.
+pub fn device_cookie_name(config: &Config) -> &'static str {
+    if config.is_https() {
+        "__Host-casemail_device"
+    } else {
+        "casemail_device"
+    }
+}
+
+/// The device token this browser holds, if any (only the shape of one is accepted).
+pub fn read_device(headers: &HeaderMap, config: &Config) -> Option<String> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    cookie_value(cookies, device_cookie_name(config))
+        .filter(|token| {
+            token.len() == 43
+                && token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_string)
+}
+
+/// Kept for half a year, sent only with this site's own requests, never to scripts.
+pub fn set_device(config: &Config, token: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        device_cookie_name(config),
+        crate::accounts::DEVICE_REMEMBERED_SECONDS,
+        secure(config)
+    ))
+    .ok()
+}
+
 pub fn read(headers: &HeaderMap, config: &Config) -> Option<SessionCookie> {
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
     cookie_value(cookies, session_cookie_name(config)).and_then(SessionCookie::parse)

@@ -223,6 +223,24 @@ impl TestApp {
         browser
     }
 
+    /// A browser whose requests come from client address `address`, for a server that
+    /// trusts X-Forwarded-For (as behind a proxy).
+    pub fn browser_at(&self, address: &str) -> Browser {
+        let mut browser = self.browser();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            address.parse().expect("an address as a header"),
+        );
+        browser.client = reqwest::Client::builder()
+            .cookie_provider(browser.jar.clone())
+            .default_headers(headers)
+            .redirect(Policy::none())
+            .build()
+            .expect("client");
+        browser
+    }
+
     pub async fn organisation(&self, kind: OrganisationKind, name: &str, area: &str) -> i64 {
         self.app
             .admin
@@ -448,6 +466,7 @@ impl Browser {
         let page = self.text("/compose").await;
         let token = csrf_token(&page).unwrap_or_else(|| panic!("no CSRF token on /compose"));
         let mut form = reqwest::multipart::Form::new()
+            .text("csrf_token", token)
             .text("to", message.to.to_string())
             .text("cc", message.cc.to_string())
             .text("subject", message.subject.to_string())
@@ -468,7 +487,7 @@ impl Browser {
         }
         form = form.text("action", message.action.to_string());
         self.client
-            .post(format!("{}/compose?csrf_token={token}", self.base))
+            .post(format!("{}/compose", self.base))
             .multipart(form)
             .send()
             .await

@@ -36,6 +36,14 @@ pub(crate) async fn office(backend: Backend) -> Office {
     office_with(TestApp::spawn(backend).await).await
 }
 
+/// The same office on a server whose configuration `adjust` changes first.
+pub(crate) async fn office_with_config(
+    backend: Backend,
+    adjust: impl FnOnce(&mut casemail::config::Config),
+) -> Office {
+    office_with(TestApp::spawn_with(backend, adjust).await).await
+}
+
 async fn office_with(app: TestApp) -> Office {
     let f = app
         .user(

@@ -14,6 +14,7 @@ mod browser;
 mod cases;
 mod crash;
 mod directory;
+mod edges;
 mod keys;
 mod layers;
 mod lifecycle;

@@ -9,6 +9,8 @@ use crate::on_both_backends;
 
 on_both_backends!(
     registrations_wait_for_approval_and_rejections_give_a_reason,
+    a_taken_address_gets_the_same_answer_and_its_owner_is_told,
+    registrations_from_one_address_are_throttled,
     invitations_work_once_and_expire,
     bulk_provisioning_checks_every_row_before_creating_any,
 );
@@ -150,6 +152,123 @@ async fn registrations_wait_for_approval_and_rejections_give_a_reason(backend: B
     );
 }
 
+/// The fields of a registration with a new firm.
+fn registration(email: &str, firm: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", "New Solicitor".to_string()),
+        ("email", email.to_string()),
+        ("firm", "new".to_string()),
+        ("new_firm", firm.to_string()),
+        ("new_firm_jurisdiction", "Glasgow".to_string()),
+        ("reference", "LS12345".to_string()),
+        ("password", "a different password 9".to_string()),
+        ("confirm_password", "a different password 9".to_string()),
+    ]
+}
+
+async fn register(browser: &Browser, fields: &[(&'static str, String)]) -> (u16, String) {
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = browser.submit("/register", "/register", &fields).await;
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("response body"))
+}
+
+/// The page without its one-time code and form token, which differ on every page.
+fn without_secrets(page: &str) -> String {
+    page.lines()
+        .filter(|line| !line.contains("recovery-code") && !line.to_lowercase().contains("csrf"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn a_taken_address_gets_the_same_answer_and_its_owner_is_told(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
+        .await;
+    let (new_status, new_page) = register(
+        &app.browser(),
+        &registration("new@kerr.example", "Kerr Legal"),
+    )
+    .await;
+    let (taken_status, taken_page) = register(
+        &app.browser(),
+        &registration("ann@brodie.example", "Chancer & Co"),
+    )
+    .await;
+    assert_eq!(new_status, taken_status);
+    assert!(taken_page.contains("Registration received"));
+    assert!(
+        !taken_page.contains("already"),
+        "nothing says the address is taken"
+    );
+    assert_eq!(
+        without_secrets(&new_page),
+        without_secrets(&taken_page),
+        "the two answers are the same page"
+    );
+    assert_eq!(
+        app.number("SELECT COUNT(*) FROM organisations WHERE name = 'Chancer & Co'")
+            .await,
+        0,
+        "no firm is left behind"
+    );
+    let told = app
+        .store
+        .notifications_for("ann@brodie.example")
+        .await
+        .expect("the queued email");
+    assert!(
+        told.iter()
+            .any(|n| n.subject.contains("Someone tried to register")),
+        "the owner is told by email"
+    );
+    // The existing account is untouched: its password still works, the new one does not.
+    assert_eq!(
+        app.browser()
+            .sign_in("ann@brodie.example", "a different password 9")
+            .await
+            .status(),
+        422
+    );
+    app.browser().sign_in_ok("ann@brodie.example").await;
+}
+
+async fn registrations_from_one_address_are_throttled(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.trust_forwarded_for = true).await;
+    let visitor = app.browser_at("203.0.113.70");
+    let limit = casemail::domain::ThrottleRule::REGISTRATION_ADDRESS.limit;
+    for n in 0..limit {
+        let (status, page) = register(
+            &visitor,
+            &registration(&format!("person{n}@firm{n}.example"), &format!("Firm {n}")),
+        )
+        .await;
+        assert_eq!(status, 200, "registration {n}");
+        assert!(page.contains("Registration received"));
+    }
+    let (status, page) = register(
+        &visitor,
+        &registration("one.more@firm.example", "One More Firm"),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("too many registrations"),
+        "the pause is explained"
+    );
+    assert_eq!(
+        app.number("SELECT COUNT(*) FROM users WHERE email = 'one.more@firm.example'")
+            .await,
+        0
+    );
+    let (status, _) = register(
+        &app.browser_at("198.51.100.20"),
+        &registration("elsewhere@firm.example", "Elsewhere Firm"),
+    )
+    .await;
+    assert_eq!(status, 200, "another address is not affected");
+}
+
 async fn invitations_work_once_and_expire(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let pf_admin = make_admin(
@@ -254,8 +373,12 @@ async fn upload_csv(browser: &Browser, app: &TestApp, csv: &str) -> reqwest::Res
     let part = reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("people.csv");
     browser
         .client
-        .post(app.url(&format!("/admin/invitations/bulk?csrf_token={token}")))
-        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .post(app.url("/admin/invitations/bulk"))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf_token", token)
+                .part("file", part),
+        )
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"))

@@ -1,11 +1,12 @@
-use casemail::domain::OrganisationKind;
+use casemail::domain::{OrganisationKind, ThrottleRule};
 
-use crate::helpers::{Backend, PASSWORD, TestApp, location};
+use crate::helpers::{Backend, PASSWORD, TestApp, csrf_token, location};
 use crate::on_both_backends;
 
 on_both_backends!(
     administrators_must_enrol_and_then_give_a_code_at_every_sign_in,
     a_code_works_once_and_wrong_codes_are_throttled,
+    simultaneous_wrong_codes_are_checked_at_most_up_to_the_limit,
     recovery_codes_work_once_and_admins_can_reset_the_factor,
     a_deployment_can_require_a_second_factor_of_everyone,
 );
@@ -119,6 +120,48 @@ async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
             .await
             .expect("response body")
             .contains("Too many wrong codes")
+    );
+}
+
+async fn simultaneous_wrong_codes_are_checked_at_most_up_to_the_limit(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    admin(&app, "ops@casemail.example").await;
+    app.browser().sign_in_ok("ops@casemail.example").await;
+    let browser = app.browser();
+    browser.sign_in("ops@casemail.example", PASSWORD).await;
+    let page = browser.text("/sign-in/code").await;
+    let token = csrf_token(&page).expect("a form token on the page");
+    let attempts = (0..50).map(|n| {
+        let client = browser.client.clone();
+        let url = app.url("/sign-in/code");
+        let token = token.clone();
+        async move {
+            let code = format!("{:06}", 100_000 + n);
+            client
+                .post(url)
+                .form(&[("code", code.as_str()), ("csrf_token", token.as_str())])
+                .send()
+                .await
+                .expect("post")
+                .text()
+                .await
+                .expect("response body")
+        }
+    });
+    let pages = futures_util::future::join_all(attempts).await;
+    let checked = pages
+        .iter()
+        .filter(|page| page.contains("That code is not right"))
+        .count();
+    let paused = pages
+        .iter()
+        .filter(|page| page.contains("Too many wrong codes"))
+        .count();
+    assert_eq!(checked + paused, 50, "every attempt got an answer");
+    assert!(
+        checked < ThrottleRule::SECOND_FACTOR.limit as usize,
+        "{checked} codes were checked and refused; the limit is {}",
+        ThrottleRule::SECOND_FACTOR.limit
     );
 }
 

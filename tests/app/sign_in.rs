@@ -1,16 +1,18 @@
 //! Signing in: the same answer for a wrong password and an unknown account, throttling,
 //! refusals that say who can help, returning to the page asked for.
 
-use casemail::accounts::ACCOUNT_FAILURE_LIMIT;
-use casemail::domain::{OrganisationKind, UserStatus};
+use casemail::domain::{OrganisationKind, ThrottleRule, UserStatus};
 
-use crate::helpers::{Backend, PASSWORD, TestApp, location};
+use crate::helpers::{Backend, Browser, PASSWORD, TestApp, csrf_token, location};
 use crate::on_both_backends;
 
 on_both_backends!(
     sign_in_shows_who_and_sign_out_ends_the_session,
     wrong_password_and_unknown_account_look_the_same,
     repeated_failures_pause_sign_in_without_revealing_accounts,
+    a_stranger_elsewhere_cannot_lock_the_owner_out,
+    one_address_guessing_at_many_accounts_is_paused,
+    simultaneous_wrong_passwords_are_checked_at_most_up_to_the_limit,
     locked_and_suspended_accounts_cannot_sign_in,
     sign_in_returns_to_the_page_asked_for,
     empty_fields_are_named_in_the_error_summary,
@@ -95,7 +97,7 @@ async fn repeated_failures_pause_sign_in_without_revealing_accounts(backend: Bac
         .await;
     let browser = app.browser();
     for email in ["ann@brodie.example", "ghost@brodie.example"] {
-        for _ in 0..ACCOUNT_FAILURE_LIMIT {
+        for _ in 0..ThrottleRule::SIGN_IN_ACCOUNT.limit {
             let response = browser.sign_in(email, "wrong password here").await;
             assert_eq!(response.status(), 422);
         }
@@ -111,6 +113,146 @@ async fn repeated_failures_pause_sign_in_without_revealing_accounts(backend: Bac
     // The pause ends by itself.
     app.clock.advance(16 * 60);
     browser.sign_in_ok("ann@brodie.example").await;
+}
+
+async fn a_stranger_elsewhere_cannot_lock_the_owner_out(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.trust_forwarded_for = true).await;
+    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
+        .await;
+    // Ann's own browser has signed in before, at the office.
+    let ann = app.browser_at("198.51.100.7");
+    ann.sign_in_ok("ann@brodie.example").await;
+    ann.submit("/account", "/sign-out", &[]).await;
+
+    // Someone at another address guesses until the account is paused for them, and then
+    // keeps going.
+    let stranger = app.browser_at("203.0.113.50");
+    for _ in 0..ThrottleRule::SIGN_IN_ACCOUNT.limit + 5 {
+        let response = stranger
+            .sign_in("ann@brodie.example", "guess guess guess")
+            .await;
+        assert_eq!(response.status(), 422);
+    }
+    let refused = stranger.sign_in("ann@brodie.example", PASSWORD).await;
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("response body")
+            .contains("too many failed attempts"),
+        "the stranger is paused, even with the right password"
+    );
+
+    // Ann, from her own browser at home, signs in as usual.
+    let at_home = app.browser_at("192.0.2.80");
+    at_home.jar.add_cookie_str(
+        &device_cookie(&ann, &app),
+        &app.url("/").parse().expect("url"),
+    );
+    let response = at_home.sign_in("ann@brodie.example", PASSWORD).await;
+    assert_eq!(
+        response.status(),
+        303,
+        "the owner's browser passes the pause"
+    );
+
+    // A browser that has never signed in to the account waits like the stranger: the
+    // account-wide limit is what keeps guessing slow.
+    let new_browser = app.browser_at("192.0.2.81");
+    let response = new_browser.sign_in("ann@brodie.example", PASSWORD).await;
+    assert_eq!(response.status(), 422);
+}
+
+/// The device cookie `browser` holds, as a Set-Cookie string for another browser.
+fn device_cookie(browser: &Browser, app: &TestApp) -> String {
+    let cookies = reqwest::cookie::CookieStore::cookies(
+        browser.jar.as_ref(),
+        &app.url("/").parse().expect("url"),
+    )
+    .expect("cookies");
+    let cookies = cookies.to_str().expect("ascii");
+    cookies
+        .split("; ")
+        .find(|c| c.starts_with("casemail_device="))
+        .unwrap_or_else(|| panic!("no device cookie in {cookies}"))
+        .to_string()
+}
+
+async fn one_address_guessing_at_many_accounts_is_paused(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.trust_forwarded_for = true).await;
+    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
+        .await;
+    let guesser = app.browser_at("203.0.113.9");
+    for n in 0..ThrottleRule::SIGN_IN_ADDRESS.limit {
+        let response = guesser
+            .sign_in(&format!("person{n}@brodie.example"), "guess guess guess")
+            .await;
+        assert_eq!(response.status(), 422);
+    }
+    let page = guesser
+        .sign_in("ann@brodie.example", PASSWORD)
+        .await
+        .text()
+        .await
+        .expect("response body");
+    assert!(
+        page.contains("too many failed attempts"),
+        "the address is paused"
+    );
+    app.browser_at("198.51.100.7")
+        .sign_in_ok("ann@brodie.example")
+        .await;
+}
+
+async fn simultaneous_wrong_passwords_are_checked_at_most_up_to_the_limit(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
+        .await;
+    let browser = app.browser();
+    let page = browser.text("/sign-in").await;
+    let token = csrf_token(&page).expect("a form token on the page");
+    let attempts = (0..50).map(|n| {
+        let client = browser.client.clone();
+        let url = app.url("/sign-in");
+        let token = token.clone();
+        async move {
+            let password = format!("wrong guess number {n}");
+            let response = client
+                .post(url)
+                .form(&[
+                    ("email", "ann@brodie.example"),
+                    ("password", password.as_str()),
+                    ("csrf_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .expect("post");
+            response.text().await.expect("response body")
+        }
+    });
+    let pages = futures_util::future::join_all(attempts).await;
+    let checked = pages
+        .iter()
+        .filter(|page| page.contains("Enter a correct email address and password"))
+        .count();
+    let paused = pages
+        .iter()
+        .filter(|page| page.contains("too many failed attempts"))
+        .count();
+    assert_eq!(checked + paused, 50, "every attempt got an answer");
+    assert!(
+        checked < ThrottleRule::SIGN_IN_ACCOUNT.limit as usize,
+        "{checked} passwords were checked and refused; the limit is {}",
+        ThrottleRule::SIGN_IN_ACCOUNT.limit
+    );
+    let failures = app
+        .number("SELECT COUNT(*) FROM audit_events WHERE kind = 'user.sign_in_failed'")
+        .await;
+    assert_eq!(
+        failures,
+        ThrottleRule::SIGN_IN_ACCOUNT.limit,
+        "exactly the limit reached the password check"
+    );
 }
 
 async fn locked_and_suspended_accounts_cannot_sign_in(backend: Backend) {

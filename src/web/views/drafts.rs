@@ -77,7 +77,9 @@ pub async fn delete(
     Path(id): Path<i64>,
     user: CurrentUser,
 ) -> Result<Redirect, AppError> {
-    app.mail.delete_draft(&user.account, id).await?;
+    if !app.mail.delete_draft(&user.account, id).await? {
+        return Err(AppError::NotFound);
+    }
     Ok(Redirect::to("/drafts?deleted=1"))
 }
 

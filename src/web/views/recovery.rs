@@ -16,6 +16,7 @@ use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::extract::{ClientInfo, CurrentUser};
 use crate::web::page::{Page, Section};
+use crate::web::session;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/recover.html")]
@@ -51,6 +52,7 @@ pub async fn submit(
     State(app): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     client: ClientInfo,
+    headers: axum::http::HeaderMap,
     Form(form): Form<RecoverForm>,
 ) -> Result<Response, AppError> {
     let mut errors = FieldErrors::default();
@@ -67,7 +69,13 @@ pub async fn submit(
     if let (Some(password), true) = (password, errors.is_empty()) {
         match app
             .accounts
-            .recover_with_code(&form.email, &form.code, password, &client.address)
+            .recover_with_code(
+                &form.email,
+                &form.code,
+                password,
+                &client.address,
+                session::read_device(&headers, &app.config).as_deref(),
+            )
             .await
         {
             Ok(code) => {

@@ -150,7 +150,7 @@ pub async fn submit(
             Err(problem @ RegistrationProblem::FirmTaken) => {
                 errors.add("new_firm", problem.to_string());
             }
-            Err(problem @ RegistrationProblem::EmailTaken) => {
+            Err(problem @ RegistrationProblem::Paused(_)) => {
                 errors.add("email", problem.to_string());
             }
         }

@@ -104,6 +104,7 @@ pub async fn submit(
             // A new session at every sign-in: any session named by an older cookie in this
             // browser ends with it.
             previous_session: session::read(&headers, &app.config).map(|c| c.token_hash()),
+            device: session::read_device(&headers, &app.config),
         };
         match app.accounts.sign_in(attempt).await {
             Ok(signed_in) => {
@@ -115,6 +116,9 @@ pub async fn submit(
                 let mut response = Redirect::to(target).into_response();
                 if let Some(cookie) = session::set(&app.config, &signed_in.cookie) {
                     response.headers_mut().append(header::SET_COOKIE, cookie);
+                }
+                if let Some(device) = session::set_device(&app.config, &signed_in.device) {
+                    response.headers_mut().append(header::SET_COOKIE, device);
                 }
                 tracing::info!(user_id = signed_in.user_id, "signed in");
                 return Ok(response);
@@ -172,12 +176,15 @@ pub async fn sign_out(
 
 /// Only local paths are followed after sign-in, so the form cannot be used to send people
 /// to another site.
+/// The page to go to after signing in: only a plain path on this site. Anything else
+/// (another host, a scheme, a backslash, spaces or control characters that a browser
+/// might strip or a header cannot carry) goes to the mailbox instead.
 fn safe_next(next: Option<&str>) -> &str {
     match next {
         Some(path)
             if path.starts_with('/')
                 && !path.starts_with("//")
-                && !path.starts_with("/\\")
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
                 && !path.contains("://") =>
         {
             path
@@ -197,5 +204,12 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/\n x")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/caf\u{e9}")), "/");
+        assert_eq!(
+            safe_next(Some("/threads/4?folder=inbox#m2")),
+            "/threads/4?folder=inbox#m2"
+        );
     }
 }

@@ -107,7 +107,7 @@ pub async fn read_compose_form(
     while let Some(mut field) = multipart.next_field().await.map_err(bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         if name != "attachments" {
-            let text = read_text(&mut field).await?;
+            let text = read_text(&mut field, &name).await?;
             fields.set(&name, text);
             continue;
         }
@@ -214,7 +214,7 @@ async fn run_check(
     )
 }
 
-async fn read_text(field: &mut Field<'_>) -> Result<String, AppError> {
+async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, AppError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
         if bytes.len() + chunk.len() > TEXT_FIELD_LIMIT {
@@ -224,8 +224,9 @@ async fn read_text(field: &mut Field<'_>) -> Result<String, AppError> {
         }
         bytes.extend_from_slice(&chunk);
     }
-    String::from_utf8(bytes)
-        .map_err(|_| AppError::BadRequest("The form contained text that is not valid UTF-8."))
+    String::from_utf8(bytes).map_err(|_| AppError::InvalidText {
+        field: name.to_string(),
+    })
 }
 
 async fn drain(field: &mut Field<'_>) -> Result<(), AppError> {
