@@ -1,5 +1,5 @@
-//! Scheduled work: removing expired sessions, sending notification email and applying the
-//! inactivity policy. With several instances on one database, each run takes a job lock or
+//! Scheduled work: removing expired sessions and orphaned attachment files, sending
+//! notification email and applying the inactivity policy. With several instances on one database, each run takes a job lock or
 //! claims its rows, so running the jobs in every instance is safe.
 
 use std::time::Duration;
@@ -19,10 +19,13 @@ impl Drop for Jobs {
     }
 }
 
-/// Starts the session sweeper always, and the notification and policy jobs when the
-/// configuration asks this instance to run them.
+/// Starts the session and blob sweepers always, and the notification and policy jobs when
+/// the configuration asks this instance to run them.
 pub fn start(app: &AppState) -> Jobs {
-    let mut jobs = vec![tokio::spawn(sweep_sessions(app.clone()))];
+    let mut jobs = vec![
+        tokio::spawn(sweep_sessions(app.clone())),
+        tokio::spawn(sweep_blobs(app.clone())),
+    ];
     if app.config.scheduled_jobs {
         jobs.push(tokio::spawn(run_scheduled_jobs(app.clone())));
     }
@@ -37,6 +40,24 @@ async fn sweep_sessions(app: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
             Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
+        }
+    }
+}
+
+/// Blobs no message refers to, at start (after a crash) and every hour. Safe in every
+/// instance at once: only unreferenced, old files go.
+async fn sweep_blobs(app: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match app
+            .mail
+            .sweep_orphan_blobs(crate::mail::ORPHAN_BLOB_AGE)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "removed attachment files no message refers to"),
+            Err(error) => tracing::warn!(%error, "could not sweep attachment files"),
         }
     }
 }

@@ -7,6 +7,7 @@ mod drafts;
 mod folders;
 mod read;
 mod send;
+mod storage;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ pub use drafts::ListedDraft;
 pub use folders::{FolderAction, FolderPage, ListedMessage};
 pub use read::{Download, OpenedThread, ThreadMessage};
 pub use send::{DeliveryRoute, StageProblem};
+pub use storage::ORPHAN_BLOB_AGE;
 
 /// A message ready to send.
 pub struct Outgoing {
@@ -58,9 +60,35 @@ impl Addressees {
 }
 
 /// An attachment already encrypted into the blob store, waiting for its message.
+/// An attachment encrypted into the blob store for a message not yet delivered. Dropped
+/// without being delivered (the form failed, the client went away), it removes its blob,
+/// so an abandoned upload leaves nothing behind.
 pub struct StagedAttachment {
     pub blob_id: String,
     pub info: AttachmentInfo,
+    blobs: BlobStore,
+    delivered: bool,
+}
+
+impl StagedAttachment {
+    fn new(blobs: &BlobStore, blob_id: String, info: AttachmentInfo) -> Self {
+        Self {
+            blob_id,
+            info,
+            blobs: blobs.clone(),
+            delivered: false,
+        }
+    }
+}
+
+impl Drop for StagedAttachment {
+    fn drop(&mut self) {
+        if !self.delivered
+            && let Err(error) = self.blobs.delete(&self.blob_id)
+        {
+            tracing::warn!(%error, "could not remove an undelivered attachment");
+        }
+    }
 }
 
 #[derive(Clone)]

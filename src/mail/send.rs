@@ -29,6 +29,9 @@ pub struct DeliveryRoute {
 pub enum StageProblem {
     #[error("the file is larger than the limit for one file")]
     TooLarge,
+    /// The file does not fit in what is left of the sender's storage allowance.
+    #[error("the file does not fit in the storage allowance")]
+    OverAllowance,
     /// The upload itself broke off or could not be read.
     #[error("the upload could not be read")]
     Upload,
@@ -44,17 +47,18 @@ impl Mail {
         sender: &UserAccount,
         outgoing: Outgoing,
         addressees: &Addressees,
-        attachments: Vec<StagedAttachment>,
+        mut attachments: Vec<StagedAttachment>,
         client_address: &str,
     ) -> anyhow::Result<Delivered> {
-        let result = self
+        let delivered = self
             .deliver(sender, outgoing, addressees, &attachments, client_address)
-            .await;
-        if result.is_err() {
-            // Nothing was delivered: the encrypted attachments belong to no message.
-            self.discard(&attachments);
+            .await?;
+        // Only now do the blobs belong to a message; on any error above, dropping the
+        // staged attachments removes them.
+        for attachment in &mut attachments {
+            attachment.delivered = true;
         }
-        result
+        Ok(delivered)
     }
 
     async fn deliver(
@@ -231,7 +235,7 @@ impl Mail {
                 std::io::copy(&mut plain, &mut writer)?;
                 let (file, _, _) = writer.finish()?;
                 let blob_id = pending.commit(file)?;
-                staged.push(StagedAttachment { blob_id, info });
+                staged.push(StagedAttachment::new(&blobs, blob_id, info));
             }
             Ok(staged)
         })
@@ -246,11 +250,12 @@ impl Mail {
         name: String,
         media_type: String,
         mut chunks: S,
+        allowance: u64,
     ) -> Result<StagedAttachment, StageProblem>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
     {
-        let limit = self.config.max_attachment_bytes();
+        let per_file = self.config.max_attachment_bytes();
         let (pending, file) = self.blobs.create().map_err(anyhow::Error::from)?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
         let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -268,8 +273,12 @@ impl Mail {
                 break;
             };
             received += chunk.len() as u64;
-            if received > limit {
+            if received > per_file {
                 problem = Some(StageProblem::TooLarge);
+                break;
+            }
+            if received > allowance {
+                problem = Some(StageProblem::OverAllowance);
                 break;
             }
             if tx.send(chunk).await.is_err() {
@@ -284,15 +293,16 @@ impl Mail {
         }
         let (file, size, sha256) = written?;
         let blob_id = pending.commit(file).map_err(anyhow::Error::from)?;
-        Ok(StagedAttachment {
+        Ok(StagedAttachment::new(
+            &self.blobs,
             blob_id,
-            info: AttachmentInfo {
+            AttachmentInfo {
                 name,
                 media_type,
                 size,
                 sha256,
             },
-        })
+        ))
     }
 
     /// Encrypts an attachment held in memory (demo data and benchmarks; uploads stream).
@@ -312,23 +322,15 @@ impl Mail {
             Ok((pending.commit(file)?, size, sha256))
         })
         .await??;
-        Ok(StagedAttachment {
+        Ok(StagedAttachment::new(
+            &self.blobs,
             blob_id,
-            info: AttachmentInfo {
+            AttachmentInfo {
                 name: name.to_string(),
                 media_type: media_type.to_string(),
                 size,
                 sha256,
             },
-        })
-    }
-
-    /// Removes attachments staged for a message that will not be sent.
-    pub fn discard(&self, attachments: &[StagedAttachment]) {
-        for attachment in attachments {
-            if let Err(error) = self.blobs.delete(&attachment.blob_id) {
-                tracing::warn!(%error, "could not remove an unsent attachment");
-            }
-        }
+        ))
     }
 }

@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// Buffer for blob reads and writes: large enough that age's 64 KiB chunks stream
 /// without extra system calls.
@@ -64,11 +65,51 @@ impl BlobStore {
         Ok(BufReader::with_capacity(BUFFER, File::open(path)?))
     }
 
+    /// Removes a blob; one that is already gone is not an error.
     pub fn delete(&self, id: &str) -> std::io::Result<()> {
-        match self.path(id) {
-            Some(path) => std::fs::remove_file(path),
-            None => Ok(()),
+        match self.path(id).map(std::fs::remove_file) {
+            Some(Err(error)) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
         }
+    }
+}
+
+impl BlobStore {
+    /// Every committed blob with the time it was last written, for the orphan sweep.
+    pub fn list(&self) -> std::io::Result<Vec<(String, SystemTime)>> {
+        let mut blobs = Vec::new();
+        for shard in std::fs::read_dir(&self.root)? {
+            let shard = shard?;
+            let name = shard.file_name();
+            if name == "tmp" || !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for blob in std::fs::read_dir(shard.path())? {
+                let blob = blob?;
+                let id = blob.file_name().to_string_lossy().into_owned();
+                if self.path(&id).is_some() {
+                    blobs.push((id, blob.metadata()?.modified()?));
+                }
+            }
+        }
+        Ok(blobs)
+    }
+
+    /// Removes partial files of uploads not written to since `before`: an upload that is
+    /// still moving touches its file at least every idle limit.
+    pub fn remove_stale_partials(&self, before: SystemTime) -> std::io::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(self.root.join("tmp"))? {
+            let entry = entry?;
+            if entry.metadata()?.modified()? < before {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        Ok(removed)
     }
 }
 

@@ -117,6 +117,13 @@ fn same_origin(headers: &axum::http::HeaderMap, public_url: &str) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };
+    // An opaque origin is another site's sandbox, unless the browser itself says the
+    // request comes from this origin (older pages cached under a no-referrer policy).
+    if origin == "null" {
+        return headers
+            .get("sec-fetch-site")
+            .is_some_and(|site| site.as_bytes() == b"same-origin");
+    }
     if origin.eq_ignore_ascii_case(public_url) {
         return true;
     }

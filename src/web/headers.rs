@@ -23,8 +23,10 @@ pub async fn security_headers(
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        // Page addresses may name cases or messages; never send them to another site.
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Page addresses may name cases or messages: nothing of them goes to another site.
+        // Within the service the
+        // browser names the page's origin, which the forgery check compares.
+        (header::REFERRER_POLICY, "same-origin"),
         (
             header::HeaderName::from_static("permissions-policy"),
             "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",

@@ -22,6 +22,9 @@ on_both_backends!(
     a_panicking_handler_answers_with_the_error_page,
     a_slow_upload_that_keeps_moving_arrives,
     an_upload_that_stalls_is_given_up_and_leaves_nothing,
+    an_upload_broken_off_after_its_first_file_leaves_nothing,
+    the_sweep_removes_files_no_message_refers_to,
+    attachments_beyond_the_storage_allowance_are_refused,
 );
 
 async fn only_a_plain_local_path_is_followed_after_sign_in(backend: Backend) {
@@ -385,14 +388,7 @@ async fn upload_slowly(
 ) -> String {
     let page = browser.text("/compose").await;
     let token = csrf_token(&page).expect("a form token on the page");
-    let cookies = reqwest::cookie::CookieStore::cookies(
-        browser.jar.as_ref(),
-        &app.url("/").parse().expect("url"),
-    )
-    .expect("cookies")
-    .to_str()
-    .expect("ascii")
-    .to_string();
+    let cookies = cookie_header(app, browser);
     let boundary = "slowlinkboundary";
     let mut head = String::new();
     for (name, value) in [
@@ -496,4 +492,142 @@ pub(crate) fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     found
+}
+
+fn cookie_header(app: &TestApp, browser: &Browser) -> String {
+    reqwest::cookie::CookieStore::cookies(browser.jar.as_ref(), &app.url("/").parse().expect("url"))
+        .expect("cookies")
+        .to_str()
+        .expect("ascii")
+        .to_string()
+}
+
+fn blob_files(app: &TestApp) -> Vec<std::path::PathBuf> {
+    files_under(&app.dir.path().join("blobs"))
+}
+
+async fn an_upload_broken_off_after_its_first_file_leaves_nothing(backend: Backend) {
+    let o = office(backend).await;
+    let page = o.ann.text("/compose").await;
+    let token = csrf_token(&page).expect("a form token on the page");
+    let boundary = "brokenoffboundary";
+    let mut body = String::new();
+    for (name, value) in [
+        ("csrf_token", token.as_str()),
+        ("to", "fiona@pf.example"),
+        ("subject", "Two bundles"),
+        ("body", "Both attached."),
+    ] {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    let file = |name: &str| {
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; \
+             filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+    };
+    body.push_str(&file("first.pdf"));
+    body.push_str(&"1".repeat(256 * 1024));
+    body.push_str("\r\n");
+    body.push_str(&file("second.pdf"));
+    body.push_str(&"2".repeat(64 * 1024));
+    let host = o.app.address.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
+    let request = format!(
+        "POST /compose HTTP/1.1\r\nHost: {host}\r\nCookie: {}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        cookie_header(&o.app, &o.ann),
+        body.len() + 10 * 1024 * 1024,
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    // Wait until the first file is whole in the blob store, then go away mid-second.
+    let mut waited = 0;
+    while blob_files(&o.app).len() < 1 && waited < 100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    drop(stream);
+    let mut left = blob_files(&o.app);
+    for _ in 0..100 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        left = blob_files(&o.app);
+    }
+    assert!(left.is_empty(), "files left behind: {left:?}");
+    assert_eq!(o.app.number("SELECT COUNT(*) FROM attachments").await, 0);
+}
+
+async fn the_sweep_removes_files_no_message_refers_to(backend: Backend) {
+    let o = office(backend).await;
+    let thread = o
+        .ann
+        .send_ok(&Outgoing {
+            attachments: &[("kept.pdf", b"kept statement".to_vec())],
+            ..Outgoing::to("fiona@pf.example", "Kept", "Attached.")
+        })
+        .await;
+    let kept = blob_files(&o.app);
+    assert_eq!(kept.len(), 1);
+    // What a server killed mid-upload leaves: a whole blob with no message, and a partial.
+    let blobs = o.app.dir.path().join("blobs");
+    std::fs::create_dir_all(blobs.join("ab")).expect("shard");
+    let orphan = blobs.join("ab").join("ab0123456789abcdef0123456789abcd");
+    std::fs::write(&orphan, b"ciphertext of nothing").expect("orphan");
+    let partial = blobs.join("tmp").join("cd0123456789abcdef0123456789abcd");
+    std::fs::write(&partial, b"half an upload").expect("partial");
+
+    let removed = o
+        .app
+        .app
+        .mail
+        .sweep_orphan_blobs(Duration::ZERO)
+        .await
+        .expect("sweep");
+    assert_eq!(removed, 2);
+    assert!(!orphan.exists() && !partial.exists());
+    assert_eq!(blob_files(&o.app), kept, "the attached file stays");
+    let page = o.fiscal.text(&thread).await;
+    assert!(page.contains("kept.pdf"));
+    // The sweep that runs on its own leaves young files alone.
+    std::fs::write(&orphan, b"just written").expect("orphan");
+    let removed = o
+        .app
+        .app
+        .mail
+        .sweep_orphan_blobs(casemail::mail::ORPHAN_BLOB_AGE)
+        .await
+        .expect("sweep");
+    assert_eq!(removed, 0);
+}
+
+async fn attachments_beyond_the_storage_allowance_are_refused(backend: Backend) {
+    let o = crate::mail::office_with_config(backend, |config| config.storage_quota_mb = 1).await;
+    o.ann
+        .send_ok(&Outgoing {
+            attachments: &[("first.pdf", vec![7u8; 700 * 1024])],
+            ..Outgoing::to("fiona@pf.example", "First bundle", "Attached.")
+        })
+        .await;
+    let refused = o
+        .ann
+        .send(&Outgoing {
+            attachments: &[("second.pdf", vec![8u8; 700 * 1024])],
+            ..Outgoing::to("fiona@pf.example", "Second bundle", "Attached.")
+        })
+        .await;
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.expect("body");
+    assert!(
+        page.contains("does not fit in your storage allowance of 1.0 MB"),
+        "the person is told why"
+    );
+    assert!(page.contains("Second bundle"), "what was typed is kept");
+    assert_eq!(blob_files(&o.app).len(), 1, "the refused file is not kept");
 }

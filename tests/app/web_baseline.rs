@@ -43,7 +43,7 @@ async fn every_response_carries_the_security_headers(backend: Backend) {
         );
         assert!(csp.contains("frame-ancestors 'none'"), "{path}");
         assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
-        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{path}");
         assert!(header("permissions-policy").contains("camera=()"), "{path}");
         assert!(!header("x-request-id").is_empty(), "{path}: request id");
         if !path.starts_with("/static/") {

@@ -3,6 +3,7 @@
 
 mod delivery;
 mod mailbox;
+mod storage;
 
 use sqlx::FromRow;
 

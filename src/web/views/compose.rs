@@ -135,7 +135,8 @@ pub async fn submit(
     let mut form = submitted.fields;
     let mut errors = submitted.errors;
     if form.action == "draft" {
-        app.mail.discard(&submitted.attachments);
+        // Drafts keep no files: dropping the staged ones removes them.
+        drop(submitted.attachments);
         let id = app
             .mail
             .save_draft(&user.account, form.draft_id, &form.composition())
@@ -151,10 +152,7 @@ pub async fn submit(
                 .await
             {
                 Ok(forwarded) => attachments.extend(forwarded),
-                Err(error) => {
-                    app.mail.discard(&attachments);
-                    return Err(AppError::Internal(error));
-                }
+                Err(error) => return Err(AppError::Internal(error)),
             }
         }
         let delivered = app
@@ -174,7 +172,7 @@ pub async fn submit(
             Redirect::to(&format!("/threads/{}?sent=1", delivered.thread_id)).into_response(),
         );
     }
-    app.mail.discard(&submitted.attachments);
+    drop(submitted.attachments);
     if !submitted.attachment_names.is_empty() {
         errors.add(
             "attachments",

@@ -104,6 +104,7 @@ pub async fn read_compose_form(
     let mut check = Check::NotYet;
     let mut attachments = Vec::new();
     let mut attachment_names = Vec::new();
+    let mut allowance = None;
     while let Some(mut field) = multipart.next_field().await.map_err(bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         if name != "attachments" {
@@ -143,12 +144,32 @@ pub async fn read_compose_form(
                 Err(error) => Some((Err(error), field)),
             }
         }));
+        let left = match allowance {
+            Some(left) => left,
+            None => app.mail.storage_left(sender).await?,
+        };
         match app
             .mail
-            .stage_attachment(valid.2.clone(), file_name.clone(), media_type, chunks)
+            .stage_attachment(valid.2.clone(), file_name.clone(), media_type, chunks, left)
             .await
         {
-            Ok(staged) => attachments.push(staged),
+            Ok(staged) => {
+                allowance = Some(left.saturating_sub(staged.info.size));
+                attachments.push(staged);
+            }
+            Err(StageProblem::OverAllowance) => {
+                drain(&mut field).await?;
+                errors.add(
+                    "attachments",
+                    format!(
+                        "“{file_name}” does not fit in your storage allowance of {} ({} left). \
+                         Ask your administrator for more space, or send a smaller file.",
+                        format::size(app.config.storage_quota_bytes()),
+                        format::size(left)
+                    ),
+                );
+                check = Check::Invalid;
+            }
             Err(StageProblem::TooLarge) => {
                 drain(&mut field).await?;
                 errors.add(
@@ -161,14 +182,9 @@ pub async fn read_compose_form(
                 );
                 check = Check::Invalid;
             }
-            Err(StageProblem::Upload) => {
-                app.mail.discard(&attachments);
-                return Err(bad_form_message());
-            }
-            Err(StageProblem::Internal(error)) => {
-                app.mail.discard(&attachments);
-                return Err(AppError::Internal(error));
-            }
+            // Returning drops the attachments staged so far, which removes their blobs.
+            Err(StageProblem::Upload) => return Err(bad_form_message()),
+            Err(StageProblem::Internal(error)) => return Err(AppError::Internal(error)),
         }
     }
     if for_sending && matches!(check, Check::NotYet) {
