@@ -24,8 +24,8 @@ pub async fn security_headers(
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         // Page addresses may name cases or messages: nothing of them goes to another site.
-        // Within the service the
-        // browser names the page's origin, which the forgery check compares.
+        // Within the service the browser names the page's origin, which the forgery check
+        // compares.
         (header::REFERRER_POLICY, "same-origin"),
         (
             header::HeaderName::from_static("permissions-policy"),

@@ -547,7 +547,7 @@ async fn an_upload_broken_off_after_its_first_file_leaves_nothing(backend: Backe
     stream.write_all(request.as_bytes()).await.expect("write");
     // Wait until the first file is whole in the blob store, then go away mid-second.
     let mut waited = 0;
-    while blob_files(&o.app).len() < 1 && waited < 100 {
+    while blob_files(&o.app).is_empty() && waited < 100 {
         tokio::time::sleep(Duration::from_millis(50)).await;
         waited += 1;
     }
