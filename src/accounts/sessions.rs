@@ -55,11 +55,18 @@ impl Accounts {
         Ok(SessionCheck::Live(Box::new(session)))
     }
 
-    /// Counts a request as activity, writing at most once a minute.
+    /// Counts a request as activity, writing at most once a minute. When the database
+    /// cannot be written (a full disk), the request goes on: the person can still read,
+    /// and keep what they were writing, while the session's idle clock is not moved.
     pub async fn keep_alive(&self, session: &SessionUser) -> anyhow::Result<()> {
         let now = self.clock.now();
         if now - session.last_seen_at >= TOUCH_INTERVAL_SECONDS {
-            self.store.touch_session(&session.token_hash, now).await?;
+            match self.store.touch_session(&session.token_hash, now).await {
+                Err(error) if crate::store::storage_unavailable(&error) => {
+                    tracing::warn!(%error, "could not record session activity");
+                }
+                other => other?,
+            }
         }
         Ok(())
     }

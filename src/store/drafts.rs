@@ -32,6 +32,10 @@ impl Store {
                 Ok((result.rows_affected() == 1).then_some(id))
             }
             None => {
+                // In a transaction of its own: SQLite commits an INSERT … RETURNING when
+                // the statement is reset, after its row has been read, and a failed
+                // commit (a full disk) would go unreported.
+                let mut tx = self.pool.begin().await?;
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO drafts (user_id, updated_at, content) VALUES ($1, $2, $3) \
                      RETURNING id",
@@ -39,8 +43,9 @@ impl Store {
                 .bind(user_id)
                 .bind(now)
                 .bind(content)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(Some(id))
             }
         }

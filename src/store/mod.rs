@@ -21,6 +21,7 @@ mod second_factor;
 mod sessions;
 pub mod settings;
 mod throttle;
+mod unavailable;
 mod users;
 
 use std::time::Duration;
@@ -49,6 +50,7 @@ pub use search::SegmentRow;
 pub use second_factor::TotpState;
 pub use sessions::{NewSession, SessionUser};
 pub use throttle::Reservation;
+pub use unavailable::storage_unavailable;
 pub use users::{NewUser, SignInRecord, UserAccount};
 
 #[derive(Debug, thiserror::Error)]

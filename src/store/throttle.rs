@@ -24,7 +24,9 @@ impl Store {
         now: i64,
         rule: ThrottleRule,
     ) -> StoreResult<Reservation> {
-        // All SET expressions see the row as it was, on both backends.
+        // All SET expressions see the row as it was, on both backends. In a transaction of
+        // its own so that a failed commit is reported (see `save_draft`).
+        let mut tx = self.pool.begin().await?;
         let (paused_until, granted): (i64, i64) = sqlx::query_as(
             "INSERT INTO throttle_attempts \
                (throttle_key, window_start, attempts, paused_until, granted) \
@@ -56,8 +58,9 @@ impl Store {
         .bind(now - rule.window_seconds)
         .bind(rule.limit)
         .bind(now + rule.pause_seconds)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(if granted == 1 {
             Reservation::Granted {
                 paused_until: (paused_until > now).then_some(paused_until),

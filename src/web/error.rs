@@ -98,6 +98,15 @@ impl IntoResponse for AppError {
                 ),
                 None,
             ),
+            Self::Internal(error) if crate::store::storage_unavailable(error.as_ref()) => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "Casemail cannot save anything just now",
+                "The service's storage is full or cannot be written, so nothing was changed. \
+                 Try again later. Your administrator can see this in the service's log; if it \
+                 goes on, tell them and quote the reference below."
+                    .to_string(),
+                Some(format!("storage unavailable: {error:#}")),
+            ),
             Self::Internal(error) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Sorry, there is a problem with the service",

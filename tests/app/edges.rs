@@ -25,6 +25,7 @@ on_both_backends!(
     an_upload_broken_off_after_its_first_file_leaves_nothing,
     the_sweep_removes_files_no_message_refers_to,
     attachments_beyond_the_storage_allowance_are_refused,
+    a_full_disk_is_explained_and_what_was_typed_is_kept,
 );
 
 async fn only_a_plain_local_path_is_followed_after_sign_in(backend: Backend) {
@@ -630,4 +631,99 @@ async fn attachments_beyond_the_storage_allowance_are_refused(backend: Backend) 
     );
     assert!(page.contains("Second bundle"), "what was typed is kept");
     assert_eq!(blob_files(&o.app).len(), 1, "the refused file is not kept");
+}
+
+async fn a_full_disk_is_explained_and_what_was_typed_is_kept(backend: Backend) {
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let disk = crate::helpers::SmallDisk::mount(dir.path(), 24);
+    let app = TestApp::spawn_in(backend, dir, |_| {}).await;
+    app.user(
+        "fiona@pf.example",
+        OrganisationKind::Prosecution,
+        "Glasgow PF",
+    )
+    .await;
+    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
+        .await;
+    let ann = app.browser();
+    ann.sign_in_ok("ann@brodie.example").await;
+    let compose = ann.text("/compose").await;
+
+    if backend == Backend::Sqlite {
+        // The write-ahead log gives its space back, so every later write needs new space.
+        app.sql("PRAGMA wal_checkpoint(TRUNCATE)").await;
+    }
+    disk.fill();
+    let token = csrf_token(&compose).expect("a form token on the page");
+    let part = reqwest::multipart::Part::bytes(vec![5u8; 256 * 1024])
+        .file_name("bundle.pdf")
+        .mime_str("application/pdf")
+        .expect("media type");
+    let response = ann
+        .client
+        .post(app.url("/compose"))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf_token", token)
+                .text("to", "fiona@pf.example")
+                .text("subject", "Disclosure on a full disk")
+                .text("body", "TYPED-WORDS-8d1e that must not be lost")
+                .part("attachments", part)
+                .text("action", "send"),
+        )
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 507);
+    let page = response.text().await.expect("body");
+    assert!(page.contains("storage is full"), "says what happened");
+    assert!(
+        page.contains("TYPED-WORDS-8d1e"),
+        "what was typed comes back"
+    );
+    assert!(page.contains("Disclosure on a full disk"));
+    match backend {
+        // The database is elsewhere: the text is kept as a draft too.
+        Backend::Postgres => assert!(page.contains("kept in your drafts")),
+        Backend::Sqlite => assert!(page.contains("could not be kept as a draft")),
+    }
+
+    // Signing in needs the database to write a session: on SQLite, whose database is on
+    // the full disk, the person is told why.
+    let fiona = app.browser();
+    let signing_in = fiona.sign_in("fiona@pf.example", PASSWORD).await;
+    match backend {
+        Backend::Postgres => assert_eq!(signing_in.status(), 303),
+        Backend::Sqlite => {
+            assert_eq!(signing_in.status(), 507);
+            let page = signing_in.text().await.expect("body");
+            assert!(page.contains("storage is full or cannot be written"));
+        }
+    }
+
+    // Space again: everything works, and nothing was half-stored.
+    disk.free();
+    if backend == Backend::Sqlite {
+        fiona.sign_in_ok("fiona@pf.example").await;
+    }
+    assert!(
+        !fiona
+            .text("/mail/inbox")
+            .await
+            .contains("Disclosure on a full disk")
+    );
+    assert_eq!(app.number("SELECT COUNT(*) FROM attachments").await, 0);
+    let drafts = app.number("SELECT COUNT(*) FROM drafts").await;
+    match backend {
+        Backend::Postgres => assert_eq!(drafts, 1, "the draft it said it kept"),
+        Backend::Sqlite => assert_eq!(drafts, 0, "no draft, as it said"),
+    }
+    ann.send_ok(&Outgoing::to(
+        "fiona@pf.example",
+        "After the disk was cleared",
+        "Sent.",
+    ))
+    .await;
+    drop(app);
+    drop(disk);
 }

@@ -130,7 +130,17 @@ impl TestApp {
 
     /// A server whose configuration `adjust` changes first.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
-        let dir = Arc::new(TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}")));
+        let dir = TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        Self::spawn_in(backend, dir, adjust).await
+    }
+
+    /// A server storing under `dir` (for example a small disk of its own).
+    pub async fn spawn_in(
+        backend: Backend,
+        dir: TempDir,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
+        let dir = Arc::new(dir);
         let database = Arc::new(TestDatabase::create(backend, dir.path()).await);
         let mut config = Config::for_data_dir(dir.path());
         adjust(&mut config);
@@ -629,5 +639,54 @@ impl<'a> Outgoing<'a> {
             extra: &[],
             action: "send",
         }
+    }
+}
+
+/// A small filesystem of the test's own (tmpfs; mounting needs root), to fill up as a
+/// disk fills. Unmounted when dropped.
+pub struct SmallDisk {
+    path: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    pub fn mount(path: &std::path::Path, mib: u64) -> Self {
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(path)
+            .status()
+            .expect("run mount");
+        assert!(
+            status.success(),
+            "mounting a {mib} MiB tmpfs on {} failed: the full-disk tests need root",
+            path.display()
+        );
+        Self {
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// Writes a filler file until the disk has no space left.
+    pub fn fill(&self) {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(self.path.join("filler")).expect("filler");
+        let block = vec![0u8; 64 * 1024];
+        while filler.write_all(&block).is_ok() {}
+        let small = [0u8; 512];
+        while filler.write_all(&small).is_ok() {}
+        let _ = filler.sync_all();
+    }
+
+    /// Gives the space back.
+    pub fn free(&self) {
+        std::fs::remove_file(self.path.join("filler")).expect("remove filler");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.path)
+            .status();
     }
 }

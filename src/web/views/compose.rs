@@ -143,6 +143,10 @@ pub async fn submit(
             .await?;
         return Ok(Redirect::to(&format!("/drafts?saved={id}")).into_response());
     }
+    if submitted.storage_failed {
+        drop(submitted.attachments);
+        return kept_after_storage_failure(&app, &csrf, &user, form).await;
+    }
     if let (Some((outgoing, addressees)), true) = (submitted.ready, errors.is_empty()) {
         let mut attachments = submitted.attachments;
         if let Some(original) = outgoing.forward_of {
@@ -155,7 +159,7 @@ pub async fn submit(
                 Err(error) => return Err(AppError::Internal(error)),
             }
         }
-        let delivered = app
+        let delivered = match app
             .mail
             .send(
                 &user.account,
@@ -164,7 +168,15 @@ pub async fn submit(
                 attachments,
                 &client.address,
             )
-            .await?;
+            .await
+        {
+            Ok(delivered) => delivered,
+            Err(error) if crate::store::storage_unavailable(error.as_ref()) => {
+                tracing::error!(error = %format!("{error:#}"), "storage unavailable for sending");
+                return kept_after_storage_failure(&app, &csrf, &user, form).await;
+            }
+            Err(error) => return Err(AppError::Internal(error)),
+        };
         if let Some(draft_id) = form.draft_id {
             app.mail.delete_draft(&user.account, draft_id).await?;
         }
@@ -196,5 +208,48 @@ pub async fn submit(
     .await?
     .into_response();
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+/// The disk is full or read-only: the message was not sent. It is kept as a draft if the
+/// database can still be written, and in any case comes back in the form as typed.
+async fn kept_after_storage_failure(
+    app: &AppState,
+    csrf: &CsrfToken,
+    user: &CurrentUser,
+    mut form: ComposeFields,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    match app
+        .mail
+        .save_draft(&user.account, form.draft_id, &form.composition())
+        .await
+    {
+        Ok(id) => {
+            form.draft_id = Some(id);
+            errors.add(
+                "body",
+                "Your message was not sent because the service’s storage is full or \
+                 cannot be written. It has been kept in your drafts, without its attachments: \
+                 send it again later.",
+            );
+        }
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "could not keep a draft either");
+            errors.add(
+                "body",
+                "Your message was not sent because the service’s storage is full or \
+                 cannot be written, and it could not be kept as a draft. What you typed is \
+                 below: copy it somewhere safe before you leave this page, and send it again \
+                 later.",
+            );
+        }
+    }
+    form.action = String::new();
+    let mut response =
+        ComposePage::new(app, csrf, user, form, errors, "Write a message", Vec::new())
+            .await?
+            .into_response();
+    *response.status_mut() = axum::http::StatusCode::INSUFFICIENT_STORAGE;
     Ok(response)
 }

@@ -81,6 +81,8 @@ pub struct SubmittedCompose {
     pub ready: Option<(Outgoing, Addressees)>,
     pub attachments: Vec<StagedAttachment>,
     pub attachment_names: Vec<String>,
+    /// An attachment could not be stored: the disk is full or read-only.
+    pub storage_failed: bool,
 }
 
 enum Check {
@@ -105,6 +107,7 @@ pub async fn read_compose_form(
     let mut attachments = Vec::new();
     let mut attachment_names = Vec::new();
     let mut allowance = None;
+    let mut storage_failed = false;
     while let Some(mut field) = multipart.next_field().await.map_err(bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         if name != "attachments" {
@@ -184,6 +187,14 @@ pub async fn read_compose_form(
             }
             // Returning drops the attachments staged so far, which removes their blobs.
             Err(StageProblem::Upload) => return Err(bad_form_message()),
+            Err(StageProblem::Internal(error))
+                if crate::store::storage_unavailable(error.as_ref()) =>
+            {
+                tracing::error!(error = %format!("{error:#}"), "storage unavailable for an attachment");
+                drain(&mut field).await?;
+                storage_failed = true;
+                check = Check::Invalid;
+            }
             Err(StageProblem::Internal(error)) => return Err(AppError::Internal(error)),
         }
     }
@@ -203,6 +214,7 @@ pub async fn read_compose_form(
         ready,
         attachments,
         attachment_names,
+        storage_failed,
     })
 }
 

@@ -1,0 +1,54 @@
+//! Telling a full or read-only disk apart from other failures, so that people are told
+//! what happened (and keep what they typed) instead of seeing a generic error.
+
+use super::StoreError;
+
+/// Whether `error`, or anything it was caused by, says storage cannot be written: the
+/// disk is full, over quota or read-only, for the database or the blob store.
+pub fn storage_unavailable(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if let Some(StoreError::Database(database)) = error.downcast_ref::<StoreError>()
+            && sqlx_unavailable(database)
+        {
+            return true;
+        }
+        if let Some(database) = error.downcast_ref::<sqlx::Error>()
+            && sqlx_unavailable(database)
+        {
+            return true;
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && io_unavailable(io)
+        {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
+fn io_unavailable(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::StorageFull | ErrorKind::ReadOnlyFilesystem | ErrorKind::QuotaExceeded
+    )
+}
+
+fn sqlx_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(io) => io_unavailable(io),
+        sqlx::Error::Database(database) => {
+            let code = database.code().unwrap_or_default();
+            // SQLite reports its result code (primary code in the low byte): FULL (13),
+            // READONLY (8), or an I/O error writing (10). PostgreSQL uses SQLSTATE:
+            // disk_full, read_only_sql_transaction, io_error.
+            match code.parse::<i64>() {
+                Ok(sqlite) => matches!(sqlite & 0xff, 8 | 10 | 13),
+                Err(_) => matches!(code.as_ref(), "53100" | "25006" | "58030"),
+            }
+        }
+        _ => false,
+    }
+}
