@@ -30,7 +30,17 @@ document.addEventListener("click", (event) => {
 });
 
 // Upload progress: with JavaScript the compose form is sent with XMLHttpRequest so the
-// bar can show how much has been uploaded; without it the form posts normally.
+// page can show how much has been sent and how long is left; without it the form posts
+// normally. If the connection breaks, the form stays as it was, ready to send again.
+const megabytes = (bytes) => `${(bytes / 1048576).toFixed(1)} MB`;
+
+function timeLeft(seconds) {
+  if (!Number.isFinite(seconds)) return "";
+  if (seconds < 60) return "less than a minute left";
+  const minutes = Math.round(seconds / 60);
+  return minutes === 1 ? "about 1 minute left" : `about ${minutes} minutes left`;
+}
+
 document.addEventListener("submit", (event) => {
   const form = event.target;
   const button = event.submitter;
@@ -38,19 +48,40 @@ document.addEventListener("submit", (event) => {
   const files = form.querySelector('input[type="file"]');
   if (!files || files.files.length === 0 || event.defaultPrevented) return;
   const bar = document.getElementById(button.dataset.uploadProgress);
+  const status = document.getElementById("upload-status");
   event.preventDefault();
   const data = new FormData(form);
   data.set(button.name, button.value);
   const request = new XMLHttpRequest();
+  const started = performance.now();
   // getAttribute: the buttons named "action" shadow the form's action property.
   request.open("POST", form.getAttribute("action"));
   request.upload.addEventListener("progress", (progress) => {
-    if (bar && progress.lengthComputable) {
+    if (!progress.lengthComputable) return;
+    const seconds = (performance.now() - started) / 1000;
+    const rate = progress.loaded / Math.max(seconds, 0.001);
+    const left = (progress.total - progress.loaded) / rate;
+    if (bar) {
       bar.hidden = false;
       bar.value = Math.round((progress.loaded / progress.total) * 100);
       bar.textContent = `${bar.value}%`;
     }
+    if (status) {
+      status.textContent = progress.loaded >= progress.total
+        ? "Sent. Waiting for Casemail to confirm…"
+        : `${megabytes(progress.loaded)} of ${megabytes(progress.total)} sent, ${timeLeft(left)}`;
+    }
   });
+  const broken = () => {
+    button.disabled = false;
+    if (bar) bar.hidden = true;
+    if (status) {
+      status.textContent =
+        "The upload stopped before it was finished, so nothing was sent. Check your connection and press Send again: what you typed is still here.";
+    }
+  };
+  request.addEventListener("error", broken);
+  request.addEventListener("abort", broken);
   request.addEventListener("load", () => {
     if (request.responseURL && request.status < 400 && request.responseURL !== window.location.href) {
       window.location.assign(request.responseURL);
