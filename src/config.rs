@@ -70,6 +70,19 @@ pub enum AdminCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Recover one account with the offline recovery identity, on a machine of the key
+    /// custodians' choosing (with access to the database): the person's keys are
+    /// re-wrapped to a temporary password, printed here, which they must change when they
+    /// sign in. Recorded in the audit trail. The identity is read from --identity-file or
+    /// standard input, never from an argument.
+    Recover {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+        /// The file holding the secret half of the recovery key (AGE-SECRET-KEY-1…).
+        #[arg(long)]
+        identity_file: Option<PathBuf>,
+    },
     /// Generate a new recovery key pair: the public half becomes the deployment's recovery
     /// recipient, the secret half is written to a file for the key custodians to take
     /// offline. Accounts are re-wrapped to the new recipient as their owners sign in.

@@ -181,23 +181,25 @@ impl Accounts {
             .await?
     }
 
-    /// An administrator recovers an account with the offline recovery identity, supplied
-    /// for this one operation and never stored. Returns a temporary password for the
-    /// person, who must change it when they sign in.
+    /// Recovers an account with the offline recovery identity, supplied for this one
+    /// operation and never stored: by an administrator in the web form, or by the key
+    /// custodians with `casemail admin recover` on a machine of their choosing (`origin`
+    /// says which, for the audit trail). Returns a temporary password for the person, who
+    /// must change it when they sign in. The identity is held as a secret, zeroised when
+    /// dropped.
     pub async fn recover_with_identity(
         &self,
-        admin: &UserAccount,
+        origin: &Origin,
         user_id: i64,
-        recovery_identity: &str,
-        client_address: &str,
+        recovery_identity: &SecretString,
     ) -> Result<String, RecoveryError> {
-        let line = recovery_identity
+        let custodian = recovery_identity
+            .expose_secret()
             .lines()
             .map(str::trim)
             .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+            .and_then(|line| age::x25519::Identity::from_str(line).ok())
             .ok_or(RecoveryError::WrongIdentity)?;
-        let custodian =
-            age::x25519::Identity::from_str(line).map_err(|_| RecoveryError::WrongIdentity)?;
         let (wrapped, _) = self
             .store
             .recovery_wrap(user_id)
@@ -205,6 +207,7 @@ impl Accounts {
             .ok_or(RecoveryError::WrongIdentity)?;
         let identity = UserIdentity::unwrap_with(&wrapped, &custodian)
             .map_err(|_| RecoveryError::WrongIdentity)?;
+        drop(custodian);
         let account = self.store.user_account(user_id).await?.context("account")?;
         if identity.recipient() != account.public_recipient {
             return Err(RecoveryError::WrongIdentity);
@@ -220,10 +223,9 @@ impl Accounts {
             .await?;
         record_admin_reset(
             &mut change,
-            admin,
+            origin,
             &account,
             EventKind::AccountRecovered,
-            client_address,
             now,
         )
         .await?;
@@ -274,10 +276,9 @@ impl Accounts {
             .await?;
         record_admin_reset(
             &mut change,
-            admin,
+            &Origin::user(admin, client_address),
             &account,
             EventKind::NewKeysIssued,
-            client_address,
             now,
         )
         .await?;
@@ -289,19 +290,13 @@ impl Accounts {
 /// The event and the email to the person whose password an administrator reset.
 async fn record_admin_reset(
     change: &mut Change,
-    admin: &UserAccount,
+    origin: &Origin,
     account: &UserAccount,
     kind: EventKind,
-    client_address: &str,
     now: i64,
 ) -> anyhow::Result<()> {
     change
-        .record(&[Origin::user(admin, client_address).user_event(
-            now,
-            kind,
-            account.id,
-            serde_json::json!({}),
-        )])
+        .record(&[origin.user_event(now, kind, account.id, serde_json::json!({}))])
         .await?;
     let body = if kind == EventKind::NewKeysIssued {
         format!(

@@ -33,6 +33,14 @@ impl Origin {
         }
     }
 
+    /// An operator at the server's command line (recovery with the offline identity).
+    pub fn command_line() -> Self {
+        Self {
+            client_address: "command line".to_string(),
+            ..Self::default()
+        }
+    }
+
     /// Casemail itself: the inactivity policy, time limits.
     pub fn system() -> Self {
         Self::default()

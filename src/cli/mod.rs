@@ -1,5 +1,5 @@
-//! The commands: serve (default), demo, admin create, keys recovery-new, audit verify and
-//! head. Each builds the application state and calls services; none touches the store.
+//! The commands: serve (default), demo, admin create, keys recovery-new and recover,
+//! audit verify and head. Each builds the application state and calls services; none touches the store.
 
 mod demo;
 
@@ -64,6 +64,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     anyhow::bail!("BROKEN after {} events: {broken}", verification.count)
                 }
             }
+        }
+        Command::Keys(KeysCommand::Recover {
+            email,
+            identity_file,
+        }) => {
+            let identity = read_secret(identity_file.as_deref(), "the recovery identity")?;
+            let temporary = recover_account(&app, &email, &identity).await?;
+            println!("Recovered {email}. Temporary password (tell them by a separate channel):");
+            println!("{temporary}");
+            println!("They must choose a new password when they sign in; their mail is kept.");
+            Ok(())
         }
         Command::Keys(KeysCommand::RecoveryNew) => {
             let path = app.accounts.rotate_recovery_key().await?;
@@ -138,6 +149,43 @@ fn read_password(file: Option<&std::path::Path>) -> anyhow::Result<String> {
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input)?;
     Ok(input.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// A secret from a file, or from standard input when no file is named; held zeroised.
+fn read_secret(
+    file: Option<&std::path::Path>,
+    what: &str,
+) -> anyhow::Result<secrecy::SecretString> {
+    let text = match file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => {
+            eprintln!("Paste {what} (then Enter, Ctrl-D):");
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input)?;
+            input
+        }
+    };
+    Ok(secrecy::SecretString::from(text))
+}
+
+/// Recovers the account at `email` with the offline identity (`casemail keys recover`);
+/// returns the temporary password.
+pub async fn recover_account(
+    app: &AppState,
+    email: &str,
+    identity: &secrecy::SecretString,
+) -> anyhow::Result<String> {
+    let address = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let account = app
+        .accounts
+        .account_by_email(&address)
+        .await?
+        .with_context(|| format!("there is no account for {email}"))?;
+    app.accounts
+        .recover_with_identity(&crate::audit::Origin::command_line(), account.id, identity)
+        .await
+        .map_err(|problem| anyhow::anyhow!("{problem}"))
 }
 
 /// Creates a service administrator and prints their recovery code.

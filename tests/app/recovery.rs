@@ -6,6 +6,7 @@ use crate::on_both_backends;
 on_both_backends!(
     a_recovery_code_resets_the_password_and_keeps_the_mail,
     the_offline_recovery_identity_lets_an_admin_recover_an_account,
+    custodians_recover_an_account_at_the_command_line,
     new_keys_leave_old_mail_unreadable,
 );
 
@@ -144,6 +145,75 @@ async fn a_recovery_code_resets_the_password_and_keeps_the_mail(backend: Backend
     assert!(
         nina.text(&thread).await.contains("KEPT-BODY"),
         "old mail is still readable"
+    );
+}
+
+async fn custodians_recover_an_account_at_the_command_line(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    invited_with_mail(&app).await;
+    // The identity comes on standard input (a file works the same), never as an argument.
+    let identity =
+        std::fs::read_to_string(app.app.config.recovery_secret_path()).expect("read the file");
+    let run = |stdin: String| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_casemail"));
+        command
+            .args(["keys", "recover", "--email", "nina@pf.example"])
+            .env("CASEMAIL_DATA_DIR", app.dir.path())
+            .env("CASEMAIL_DATABASE_URL", &app.database.url)
+            .env("CASEMAIL_LOG_FORMAT", "json")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().expect("run casemail keys recover");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write the identity");
+        child.wait_with_output().expect("wait")
+    };
+    let wrong =
+        run("AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\n".into());
+    assert!(!wrong.status.success(), "a wrong identity recovers nothing");
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("not the one this account was wrapped to")
+    );
+
+    let done = run(identity.clone());
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let printed = String::from_utf8_lossy(&done.stdout).into_owned();
+    assert!(
+        !printed.contains("AGE-SECRET-KEY"),
+        "the identity is never printed"
+    );
+    let temporary = printed
+        .lines()
+        .find(|line| line.starts_with("temp-"))
+        .expect("the temporary password")
+        .trim()
+        .to_string();
+    let nina = app.browser();
+    assert_eq!(
+        location(&nina.sign_in("nina@pf.example", &temporary).await),
+        "/"
+    );
+    assert_eq!(
+        location(&nina.get("/mail/inbox").await),
+        "/account/password",
+        "the temporary password must be replaced first"
+    );
+    let recorded = app
+        .text_of("SELECT client_address FROM audit_events WHERE kind = 'admin.account_recovered'")
+        .await;
+    assert_eq!(
+        recorded, "command line",
+        "the audit trail says how it was done"
     );
 }
 

@@ -6,9 +6,11 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::accounts::RecoveryError;
+use crate::audit::Origin;
 use crate::domain::FieldErrors;
 use crate::domain::Password;
 use crate::state::AppState;
@@ -136,8 +138,9 @@ pub struct TemporaryPasswordPage {
 
 #[derive(Deserialize, Default)]
 pub struct AdminRecoverForm {
-    #[serde(default)]
-    recovery_identity: String,
+    /// The offline identity, as a secret: zeroised when the form is dropped.
+    #[serde(default = "no_identity")]
+    recovery_identity: SecretString,
     #[serde(default)]
     confirm: String,
 }
@@ -155,10 +158,9 @@ pub async fn admin_recover(
     match app
         .accounts
         .recover_with_identity(
-            &user.account,
+            &Origin::user(&user.account, &client.address),
             user_id,
             &form.recovery_identity,
-            &client.address,
         )
         .await
     {
@@ -206,4 +208,8 @@ pub async fn admin_new_keys(
         new_keys: true,
     }
     .into_response())
+}
+
+fn no_identity() -> SecretString {
+    SecretString::from(String::new())
 }
