@@ -98,22 +98,22 @@ impl Accounts {
         let known_device = self
             .known_device(device, record.as_ref().map(|r| r.id), now)
             .await?;
-        let keys = vec![
-            (
-                format!("recovery:address:{client_address}"),
-                ThrottleRule::RECOVERY_ADDRESS,
-            ),
-            match &known_device {
-                Some(device) => (
-                    throttle::typed_key("recovery:device", device),
-                    ThrottleRule::RECOVERY_ACCOUNT,
+        let keys = match &known_device {
+            Some(device) => vec![(
+                throttle::typed_key("recovery:device", device),
+                ThrottleRule::RECOVERY_ACCOUNT,
+            )],
+            None => vec![
+                (
+                    format!("recovery:address:{client_address}"),
+                    ThrottleRule::RECOVERY_ADDRESS,
                 ),
-                None => (
+                (
                     throttle::typed_key("recovery:account", email),
                     ThrottleRule::RECOVERY_ACCOUNT,
                 ),
-            },
-        ];
+            ],
+        };
         let reserved = match throttle::reserve(&self.store, now, keys).await? {
             Ok(reserved) => reserved,
             Err(until) => return Err(RecoveryError::Paused(minutes_until(now, until))),

@@ -33,8 +33,9 @@ pub struct SignedIn {
     pub cookie: SessionCookie,
     /// The session waits for a second-factor code before it can be used.
     pub second_factor: bool,
-    /// The device token for this browser to keep (new, or the one it sent).
-    pub device: String,
+    /// The device token for this browser to keep (new, or the one it sent); none while a
+    /// second factor is awaited.
+    pub device: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,22 +71,24 @@ impl Accounts {
                 now,
             )
             .await?;
-        let keys = vec![
-            (
-                format!("sign-in:address:{}", attempt.client_address),
-                ThrottleRule::SIGN_IN_ADDRESS,
-            ),
-            match &known_device {
-                Some(device) => (
-                    throttle::typed_key("sign-in:device", device),
-                    ThrottleRule::SIGN_IN_KNOWN_DEVICE,
+        // A browser that has signed in to this account before is counted on its own, not
+        // with its client address: others behind the same address cannot pause it.
+        let keys = match &known_device {
+            Some(device) => vec![(
+                throttle::typed_key("sign-in:device", device),
+                ThrottleRule::SIGN_IN_KNOWN_DEVICE,
+            )],
+            None => vec![
+                (
+                    format!("sign-in:address:{}", attempt.client_address),
+                    ThrottleRule::SIGN_IN_ADDRESS,
                 ),
-                None => (
+                (
                     throttle::typed_key("sign-in:account", attempt.email),
                     ThrottleRule::SIGN_IN_ACCOUNT,
                 ),
-            },
-        ];
+            ],
+        };
         let reserved = match throttle::reserve(&self.store, now, keys).await? {
             Ok(reserved) => reserved,
             Err(until) => {
@@ -125,13 +128,6 @@ impl Accounts {
             }
         };
         reserved.give_back(&self.store).await?;
-        let device = match known_device {
-            Some(device) => device,
-            None => RandomToken::generate().into_string(),
-        };
-        self.store
-            .trust_device(&sha256_hex(device.as_bytes()), record.id, now)
-            .await?;
         let account = Some((record.id, record.organisation_id));
         if let Some(refusal) = record.status.refusal() {
             self.record_attempt(
@@ -159,6 +155,13 @@ impl Accounts {
         let (cookie, session_key) = SessionCookie::generate();
         let sealed = session_key.seal(&identity).map_err(anyhow::Error::from)?;
         let second_factor = self.store.totp_state(record.id).await?.secret.is_some();
+        // A browser becomes known only once it is fully signed in: with a second factor,
+        // when the code is accepted (`trust_browser`).
+        let device = if second_factor {
+            None
+        } else {
+            Some(self.trust_browser(record.id, known_device).await?)
+        };
         let mut change = self.store.begin(now).await?;
         if let Some(previous) = &attempt.previous_session {
             change.end_session(previous).await?;
@@ -201,9 +204,23 @@ impl Accounts {
         })
     }
 
+    /// Remembers a browser that has fully signed in to `user_id`: the token it already had
+    /// for this account, or a new one. Returns the token for its device cookie.
+    pub async fn trust_browser(
+        &self,
+        user_id: i64,
+        known: Option<String>,
+    ) -> anyhow::Result<String> {
+        let device = known.unwrap_or_else(|| RandomToken::generate().into_string());
+        self.store
+            .trust_device(&sha256_hex(device.as_bytes()), user_id, self.clock.now())
+            .await?;
+        Ok(device)
+    }
+
     /// The browser's device token, if it has signed in to this account before (and
     /// recently enough to be remembered).
-    pub(super) async fn known_device(
+    pub async fn known_device(
         &self,
         device: Option<&str>,
         user_id: Option<i64>,

@@ -50,15 +50,14 @@ impl Mail {
         mut attachments: Vec<StagedAttachment>,
         client_address: &str,
     ) -> anyhow::Result<Delivered> {
-        let delivered = self
-            .deliver(sender, outgoing, addressees, &attachments, client_address)
-            .await?;
-        // Only now do the blobs belong to a message; on any error above, dropping the
-        // staged attachments removes them.
-        for attachment in &mut attachments {
-            attachment.delivered = true;
-        }
-        Ok(delivered)
+        self.deliver(
+            sender,
+            outgoing,
+            addressees,
+            &mut attachments,
+            client_address,
+        )
+        .await
     }
 
     async fn deliver(
@@ -66,7 +65,7 @@ impl Mail {
         sender: &UserAccount,
         outgoing: Outgoing,
         addressees: &Addressees,
-        attachments: &[StagedAttachment],
+        attachments: &mut [StagedAttachment],
         client_address: &str,
     ) -> anyhow::Result<Delivered> {
         let thread_id = match outgoing.reply_to {
@@ -103,6 +102,12 @@ impl Mail {
         change
             .notify(&self.new_mail_notifications(sender, addressees))
             .await?;
+        // From the moment the commit is attempted the blobs may belong to a message (the
+        // commit can succeed after this request is gone): they are no longer removed on
+        // drop. If the commit failed, the sweep removes them, since no row names them.
+        for attachment in attachments.iter_mut() {
+            attachment.delivered = true;
+        }
         change.commit().await?;
         Ok(delivered)
     }

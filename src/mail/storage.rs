@@ -6,13 +6,13 @@ use std::time::{Duration, SystemTime};
 use super::Mail;
 use crate::store::UserAccount;
 
-/// A partial upload not written to for this long is dead: a moving upload writes at
-/// least every idle limit.
-const PARTIAL_UPLOAD_AGE: Duration = Duration::from_secs(3600);
+/// A partial upload not written to for this long is dead. Generous: a very slow upload
+/// writes its file only as buffers fill.
+const PARTIAL_UPLOAD_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// A whole blob no attachment names is removed once this old. Generous, because a blob is
 /// whole before its message is delivered: the first file of a long, slow upload of many
-/// files waits for the last.
+/// files waits for the last (uploads are cut after `limits::UPLOAD_HOURS`).
 pub const ORPHAN_BLOB_AGE: Duration = Duration::from_secs(24 * 3600);
 
 impl Mail {
@@ -41,6 +41,18 @@ impl Mail {
         })
         .await??;
         let referenced = self.store.referenced_blobs(&candidates).await?;
+        if referenced.is_empty()
+            && !candidates.is_empty()
+            && self.store.attachment_count().await? == 0
+        {
+            // Files but no attachment rows at all: most likely a data directory started
+            // against the wrong (or a new) database. Remove nothing.
+            tracing::warn!(
+                files = candidates.len(),
+                "attachment files exist but the database has no attachments: not sweeping"
+            );
+            return Ok(partials);
+        }
         let orphans: Vec<String> = candidates
             .into_iter()
             .filter(|id| !referenced.contains(id))

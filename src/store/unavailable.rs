@@ -41,12 +41,17 @@ fn sqlx_unavailable(error: &sqlx::Error) -> bool {
         sqlx::Error::Io(io) => io_unavailable(io),
         sqlx::Error::Database(database) => {
             let code = database.code().unwrap_or_default();
-            // SQLite reports its result code (primary code in the low byte): FULL (13),
-            // READONLY (8), or an I/O error writing (10). PostgreSQL uses SQLSTATE:
-            // disk_full, read_only_sql_transaction, io_error.
-            match code.parse::<i64>() {
-                Ok(sqlite) => matches!(sqlite & 0xff, 8 | 10 | 13),
-                Err(_) => matches!(code.as_ref(), "53100" | "25006" | "58030"),
+            if database
+                .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                // SQLite's result code, primary code in the low byte: READONLY (8), an
+                // I/O error writing (10), FULL (13).
+                code.parse::<i64>()
+                    .is_ok_and(|sqlite| matches!(sqlite & 0xff, 8 | 10 | 13))
+            } else {
+                // PostgreSQL's SQLSTATE: disk_full, read_only_sql_transaction, io_error.
+                matches!(code.as_ref(), "53100" | "25006" | "58030")
             }
         }
         _ => false,

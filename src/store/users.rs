@@ -314,7 +314,7 @@ impl Change {
     }
 
     /// Replaces the password and its wrap, and whether a change is required at next use;
-    /// every session of the account ends.
+    /// every session of the account ends, and no browser stays known to it.
     pub async fn reset_password(
         &mut self,
         user_id: i64,
@@ -335,6 +335,10 @@ impl Change {
         .execute(self.conn())
         .await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        sqlx::query("DELETE FROM trusted_devices WHERE user_id = $1")
             .bind(user_id)
             .execute(self.conn())
             .await?;

@@ -179,9 +179,16 @@ async fn first_part_token(body: Body, boundary: String) -> (Option<String>, Body
     let mut rest = body.into_data_stream();
     let delimiter = format!("--{boundary}");
     let mut start = Vec::new();
-    while start.len() < FIRST_PART_LIMIT && occurrences(&start, delimiter.as_bytes()) < 2 {
+    let mut delimiters = 0;
+    while start.len() < FIRST_PART_LIMIT && delimiters < 2 {
         match rest.next().await {
-            Some(Ok(chunk)) => start.extend_from_slice(&chunk),
+            Some(Ok(chunk)) => {
+                // Only the new bytes (and the delimiter's length before them) are searched,
+                // so many small chunks cost no more than one large one.
+                let from = start.len().saturating_sub(delimiter.len() - 1);
+                start.extend_from_slice(&chunk);
+                delimiters += occurrences(&start[from..], delimiter.as_bytes());
+            }
             Some(Err(_)) => return (None, Body::empty()),
             None => break,
         }

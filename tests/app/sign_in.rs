@@ -182,6 +182,10 @@ async fn one_address_guessing_at_many_accounts_is_paused(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| config.trust_forwarded_for = true).await;
     app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
         .await;
+    // Ann's own browser, behind the same office address as the guesser.
+    let ann = app.browser_at("203.0.113.9");
+    ann.sign_in_ok("ann@brodie.example").await;
+    ann.submit("/account", "/sign-out", &[]).await;
     let guesser = app.browser_at("203.0.113.9");
     for n in 0..ThrottleRule::SIGN_IN_ADDRESS.limit {
         let response = guesser
@@ -202,6 +206,11 @@ async fn one_address_guessing_at_many_accounts_is_paused(backend: Backend) {
     app.browser_at("198.51.100.7")
         .sign_in_ok("ann@brodie.example")
         .await;
+    assert_eq!(
+        ann.sign_in("ann@brodie.example", PASSWORD).await.status(),
+        303,
+        "a browser known to the account is not paused with its address"
+    );
 }
 
 async fn simultaneous_wrong_passwords_are_checked_at_most_up_to_the_limit(backend: Backend) {

@@ -18,6 +18,13 @@ impl Store {
         Ok(bytes)
     }
 
+    pub async fn attachment_count(&self) -> StoreResult<i64> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM attachments")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count)
+    }
+
     /// Of `blob_ids`, the ones some attachment refers to.
     pub async fn referenced_blobs(&self, blob_ids: &[String]) -> StoreResult<HashSet<String>> {
         let mut referenced = HashSet::new();

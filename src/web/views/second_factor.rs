@@ -15,6 +15,7 @@ use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::extract::{ClientInfo, CurrentUser};
 use crate::web::page::{Page, Section};
+use crate::web::session;
 
 #[derive(Deserialize, Default)]
 pub struct CodeForm {
@@ -41,6 +42,7 @@ pub async fn check_code(
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
     client: ClientInfo,
+    headers: axum::http::HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     let identity = user.identity()?;
@@ -55,7 +57,25 @@ pub async fn check_code(
         )
         .await
     {
-        Ok(()) => Ok(Redirect::to("/").into_response()),
+        Ok(()) => {
+            // Fully signed in: this browser is now known to the account.
+            let known = app
+                .accounts
+                .known_device(
+                    session::read_device(&headers, &app.config).as_deref(),
+                    Some(user.account.id),
+                    app.clock.now(),
+                )
+                .await?;
+            let token = app.accounts.trust_browser(user.account.id, known).await?;
+            let mut response = Redirect::to("/").into_response();
+            if let Some(cookie) = session::set_device(&app.config, &token) {
+                response
+                    .headers_mut()
+                    .append(axum::http::header::SET_COOKIE, cookie);
+            }
+            Ok(response)
+        }
         Err(CodeProblem::Internal(e)) => Err(AppError::Internal(e)),
         Err(problem) => {
             let mut errors = FieldErrors::default();

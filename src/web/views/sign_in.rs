@@ -117,7 +117,10 @@ pub async fn submit(
                 if let Some(cookie) = session::set(&app.config, &signed_in.cookie) {
                     response.headers_mut().append(header::SET_COOKIE, cookie);
                 }
-                if let Some(device) = session::set_device(&app.config, &signed_in.device) {
+                if let Some(device) = signed_in
+                    .device
+                    .and_then(|token| session::set_device(&app.config, &token))
+                {
                     response.headers_mut().append(header::SET_COOKIE, device);
                 }
                 tracing::info!(user_id = signed_in.user_id, "signed in");
