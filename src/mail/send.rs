@@ -214,21 +214,28 @@ impl Mail {
     }
 
     /// Re-encrypts the attachments of a message the forwarder can read for a new set of
-    /// recipients, streaming each through the forwarder's session identity.
+    /// recipients, streaming each through the forwarder's session identity. The copies
+    /// count against the forwarder's storage allowance.
     pub async fn forward_attachments(
         &self,
         forwarder: &UserAccount,
         identity: UserIdentity,
         message_id: i64,
         addressees: &Addressees,
-    ) -> anyhow::Result<Vec<StagedAttachment>> {
+    ) -> Result<Vec<StagedAttachment>, StageProblem> {
         let recipients = addressees.content_recipients(forwarder)?;
         let (envelope, _, rows) = self
             .store
             .message_for_user(forwarder.id, message_id)
-            .await?
+            .await
+            .map_err(anyhow::Error::from)?
             .context("forwarding a message the sender cannot see")?;
-        let content: EnvelopeContent = open_item(&identity, &envelope)?;
+        let copies: i64 = rows.iter().map(|row| row.size).sum();
+        if u64::try_from(copies).unwrap_or(u64::MAX) > self.storage_left(forwarder).await? {
+            return Err(StageProblem::OverAllowance);
+        }
+        let content: EnvelopeContent =
+            open_item(&identity, &envelope).map_err(anyhow::Error::from)?;
         let blobs = self.blobs.clone();
         tokio::task::spawn_blocking(move || {
             let mut staged = Vec::new();
@@ -242,9 +249,11 @@ impl Mail {
                 let blob_id = pending.commit(file)?;
                 staged.push(StagedAttachment::new(&blobs, blob_id, info));
             }
-            Ok(staged)
+            anyhow::Ok(staged)
         })
-        .await?
+        .await
+        .map_err(anyhow::Error::from)?
+        .map_err(StageProblem::from)
     }
 
     /// Encrypts an attachment as it streams in, straight into a new blob: it never sits

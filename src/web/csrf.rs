@@ -127,9 +127,14 @@ fn same_origin(headers: &axum::http::HeaderMap, public_url: &str) -> bool {
     if origin.eq_ignore_ascii_case(public_url) {
         return true;
     }
-    let authority = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
+    // The same host, by the same scheme as the service: on https, an `http://` page of
+    // this host is another origin.
+    let scheme = if public_url.starts_with("https://") {
+        "https://"
+    } else {
+        "http://"
+    };
+    let authority = origin.strip_prefix(scheme);
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     matches!((authority, host), (Some(authority), Some(host)) if authority.eq_ignore_ascii_case(host))
 }
@@ -257,8 +262,16 @@ mod tests {
             public
         ));
         assert!(same_origin(
-            &headers(Some("http://localhost:8080"), "localhost:8080"),
+            &headers(Some("https://localhost:8080"), "localhost:8080"),
             public
+        ));
+        assert!(!same_origin(
+            &headers(Some("http://mail.example"), "mail.example"),
+            public
+        ));
+        assert!(same_origin(
+            &headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
         ));
         assert!(same_origin(&headers(None, "mail.example"), public));
         assert!(!same_origin(

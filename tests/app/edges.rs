@@ -631,6 +631,47 @@ async fn attachments_beyond_the_storage_allowance_are_refused(backend: Backend) 
     );
     assert!(page.contains("Second bundle"), "what was typed is kept");
     assert_eq!(blob_files(&o.app).len(), 1, "the refused file is not kept");
+
+    // Forwarding makes copies for the new recipients: they count too.
+    let received = o
+        .fiscal
+        .send_ok(&Outgoing {
+            attachments: &[("bundle.pdf", vec![9u8; 400 * 1024])],
+            ..Outgoing::to("ann@brodie.example", "Bundle for you", "Attached.")
+        })
+        .await;
+    let id: i64 = received
+        .trim_start_matches("/threads/")
+        .split(['?', '#'])
+        .next()
+        .expect("a path")
+        .parse()
+        .expect("thread id");
+    let message = o
+        .app
+        .store
+        .thread_for_user(o.ids[1], id)
+        .await
+        .expect("the thread")[0]
+        .message_id;
+    let extra = [("forward_of", message.to_string())];
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let forwarded = o
+        .ann
+        .send(&Outgoing {
+            extra: &extra,
+            ..Outgoing::to("bob@kerr.example", "Fwd: Bundle for you", "For you.")
+        })
+        .await;
+    assert_eq!(forwarded.status(), 422);
+    assert!(
+        forwarded
+            .text()
+            .await
+            .expect("body")
+            .contains("forwarded attachments do not fit")
+    );
+    assert_eq!(blob_files(&o.app).len(), 2, "no copy was made");
 }
 
 async fn a_full_disk_is_explained_and_what_was_typed_is_kept(backend: Backend) {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::upload::{ComposeFields, read_compose_form};
 use crate::domain::FieldErrors;
+use crate::mail::StageProblem;
 use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
@@ -132,7 +133,7 @@ pub async fn submit(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let submitted = read_compose_form(&app, &user.account, multipart, true).await?;
-    let mut form = submitted.fields;
+    let form = submitted.fields;
     let mut errors = submitted.errors;
     if form.action == "draft" {
         // Drafts keep no files: dropping the staged ones removes them.
@@ -156,7 +157,20 @@ pub async fn submit(
                 .await
             {
                 Ok(forwarded) => attachments.extend(forwarded),
-                Err(error) => return Err(AppError::Internal(error)),
+                Err(StageProblem::OverAllowance) => {
+                    errors.add(
+                        "body",
+                        format!(
+                            "The forwarded attachments do not fit in your storage allowance of \
+                             {}. Ask your administrator for more space, or forward the message \
+                             without them.",
+                            format::size(app.config.storage_quota_bytes())
+                        ),
+                    );
+                    return rerender(&app, &csrf, &user, form, errors).await;
+                }
+                Err(StageProblem::Internal(error)) => return Err(AppError::Internal(error)),
+                Err(_) => return Err(AppError::BadRequest("The attachments could not be read.")),
             }
         }
         let delivered = match app
@@ -195,18 +209,22 @@ pub async fn submit(
             ),
         );
     }
+    rerender(&app, &csrf, &user, form, errors).await
+}
+
+/// The form back as typed, with what is wrong.
+async fn rerender(
+    app: &AppState,
+    csrf: &CsrfToken,
+    user: &CurrentUser,
+    mut form: ComposeFields,
+    errors: FieldErrors,
+) -> Result<Response, AppError> {
     form.action = String::new();
-    let mut response = ComposePage::new(
-        &app,
-        &csrf,
-        &user,
-        form,
-        errors,
-        "Write a message",
-        Vec::new(),
-    )
-    .await?
-    .into_response();
+    let mut response =
+        ComposePage::new(app, csrf, user, form, errors, "Write a message", Vec::new())
+            .await?
+            .into_response();
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
 }
