@@ -314,13 +314,7 @@ async fn file_names_keep_quotes_and_lose_line_breaks(backend: Backend) {
         "the name as given, escaped for the page"
     );
     assert!(!page.contains("%22"), "no form encoding shown");
-    let id: i64 = thread
-        .trim_start_matches("/threads/")
-        .split(['?', '#'])
-        .next()
-        .expect("a path")
-        .parse()
-        .expect("thread id");
+    let id = thread_id(&thread);
     let messages = o
         .app
         .store
@@ -640,13 +634,7 @@ async fn attachments_beyond_the_storage_allowance_are_refused(backend: Backend) 
             ..Outgoing::to("ann@brodie.example", "Bundle for you", "Attached.")
         })
         .await;
-    let id: i64 = received
-        .trim_start_matches("/threads/")
-        .split(['?', '#'])
-        .next()
-        .expect("a path")
-        .parse()
-        .expect("thread id");
+    let id = thread_id(&received);
     let message = o
         .app
         .store
@@ -767,4 +755,14 @@ async fn a_full_disk_is_explained_and_what_was_typed_is_kept(backend: Backend) {
     .await;
     drop(app);
     drop(disk);
+}
+
+/// The thread id in a `/threads/N?…` path.
+fn thread_id(path: &str) -> i64 {
+    path.trim_start_matches("/threads/")
+        .split(['?', '#'])
+        .next()
+        .expect("a path")
+        .parse()
+        .expect("thread id")
 }

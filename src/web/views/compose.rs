@@ -263,11 +263,7 @@ async fn kept_after_storage_failure(
             );
         }
     }
-    form.action = String::new();
-    let mut response =
-        ComposePage::new(app, csrf, user, form, errors, "Write a message", Vec::new())
-            .await?
-            .into_response();
+    let mut response = rerender(app, csrf, user, form, errors).await?;
     *response.status_mut() = axum::http::StatusCode::INSUFFICIENT_STORAGE;
     Ok(response)
 }
