@@ -166,21 +166,13 @@ async fn multipart_forms_carry_the_token_in_the_body_not_the_url(backend: Backen
     };
     let in_url = o
         .ann
-        .client
-        .post(o.app.url(&format!("/compose?csrf_token={token}")))
-        .multipart(form())
-        .send()
-        .await
-        .expect("post");
+        .post_multipart(&format!("/compose?csrf_token={token}"), form())
+        .await;
     assert_eq!(in_url.status(), 403, "a token in the URL is not accepted");
     let last = o
         .ann
-        .client
-        .post(o.app.url("/compose"))
-        .multipart(form().text("csrf_token", token.clone()))
-        .send()
-        .await
-        .expect("post");
+        .post_multipart("/compose", form().text("csrf_token", token.clone()))
+        .await;
     assert_eq!(last.status(), 403, "the token must be the first field");
     assert!(!o.ann.text("/mail/sent").await.contains("Token in the URL"));
     o.ann
@@ -223,14 +215,7 @@ async fn text_that_is_not_utf8_is_refused_naming_the_field(backend: Backend) {
         )
         .text("body", "Latin-1 subject.")
         .text("action", "send");
-    let response = o
-        .ann
-        .client
-        .post(o.app.url("/compose"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("post");
+    let response = o.ann.post_multipart("/compose", form).await;
     assert_eq!(response.status(), 400);
     assert!(response.text().await.expect("body").contains("subject"));
     assert!(
@@ -297,14 +282,7 @@ async fn file_names_keep_quotes_and_lose_line_breaks(backend: Backend) {
         .text("body", "Attached.")
         .part("attachments", part)
         .text("action", "send");
-    let sent = o
-        .ann
-        .client
-        .post(o.app.url("/compose"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("post");
+    let sent = o.ann.post_multipart("/compose", form).await;
     assert_eq!(sent.status(), 303);
     let thread = location(&sent);
     let page = o.fiscal.text(&thread).await;
@@ -689,9 +667,8 @@ async fn a_full_disk_is_explained_and_what_was_typed_is_kept(backend: Backend) {
         .mime_str("application/pdf")
         .expect("media type");
     let response = ann
-        .client
-        .post(app.url("/compose"))
-        .multipart(
+        .post_multipart(
+            "/compose",
             reqwest::multipart::Form::new()
                 .text("csrf_token", token)
                 .text("to", "fiona@pf.example")
@@ -700,9 +677,7 @@ async fn a_full_disk_is_explained_and_what_was_typed_is_kept(backend: Backend) {
                 .part("attachments", part)
                 .text("action", "send"),
         )
-        .send()
-        .await
-        .expect("post");
+        .await;
     assert_eq!(response.status(), 507);
     let page = response.text().await.expect("body");
     assert!(page.contains("storage is full"), "says what happened");

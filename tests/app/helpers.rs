@@ -462,6 +462,20 @@ impl Browser {
             .unwrap_or_else(|e| panic!("POST {action}: {e}"))
     }
 
+    /// Posts a multipart form as it stands (the caller puts the form token in it).
+    pub async fn post_multipart(
+        &self,
+        action: &str,
+        form: reqwest::multipart::Form,
+    ) -> reqwest::Response {
+        self.client
+            .post(format!("{}{action}", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {action}: {e}"))
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
         self.submit(
             "/sign-in",
@@ -496,12 +510,7 @@ impl Browser {
             form = form.part("attachments", part);
         }
         form = form.text("action", message.action.to_string());
-        self.client
-            .post(format!("{}/compose", self.base))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("POST /compose: {e}"))
+        self.post_multipart("/compose", form).await
     }
 
     /// Sends and returns the new thread's path.
