@@ -192,6 +192,12 @@ pub struct Config {
     #[arg(long, env = "CASEMAIL_REQUIRE_SECOND_FACTOR")]
     pub require_second_factor: bool,
 
+    /// Require administrators to sign in with a passkey: once they have one, authenticator
+    /// codes are refused for them (recovery codes still work), and an administrator without
+    /// one must add one before anything else. Needs CASEMAIL_PUBLIC_URL to name a domain.
+    #[arg(long, env = "CASEMAIL_ADMINS_REQUIRE_PASSKEY")]
+    pub admins_require_passkey: bool,
+
     /// Run scheduled jobs (inactivity policy, notification email) in this instance. With
     /// several instances any may run them; a database lock makes one do each run.
     #[arg(long, env = "CASEMAIL_SCHEDULED_JOBS", default_value_t = true, action = clap::ArgAction::Set)]
@@ -289,6 +295,13 @@ impl Config {
                 "CASEMAIL_PUBLIC_URL must start with http:// or https://".into(),
             ));
         }
+        if self.admins_require_passkey && self.passkey_domain().is_none() {
+            return Err(ConfigError::Invalid(
+                "CASEMAIL_ADMINS_REQUIRE_PASSKEY needs CASEMAIL_PUBLIC_URL to name a domain \
+                 (passkeys cannot belong to an IP address)"
+                    .into(),
+            ));
+        }
         Ok(self)
     }
 
@@ -298,12 +311,29 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("casemail.db").display()))
     }
 
+    /// The address people use. Unset, a server on a loopback address is reached as
+    /// `localhost` (a name, so passkeys work there; browsers treat it as secure).
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .unwrap_or_else(|| {
+                if self.bind.ip().is_loopback() {
+                    format!("http://localhost:{}", self.bind.port())
+                } else {
+                    format!("http://{}", self.bind)
+                }
+            })
             .trim_end_matches('/')
             .to_string()
+    }
+
+    /// The domain passkeys belong to: the public address's host, if it is a name.
+    pub fn passkey_domain(&self) -> Option<String> {
+        let url = self.public_url();
+        let host = url.split_once("://")?.1.split(['/', ':']).next()?;
+        let is_name =
+            !host.is_empty() && !host.starts_with('[') && host.parse::<std::net::IpAddr>().is_err();
+        is_name.then(|| host.to_ascii_lowercase())
     }
 
     /// Whether people reach the service over TLS (Secure cookies, HSTS).
@@ -364,6 +394,7 @@ impl Config {
             smtp_from: "Casemail <casemail@localhost>".into(),
             scheduled_jobs: true,
             require_second_factor: false,
+            admins_require_passkey: false,
             demo: false,
             trust_forwarded_for: false,
             log_format: LogFormat::Text,

@@ -69,7 +69,7 @@ impl Casemail {
         );
         Ok(Arc::new(Self {
             accounts: Accounts::new(store.clone(), config.clone(), clock.clone(), kdf),
-            second_factor: SecondFactor::new(store.clone(), clock.clone()),
+            second_factor: SecondFactor::new(store.clone(), config.clone(), clock.clone())?,
             admin: Administration::new(
                 store.clone(),
                 config.clone(),

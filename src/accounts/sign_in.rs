@@ -154,7 +154,7 @@ impl Accounts {
         }
         let (cookie, session_key) = SessionCookie::generate();
         let sealed = session_key.seal(&identity).map_err(anyhow::Error::from)?;
-        let second_factor = self.store.totp_state(record.id).await?.secret.is_some();
+        let second_factor = self.store.has_second_factor(record.id).await?;
         // A browser becomes known only once it is fully signed in: with a second factor,
         // when the code is accepted (`trust_browser`).
         let device = if second_factor {

@@ -206,7 +206,7 @@ impl Administration {
         let mut change = self.store.begin(now).await.map_err(anyhow::Error::from)?;
         if request.action == AccountAction::ResetSecondFactor {
             change
-                .reset_totp(person.id)
+                .reset_second_factor(person.id)
                 .await
                 .map_err(anyhow::Error::from)?;
             change

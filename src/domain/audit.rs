@@ -62,6 +62,8 @@ event_kinds! {
     SecondFactorEnrolled = "user.second_factor_enrolled" => "Second factor set up",
     SecondFactorPassed = "user.second_factor_passed" => "Second factor accepted",
     SecondFactorFailed = "user.second_factor_failed" => "Wrong second-factor code",
+    PasskeyAdded = "user.passkey_added" => "Passkey added",
+    PasskeyRemoved = "user.passkey_removed" => "Passkey removed",
     PasswordChanged = "user.password_changed" => "Password changed",
     PasswordChangeFailed = "user.password_change_failed"
         => "Password change failed (wrong current password)",

@@ -12,6 +12,7 @@ mod field_errors;
 mod lifecycle;
 mod mail;
 mod organisation;
+mod passkey;
 mod password;
 mod person_name;
 mod plea;
@@ -30,6 +31,7 @@ pub use mail::{
     safe_media_type,
 };
 pub use organisation::{Jurisdiction, OrganisationKind, OrganisationName};
+pub use passkey::PasskeyName;
 pub use password::Password;
 pub use person_name::PersonName;
 pub use plea::{

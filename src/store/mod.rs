@@ -15,6 +15,7 @@ mod drafts;
 mod lifecycle;
 mod mail;
 mod organisations;
+mod passkeys;
 mod plea;
 mod search;
 mod second_factor;
@@ -45,6 +46,7 @@ pub use mail::{
     ReceiptRow, ThreadMessageRow,
 };
 pub use organisations::{AdminUserRow, Organisation, OrganisationListing};
+pub use passkeys::{NewPasskey, StoredPasskey};
 pub use plea::{NegotiationRow, NewOffer, OfferRow, PleaWrite, PleaWritten};
 pub use search::SegmentRow;
 pub use second_factor::TotpState;

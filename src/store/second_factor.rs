@@ -19,6 +19,29 @@ impl Store {
         Ok(TotpState { secret, pending })
     }
 
+    /// Whether signing in to the account asks for a second factor: an app or a passkey.
+    pub async fn has_second_factor(&self, user_id: i64) -> StoreResult<bool> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM users WHERE id = $1 AND totp_secret IS NOT NULL) \
+             + (SELECT COUNT(*) FROM passkeys WHERE user_id = $1)",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count > 0)
+    }
+
+    /// How many of the user's recovery codes are still unused.
+    pub async fn unused_recovery_codes(&self, user_id: i64) -> StoreResult<i64> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM totp_recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
+    }
+
     pub async fn set_pending_totp(&self, user_id: i64, sealed: &[u8]) -> StoreResult<()> {
         sqlx::query("UPDATE users SET totp_pending_secret = $1 WHERE id = $2")
             .bind(sealed)
@@ -45,6 +68,15 @@ impl Change {
         .bind(user_id)
         .execute(self.conn())
         .await?;
+        self.replace_recovery_codes(user_id, recovery_hashes).await
+    }
+
+    /// Replaces the user's recovery codes (digests) with these.
+    pub async fn replace_recovery_codes(
+        &mut self,
+        user_id: i64,
+        recovery_hashes: &[String],
+    ) -> StoreResult<()> {
         sqlx::query("DELETE FROM totp_recovery_codes WHERE user_id = $1")
             .bind(user_id)
             .execute(self.conn())
@@ -90,7 +122,9 @@ impl Change {
         Ok(result.rows_affected() == 1)
     }
 
-    pub async fn reset_totp(&mut self, user_id: i64) -> StoreResult<()> {
+    /// Removes every second factor (the app's secret, recovery codes and passkeys), so that
+    /// the person can set one up again after their next sign-in.
+    pub async fn reset_second_factor(&mut self, user_id: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = 0 \
              WHERE id = $1",
@@ -102,6 +136,7 @@ impl Change {
             .bind(user_id)
             .execute(self.conn())
             .await?;
+        self.remove_all_passkeys(user_id).await?;
         Ok(())
     }
 }

@@ -35,7 +35,16 @@ pub struct UserAccount {
     pub last_sign_in_at: Option<i64>,
     pub password_changed_at: i64,
     pub totp_enrolled: bool,
+    /// How many passkeys the account has registered.
+    pub passkeys: i64,
     pub must_change_password: bool,
+}
+
+impl UserAccount {
+    /// Whether signing in asks for a second factor (an authenticator app or a passkey).
+    pub fn has_second_factor(&self) -> bool {
+        self.totp_enrolled || self.passkeys > 0
+    }
 }
 
 /// What sign-in and password change need: the hash and the password-wrapped identity.
@@ -52,6 +61,7 @@ pub struct SignInRecord {
 pub(super) const ACCOUNT_COLUMNS: &str = "u.id, u.email, u.name, u.status, u.is_admin, \
      u.public_recipient, u.created_at, u.last_sign_in_at, u.password_changed_at, \
      CASE WHEN u.totp_secret IS NULL THEN 0 ELSE 1 END AS totp_enrolled, \
+     (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id) AS passkey_count, \
      u.must_change_password, \
      o.id AS organisation_id, o.kind AS organisation_kind, o.name AS organisation_name, \
      o.jurisdiction AS organisation_jurisdiction";
@@ -68,6 +78,7 @@ pub(super) struct AccountRow {
     last_sign_in_at: Option<i64>,
     password_changed_at: i64,
     totp_enrolled: i64,
+    passkey_count: i64,
     must_change_password: i64,
     organisation_id: i64,
     organisation_kind: String,
@@ -99,6 +110,7 @@ impl TryFrom<AccountRow> for UserAccount {
             last_sign_in_at: row.last_sign_in_at,
             password_changed_at: row.password_changed_at,
             totp_enrolled: row.totp_enrolled != 0,
+            passkeys: row.passkey_count,
             must_change_password: row.must_change_password != 0,
         })
     }
@@ -387,6 +399,7 @@ impl Change {
             "drafts",
             "search_segments",
             "totp_recovery_codes",
+            "passkeys",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
                 .bind(user_id)

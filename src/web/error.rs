@@ -17,6 +17,8 @@ pub enum AppError {
     SecondFactorNeeded,
     #[error("second factor enrolment needed")]
     SecondFactorSetup,
+    #[error("passkey needed")]
+    PasskeySetup,
     #[error("password change required")]
     PasswordChangeRequired,
     #[error("request forgery check failed")]
@@ -49,6 +51,7 @@ impl IntoResponse for AppError {
             Self::SignInRequired { expired, next } => return sign_in_redirect(expired, next),
             Self::SecondFactorNeeded => return redirect("/sign-in/code"),
             Self::SecondFactorSetup => return redirect("/account/two-factor"),
+            Self::PasskeySetup => return redirect("/account/passkeys"),
             Self::PasswordChangeRequired => return redirect("/account/password"),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,

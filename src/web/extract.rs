@@ -78,10 +78,21 @@ async fn authenticate(parts: &Parts, app: &AppState, touch: bool) -> Result<Curr
     if session.account.must_change_password && !path.starts_with("/account/password") {
         return Err(AppError::PasswordChangeRequired);
     }
-    // Administrators must have a second factor before they can do anything else.
-    if (session.account.role.is_admin() || app.config.require_second_factor)
-        && !session.account.totp_enrolled
-        && !path.starts_with("/account/two-factor")
+    // Administrators must have a second factor (where required, a passkey) before they
+    // can do anything else.
+    let account = &session.account;
+    let setting_up =
+        path.starts_with("/account/two-factor") || path.starts_with("/account/passkeys");
+    if app.config.admins_require_passkey
+        && account.role.is_admin()
+        && account.passkeys == 0
+        && !path.starts_with("/account/passkeys")
+    {
+        return Err(AppError::PasskeySetup);
+    }
+    if (account.role.is_admin() || app.config.require_second_factor)
+        && !account.has_second_factor()
+        && !setting_up
     {
         return Err(AppError::SecondFactorSetup);
     }

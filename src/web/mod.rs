@@ -159,6 +159,23 @@ fn pages() -> Router<AppState> {
             get(views::second_factor::code_form).post(views::second_factor::check_code),
         )
         .route(
+            "/sign-in/code/passkey/options",
+            post(views::passkeys::sign_in_options),
+        )
+        .route("/sign-in/code/passkey", post(views::passkeys::sign_in))
+        .route(
+            "/account/passkeys",
+            get(views::passkeys::list).post(views::passkeys::add),
+        )
+        .route(
+            "/account/passkeys/options",
+            post(views::passkeys::registration_options),
+        )
+        .route(
+            "/account/passkeys/{id}/remove",
+            post(views::passkeys::remove),
+        )
+        .route(
             "/account/two-factor",
             get(views::second_factor::setup).post(views::second_factor::confirm),
         )

@@ -171,6 +171,17 @@ impl TestApp {
         // Tests run the jobs themselves, on the test's clock.
         config.scheduled_jobs = false;
         config.database_url = Some(database.url.clone());
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"))
+            .port();
+        // As a person would reach it: by name (passkeys belong to a name, not an address).
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://localhost:{port}"));
+        }
         let app = Casemail::open(config, clock.clone())
             .await
             .unwrap_or_else(|e| panic!("open: {e:#}"));
@@ -181,15 +192,7 @@ impl TestApp {
             .ensure_recovery_key()
             .await
             .unwrap_or_else(|e| panic!("recovery key: {e:#}"));
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let address = format!(
-            "http://{}",
-            listener
-                .local_addr()
-                .unwrap_or_else(|e| panic!("addr: {e}"))
-        );
+        let address = format!("http://127.0.0.1:{port}");
         let (tx, rx) = oneshot::channel();
         let served = app.clone();
         let server = tokio::spawn(async move {

@@ -21,6 +21,7 @@ mod lifecycle;
 mod logging;
 mod mail;
 mod notifications;
+mod passkeys;
 mod password;
 mod plea;
 mod recovery;

@@ -53,7 +53,7 @@ async fn invited_with_mail(app: &TestApp) -> String {
         .notifications_for("nina@pf.example")
         .await
         .expect("the queued email");
-    let path = between(&mail[0].body, "http://127.0.0.1:0", '\n').to_string();
+    let path = between(&mail[0].body, &app.app.config.public_url(), '\n').to_string();
     let nina = app.browser();
     let ready = nina
         .submit(

@@ -104,8 +104,8 @@ async function shot(page, name) {
   await page.setViewportSize({ width, height: 900 });
 }
 
-async function signIn(page, email) {
-  await page.goto(`${base}/sign-in`);
+async function signIn(page, email, origin = base) {
+  await page.goto(`${origin}/sign-in`);
   await page.fill("#email", email);
   await page.fill("#password", password);
   await page.click("button:has-text('Sign in')");
@@ -276,6 +276,55 @@ test("a jurisdiction admin sets up a second factor and restores a defence agent"
   await admin.page.click("button:has-text('Reactivate account')");
   await admin.page.waitForSelector("text=the account is now reactivated");
   await admin.context.close();
+});
+
+test("a firm administrator signs in with a passkey instead of a code", async () => {
+  // Passkeys belong to a name, not an IP address: this journey uses localhost, the name
+  // the server gives itself on a loopback address.
+  const named = base.replace("127.0.0.1", "localhost");
+  const angus = await person();
+  const cdp = await angus.context.newCDPSession(angus.page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  await signIn(angus.page, "angus@brodiewylie.example", named);
+  await angus.page.waitForURL(/two-factor/);
+  await angus.page.click("a:has-text('add a passkey')");
+  await angus.page.waitForSelector("h1:has-text('Passkeys')");
+  await accessible(angus.page, "passkeys");
+  await angus.page.click("button:has-text('Add a passkey')");
+  await angus.page.waitForSelector("text=Enter a name for the passkey");
+  await angus.page.fill("#name", "Office laptop");
+  await angus.page.click("button:has-text('Add a passkey')");
+  await angus.page.waitForSelector("text=Your recovery codes");
+  await angus.page.waitForSelector("dt:has-text('Office laptop')");
+  await accessible(angus.page, "passkey added");
+  await shot(angus.page, "passkeys");
+  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  assert.equal(credentials.length, 1, "the authenticator holds one passkey");
+
+  await angus.page.click("button:has-text('Sign out')");
+  await signIn(angus.page, "angus@brodiewylie.example", named);
+  await angus.page.waitForURL(/sign-in\/code/);
+  await angus.page.waitForSelector("button:has-text('Use your passkey')");
+  await accessible(angus.page, "sign in with a passkey");
+  await shot(angus.page, "sign-in-passkey");
+  await angus.page.click("button:has-text('Use your passkey')");
+  await angus.page.waitForSelector("h1:has-text('Inbox')");
+  const after = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  assert.ok(after.credentials[0].signCount >= 1, "the passkey signed the sign-in");
+  await angus.page.goto(`${named}/account/passkeys`);
+  await angus.page.waitForSelector("dt:has-text('Office laptop')");
+  assert.equal(await angus.page.locator("text=Not used yet").count(), 0, "its last use is shown");
+  await angus.context.close();
 });
 
 test("the main journeys work with JavaScript off", async () => {

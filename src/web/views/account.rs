@@ -36,6 +36,7 @@ pub struct AccountPage {
     sessions: i64,
     password_changed_notice: bool,
     totp_enrolled: bool,
+    passkeys: i64,
     listed: bool,
 }
 
@@ -73,6 +74,7 @@ pub async fn show(
         sessions: app.accounts.open_sessions(account.id).await?,
         password_changed_notice: query.password_changed.is_some(),
         totp_enrolled: account.totp_enrolled,
+        passkeys: account.passkeys,
         listed: app.accounts.is_listed(account.id).await?,
         page: Page::signed_in(&app, &csrf, &user, Section::Account).await?,
     })

@@ -13,6 +13,7 @@ pub mod health;
 pub mod invitations;
 pub mod mailbox;
 pub mod organisations;
+pub mod passkeys;
 pub mod plea;
 pub mod recovery;
 pub mod register;

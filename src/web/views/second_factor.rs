@@ -28,13 +28,67 @@ pub struct CodeForm {
 pub struct CodePage {
     page: Page,
     errors: FieldErrors,
+    /// The person can answer with a passkey.
+    passkeys: bool,
+    /// Authenticator codes are accepted (else only recovery codes).
+    app_codes: bool,
 }
 
-pub async fn code_form(Extension(csrf): Extension<CsrfToken>, _user: CurrentUser) -> CodePage {
+fn code_page(app: &AppState, csrf: &CsrfToken, user: &CurrentUser) -> CodePage {
     CodePage {
-        page: Page::anonymous(&csrf),
+        page: Page::anonymous(csrf),
         errors: FieldErrors::default(),
+        passkeys: user.account.passkeys > 0 && app.second_factor.passkeys_available(),
+        app_codes: user.account.totp_enrolled && !app.second_factor.passkey_only(&user.account),
     }
+}
+
+/// The code page again, with why the last answer was refused.
+pub fn refused_code_page(
+    app: &AppState,
+    csrf: &CsrfToken,
+    user: &CurrentUser,
+    field: &'static str,
+    message: String,
+) -> Response {
+    let mut page = code_page(app, csrf, user);
+    page.errors.add(field, message);
+    let mut response = page.into_response();
+    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    response
+}
+
+pub async fn code_form(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+) -> CodePage {
+    code_page(&app, &csrf, &user)
+}
+
+/// After the second factor: this browser is now known to the account, and the person
+/// goes on to their mail.
+pub async fn fully_signed_in(
+    app: &AppState,
+    user: &CurrentUser,
+    headers: &axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    let known = app
+        .accounts
+        .known_device(
+            session::read_device(headers, &app.config).as_deref(),
+            Some(user.account.id),
+            app.clock.now(),
+        )
+        .await?;
+    let token = app.accounts.trust_browser(user.account.id, known).await?;
+    let mut response = Redirect::to("/").into_response();
+    if let Some(cookie) = session::set_device(&app.config, &token) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 pub async fn check_code(
@@ -57,37 +111,15 @@ pub async fn check_code(
         )
         .await
     {
-        Ok(()) => {
-            // Fully signed in: this browser is now known to the account.
-            let known = app
-                .accounts
-                .known_device(
-                    session::read_device(&headers, &app.config).as_deref(),
-                    Some(user.account.id),
-                    app.clock.now(),
-                )
-                .await?;
-            let token = app.accounts.trust_browser(user.account.id, known).await?;
-            let mut response = Redirect::to("/").into_response();
-            if let Some(cookie) = session::set_device(&app.config, &token) {
-                response
-                    .headers_mut()
-                    .append(axum::http::header::SET_COOKIE, cookie);
-            }
-            Ok(response)
-        }
+        Ok(()) => fully_signed_in(&app, &user, &headers).await,
         Err(CodeProblem::Internal(e)) => Err(AppError::Internal(e)),
-        Err(problem) => {
-            let mut errors = FieldErrors::default();
-            errors.add("code", problem.to_string());
-            let mut response = CodePage {
-                page: Page::anonymous(&csrf),
-                errors,
-            }
-            .into_response();
-            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
-        }
+        Err(problem) => Ok(refused_code_page(
+            &app,
+            &csrf,
+            &user,
+            "code",
+            problem.to_string(),
+        )),
     }
 }
 

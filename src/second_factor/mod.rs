@@ -1,17 +1,27 @@
-//! The TOTP second factor: enrolment with a QR code, checking codes (each accepted once),
-//! recovery codes, and throttling of wrong codes. Required for every administrator.
+//! The second factor: TOTP codes from an authenticator app (enrolment with a QR code, each
+//! code accepted once), passkeys (`passkeys`), recovery codes, and throttling of wrong
+//! attempts. Required for every administrator.
+
+mod passkeys;
+
+pub use passkeys::{PasskeyAdded, PasskeyProblem, PasskeySummary};
 
 use anyhow::Context;
 use qrcode::QrCode;
 use qrcode::render::svg;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
+use std::sync::Arc;
+
+use webauthn_rs::Webauthn;
+
 use crate::accounts::throttle;
 use crate::audit::Origin;
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::crypto::{RandomToken, UserIdentity, open_item, seal_item, sha256_hex};
 use crate::domain::{EventKind, ThrottleRule, minutes_until};
-use crate::store::{Store, UserAccount};
+use crate::store::{NewEvent, Store, UserAccount};
 
 const STEP_SECONDS: u64 = 30;
 
@@ -28,6 +38,10 @@ pub enum CodeProblem {
         "That code is not right, or it has already been used. Wait for the next code and try again."
     )]
     Wrong,
+    #[error(
+        "Administrators sign in with a passkey. Use your passkey, or enter one of your recovery codes."
+    )]
+    PasskeyRequired,
     #[error("Too many wrong codes. Wait {0} minutes, then try again.")]
     Paused(i64),
     #[error(transparent)]
@@ -60,11 +74,57 @@ fn matching_step(totp: &Totp, code: &str, now: i64) -> Option<i64> {
 pub struct SecondFactor {
     store: Store,
     clock: Clock,
+    config: Arc<Config>,
+    /// The relying party passkeys belong to; None when the service is reached by an IP
+    /// address, where browsers refuse passkeys.
+    webauthn: Option<Arc<Webauthn>>,
 }
 
 impl SecondFactor {
-    pub fn new(store: Store, clock: Clock) -> Self {
-        Self { store, clock }
+    pub fn new(store: Store, config: Arc<Config>, clock: Clock) -> anyhow::Result<Self> {
+        let webauthn = passkeys::relying_party(&config)?.map(Arc::new);
+        Ok(Self {
+            store,
+            clock,
+            config,
+            webauthn,
+        })
+    }
+
+    /// An administrator who must use a passkey and has one: authenticator codes are
+    /// refused for them.
+    pub fn passkey_only(&self, user: &UserAccount) -> bool {
+        self.config.admins_require_passkey && user.role.is_admin() && user.passkeys > 0
+    }
+
+    /// Reserves one attempt at the user's second factor before anything is checked: of
+    /// many simultaneous guesses, only as many as the limit allows are checked at all.
+    async fn reserve_attempt(
+        &self,
+        user: &UserAccount,
+        now: i64,
+        failed: &NewEvent,
+    ) -> Result<throttle::Reserved, CodeProblem> {
+        let key = format!("second-factor:{}", user.id);
+        match throttle::reserve(&self.store, now, vec![(key, ThrottleRule::SECOND_FACTOR)]).await? {
+            Ok(reserved) => Ok(reserved),
+            Err(until) => {
+                self.store.audit(std::slice::from_ref(failed)).await?;
+                Err(CodeProblem::Paused(minutes_until(now, until)))
+            }
+        }
+    }
+
+    /// Records a failed attempt; the pause it started, in minutes, if it was the last
+    /// one allowed.
+    async fn record_failure(
+        &self,
+        failed: NewEvent,
+        reserved: &throttle::Reserved,
+        now: i64,
+    ) -> Result<Option<i64>, CodeProblem> {
+        self.store.audit(&[failed]).await?;
+        Ok(reserved.paused_until.map(|until| minutes_until(now, until)))
     }
 
     /// Starts enrolment (or shows the one in progress, so reloading the page does not
@@ -120,10 +180,7 @@ impl SecondFactor {
         let now = self.clock.now();
         let step = matching_step(&totp(secret, &user.email)?, code.trim(), now)
             .ok_or(CodeProblem::Wrong)?;
-        let codes: Vec<String> = (0..10)
-            .map(|_| RandomToken::generate().as_str()[..10].to_lowercase())
-            .collect();
-        let hashes: Vec<String> = codes.iter().map(|c| sha256_hex(c.as_bytes())).collect();
+        let (codes, hashes) = fresh_recovery_codes();
         let mut change = self.store.begin(now).await?;
         change.confirm_totp(user.id, step, &hashes).await?;
         change
@@ -161,27 +218,16 @@ impl SecondFactor {
             self.store.audit(&[failed]).await?;
             return Err(CodeProblem::Missing);
         }
-        // Reserved before the code is checked: of many simultaneous guesses, only as many
-        // as the limit allows are checked at all.
-        let key = format!("second-factor:{}", user.id);
-        let reserved =
-            match throttle::reserve(&self.store, now, vec![(key, ThrottleRule::SECOND_FACTOR)])
-                .await?
-            {
-                Ok(reserved) => reserved,
-                Err(until) => {
-                    self.store.audit(&[failed]).await?;
-                    return Err(CodeProblem::Paused(minutes_until(now, until)));
-                }
-            };
-        let secret = self
-            .store
-            .totp_state(user.id)
-            .await?
-            .secret
-            .context("no second factor enrolled")?;
-        let secret: Vec<u8> = open_item(identity, &secret)?;
-        let step = matching_step(&totp(secret, &user.email)?, &code, now);
+        let reserved = self.reserve_attempt(user, now, &failed).await?;
+        let passkey_only = self.passkey_only(user);
+        // With passkeys alone there is no app secret: only recovery codes are codes.
+        let step = match self.store.totp_state(user.id).await?.secret {
+            Some(secret) if !passkey_only => {
+                let secret: Vec<u8> = open_item(identity, &secret)?;
+                matching_step(&totp(secret, &user.email)?, &code, now)
+            }
+            _ => None,
+        };
         let mut change = self.store.begin(now).await?;
         let accepted = match step {
             // A code is accepted only for a step later than any accepted before.
@@ -209,12 +255,21 @@ impl SecondFactor {
             return Ok(());
         }
         drop(change);
-        self.store.audit(&[failed]).await?;
-        if let Some(until) = reserved.paused_until {
-            return Err(CodeProblem::Paused(minutes_until(now, until)));
+        match self.record_failure(failed, &reserved, now).await? {
+            Some(minutes) => Err(CodeProblem::Paused(minutes)),
+            None if passkey_only => Err(CodeProblem::PasskeyRequired),
+            None => Err(CodeProblem::Wrong),
         }
-        Err(CodeProblem::Wrong)
     }
+}
+
+/// Ten one-time recovery codes, with the digests that are stored.
+fn fresh_recovery_codes() -> (Vec<String>, Vec<String>) {
+    let codes: Vec<String> = (0..10)
+        .map(|_| RandomToken::generate().as_str()[..10].to_lowercase())
+        .collect();
+    let hashes = codes.iter().map(|c| sha256_hex(c.as_bytes())).collect();
+    (codes, hashes)
 }
 
 /// The current code for a secret, as an authenticator app shows it; tests and the
