@@ -109,9 +109,14 @@ impl Accounts {
             .kdf
             .run(move || auth::verify_password(&hash, password.expose_secret()))
             .await?;
+        // A registration waiting for approval answers as a wrong password does. Otherwise
+        // registering with someone's address and then signing in with the password chosen
+        // would tell whether the address already had an account (registration keeps
+        // nothing of a taken address, so that sign-in would fail).
         let record = match record {
-            Some(record) if verified => record,
+            Some(record) if verified && record.status != UserStatus::Pending => record,
             other => {
+                let pending = verified && other.is_some();
                 let account = other.map(|r| (r.id, r.organisation_id));
                 let (error, reason) = match reserved.paused_until {
                     Some(until) => (
@@ -120,6 +125,7 @@ impl Accounts {
                         },
                         "wrong_credentials_now_paused",
                     ),
+                    None if pending => (SignInError::WrongCredentials, "pending_approval"),
                     None => (SignInError::WrongCredentials, "wrong_credentials"),
                 };
                 self.record_attempt(account, &attempt, EventKind::SignInFailed, reason)

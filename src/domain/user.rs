@@ -1,7 +1,7 @@
 use super::{Invalid, OrganisationKind};
 
-/// Where an account is in its life. Only `Active` accounts may use the service;
-/// `Pending` accounts may sign in to see that they are waiting for approval.
+/// Where an account is in its life. Only `Active` accounts may sign in and use the
+/// service; a `Pending` registration waits for an administrator's approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserStatus {
     Pending,
@@ -35,7 +35,7 @@ impl UserStatus {
 
     /// Whether a session may exist for an account in this state.
     pub fn may_hold_session(self) -> bool {
-        matches!(self, Self::Active | Self::Pending)
+        self == Self::Active
     }
 
     /// What a person is told when a correct password meets an account that cannot sign in.
@@ -109,9 +109,9 @@ mod tests {
     }
 
     #[test]
-    fn only_active_and_pending_accounts_hold_sessions() {
+    fn only_active_accounts_hold_sessions() {
         assert!(UserStatus::Active.may_hold_session());
-        assert!(UserStatus::Pending.may_hold_session());
+        assert!(!UserStatus::Pending.may_hold_session());
         assert!(!UserStatus::Locked.may_hold_session());
         assert!(!UserStatus::Suspended.may_hold_session());
         assert!(!UserStatus::Deleted.may_hold_session());

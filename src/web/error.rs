@@ -11,8 +11,6 @@ pub enum AppError {
     NotFound,
     #[error("sign-in required")]
     SignInRequired { expired: bool, next: Option<String> },
-    #[error("account awaiting approval")]
-    AwaitingApproval,
     #[error("second factor needed")]
     SecondFactorNeeded,
     #[error("second factor enrolment needed")]
@@ -58,14 +56,6 @@ impl IntoResponse for AppError {
                 "Page not found",
                 "If you typed the web address, check it is correct. If you followed a link, \
                  the item may have been moved or you may not have access to it."
-                    .to_string(),
-                None,
-            ),
-            Self::AwaitingApproval => (
-                StatusCode::FORBIDDEN,
-                "Your registration is waiting for approval",
-                "An administrator of your organisation, or of the prosecution office for \
-                 your area, needs to approve your account. You will be told by email."
                     .to_string(),
                 None,
             ),

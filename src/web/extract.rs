@@ -10,7 +10,6 @@ use super::error::AppError;
 use super::session;
 use crate::accounts::SessionCheck;
 use crate::crypto::{SessionKey, UserIdentity};
-use crate::domain::UserStatus;
 use crate::state::AppState;
 use crate::store::UserAccount;
 
@@ -67,9 +66,6 @@ async fn authenticate(parts: &Parts, app: &AppState, touch: bool) -> Result<Curr
         SessionCheck::Unknown | SessionCheck::Expired => return Err(sign_in(true)),
         SessionCheck::Ended => return Err(sign_in(false)),
     };
-    if session.account.status == UserStatus::Pending {
-        return Err(AppError::AwaitingApproval);
-    }
     let path = parts.uri.path();
     if session.second_factor_pending && !path.starts_with("/sign-in/code") {
         return Err(AppError::SecondFactorNeeded);

@@ -51,22 +51,16 @@ async fn registrations_wait_for_approval_and_rejections_give_a_reason(backend: B
             .contains("Registration received")
     );
     let applicant = app.browser();
-    assert_eq!(
-        applicant
-            .sign_in("new@brodie.example", PASSWORD)
-            .await
-            .status(),
-        303
-    );
-    let waiting = applicant.get("/mail/inbox").await;
-    assert_eq!(waiting.status(), 403);
+    let waiting = applicant.sign_in("new@brodie.example", PASSWORD).await;
+    assert_eq!(waiting.status(), 422, "no sign-in before approval");
     assert!(
         waiting
             .text()
             .await
             .expect("response body")
-            .contains("waiting for approval")
+            .contains("once an administrator has approved your registration")
     );
+    assert!(location(&applicant.get("/mail/inbox").await).starts_with("/sign-in"));
 
     let users = pf_admin.text("/admin/users?status=pending").await;
     assert!(users.contains("new@brodie.example"));
@@ -84,10 +78,11 @@ async fn registrations_wait_for_approval_and_rejections_give_a_reason(backend: B
             &[("action", "approve")],
         )
         .await;
+    applicant.sign_in_ok("new@brodie.example").await;
     assert_eq!(
         applicant.get("/mail/inbox").await.status(),
         200,
-        "approved at once"
+        "approved, the applicant signs in"
     );
     assert!(
         subjects(&app, "new@brodie.example")
@@ -223,12 +218,23 @@ async fn a_taken_address_gets_the_same_answer_and_its_owner_is_told(backend: Bac
         "the owner is told by email"
     );
     // The existing account is untouched: its password still works, the new one does not.
+    // And signing in with the password chosen at registration answers the same for the
+    // taken address as for the new one, so that does not tell either.
+    let chosen = registration("x@y.example", "Z")
+        .iter()
+        .find(|(field, _)| *field == "password")
+        .map(|(_, value)| value.clone())
+        .expect("a password field");
+    let taken = app.browser().sign_in("ann@brodie.example", &chosen).await;
+    let fresh = app.browser().sign_in("new@kerr.example", &chosen).await;
+    assert_eq!(taken.status(), 422);
+    assert_eq!(fresh.status(), 422);
+    let taken = taken.text().await.expect("body");
+    let fresh = fresh.text().await.expect("body");
     assert_eq!(
-        app.browser()
-            .sign_in("ann@brodie.example", "a different password 9")
-            .await
-            .status(),
-        422
+        without_secrets(&taken.replace("ann@brodie.example", "ADDRESS")),
+        without_secrets(&fresh.replace("new@kerr.example", "ADDRESS")),
+        "the same page, whether or not the registration made an account"
     );
     app.browser().sign_in_ok("ann@brodie.example").await;
 }

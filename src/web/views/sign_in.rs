@@ -129,7 +129,8 @@ pub async fn submit(
             Err(SignInError::WrongCredentials) => errors.add(
                 "email",
                 "Enter a correct email address and password. Both are case-sensitive \
-                 except the email address.",
+                 except the email address. If you have registered, you can sign in once an \
+                 administrator has approved your registration: you will be told by email.",
             ),
             Err(SignInError::Paused { minutes }) => errors.add(
                 "email",
