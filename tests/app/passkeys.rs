@@ -96,6 +96,18 @@ async fn sign_in_with(browser: &Browser, key: &mut Key) -> reqwest::Response {
     answer_with(browser, &token, &answer).await
 }
 
+/// A server where ann@brodie.example has added the passkey on the returned key.
+async fn solicitor_with_a_passkey(backend: Backend) -> (TestApp, Key) {
+    let app = TestApp::spawn(backend).await;
+    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
+        .await;
+    let ann = app.browser();
+    ann.sign_in_ok("ann@brodie.example").await;
+    let mut key = Key::new(&app);
+    add_passkey(&ann, &mut key, "Laptop").await;
+    (app, key)
+}
+
 /// The recovery codes a page shows once.
 fn recovery_codes(page: &str) -> Vec<String> {
     let start = page
@@ -210,13 +222,7 @@ async fn a_person_adds_passkeys_and_signs_in_with_one_instead_of_a_code(backend:
 }
 
 async fn each_challenge_is_answered_once_in_time_and_only_for_casemail(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
-        .await;
-    let ann = app.browser();
-    ann.sign_in_ok("ann@brodie.example").await;
-    let mut key = Key::new(&app);
-    add_passkey(&ann, &mut key, "Laptop").await;
+    let (app, mut key) = solicitor_with_a_passkey(backend).await;
 
     let first = app.browser();
     first.sign_in("ann@brodie.example", PASSWORD).await;
@@ -302,13 +308,7 @@ async fn each_challenge_is_answered_once_in_time_and_only_for_casemail(backend: 
 }
 
 async fn wrong_passkey_answers_are_throttled_like_codes(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
-        .await;
-    let ann = app.browser();
-    ann.sign_in_ok("ann@brodie.example").await;
-    let mut key = Key::new(&app);
-    add_passkey(&ann, &mut key, "Laptop").await;
+    let (app, mut key) = solicitor_with_a_passkey(backend).await;
 
     let guesser = app.browser();
     guesser.sign_in("ann@brodie.example", PASSWORD).await;
