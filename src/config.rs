@@ -295,10 +295,14 @@ impl Config {
                 "CASEMAIL_PUBLIC_URL must start with http:// or https://".into(),
             ));
         }
-        if self.admins_require_passkey && self.passkey_domain().is_none() {
+        // Set explicitly: behind a proxy the default address is not the one people use,
+        // and administrators could never add the passkey they are required to have.
+        if self.admins_require_passkey
+            && (self.public_url.is_none() || self.passkey_domain().is_none())
+        {
             return Err(ConfigError::Invalid(
-                "CASEMAIL_ADMINS_REQUIRE_PASSKEY needs CASEMAIL_PUBLIC_URL to name a domain \
-                 (passkeys cannot belong to an IP address)"
+                "CASEMAIL_ADMINS_REQUIRE_PASSKEY needs CASEMAIL_PUBLIC_URL set to the address \
+                 people use, with a domain name (passkeys cannot belong to an IP address)"
                     .into(),
             ));
         }
@@ -329,11 +333,8 @@ impl Config {
 
     /// The domain passkeys belong to: the public address's host, if it is a name.
     pub fn passkey_domain(&self) -> Option<String> {
-        let url = self.public_url();
-        let host = url.split_once("://")?.1.split(['/', ':']).next()?;
-        let is_name =
-            !host.is_empty() && !host.starts_with('[') && host.parse::<std::net::IpAddr>().is_err();
-        is_name.then(|| host.to_ascii_lowercase())
+        let url = webauthn_rs::prelude::Url::parse(&self.public_url()).ok()?;
+        url.domain().map(str::to_ascii_lowercase)
     }
 
     /// Whether people reach the service over TLS (Secure cookies, HSTS).
@@ -409,4 +410,35 @@ fn read_trimmed(path: &Path) -> Result<String, ConfigError> {
             path: path.to_path_buf(),
             source,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loopback_server_is_reached_by_name_so_passkeys_can_work() {
+        let mut config = Config::for_data_dir(Path::new("data"));
+        config.bind = SocketAddr::from(([127, 0, 0, 1], 8080));
+        assert_eq!(config.public_url(), "http://localhost:8080");
+        assert_eq!(config.passkey_domain().as_deref(), Some("localhost"));
+        config.public_url = Some("https://10.0.0.5".into());
+        assert_eq!(
+            config.passkey_domain(),
+            None,
+            "no passkeys for an IP address"
+        );
+    }
+
+    #[test]
+    fn requiring_passkeys_of_administrators_needs_the_address_people_use() {
+        let mut config = Config::for_data_dir(Path::new("data"));
+        config.admins_require_passkey = true;
+        assert!(
+            config.clone().resolve().is_err(),
+            "the default address is a guess"
+        );
+        config.public_url = Some("https://casemail.example.gov.uk".into());
+        assert!(config.resolve().is_ok());
+    }
 }

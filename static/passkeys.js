@@ -78,7 +78,7 @@ function explain(error) {
   if (error && error.name === "SecurityError") {
     return "Passkeys work only at Casemail's own address. Open Casemail from its usual link and try again.";
   }
-  return "Your passkey could not be used. Try again, or enter a code instead.";
+  return "Your passkey could not be used. Try again, or use another passkey.";
 }
 
 async function challenge(form) {
@@ -86,8 +86,12 @@ async function challenge(form) {
   body.set("csrf_token", form.elements.csrf_token.value);
   if (form.elements.name) body.set("name", form.elements.name.value);
   const response = await fetch(form.dataset.options, { method: "POST", body, credentials: "same-origin" });
-  const answer = await response.json().catch(() => ({ error: "Casemail could not start the passkey request. Reload the page and try again." }));
-  if (!response.ok) throw new Error(answer.error || "Casemail could not start the passkey request.");
+  // A session that has ended answers with the sign-in page, not JSON.
+  if (response.redirected || !(response.headers.get("content-type") || "").includes("json")) {
+    throw new Error("Your session has ended. Reload the page and sign in again.");
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok || answer.error) throw new Error(answer.error || "Casemail could not start the passkey request. Reload the page and try again.");
   return answer;
 }
 
@@ -124,8 +128,16 @@ for (const form of document.querySelectorAll("form[data-passkey]")) {
   form.hidden = false;
   const button = form.querySelector("[data-passkey-button]");
   if (button) button.hidden = false;
-  form.addEventListener("submit", (event) => {
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    ceremony(form);
+    // One ceremony at a time: a second challenge would replace the one being answered.
+    const submit = form.querySelector('button[type="submit"]');
+    if (submit.disabled) return;
+    submit.disabled = true;
+    try {
+      await ceremony(form);
+    } finally {
+      submit.disabled = false;
+    }
   });
 }

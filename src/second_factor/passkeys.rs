@@ -27,15 +27,23 @@ pub(super) fn relying_party(config: &Config) -> anyhow::Result<Option<Webauthn>>
         return Ok(None);
     };
     let origin = Url::parse(&config.public_url())?;
-    let webauthn = WebauthnBuilder::new(&domain, &origin)
-        .and_then(|builder| {
-            builder
-                .rp_name("Casemail")
-                .timeout(Duration::from_secs(CEREMONY_SECONDS as u64))
-                .build()
-        })
-        .map_err(|e| anyhow::anyhow!("passkeys cannot be set up for {origin}: {e}"))?;
-    Ok(Some(webauthn))
+    let built = WebauthnBuilder::new(&domain, &origin).and_then(|builder| {
+        builder
+            .rp_name("Casemail")
+            .timeout(Duration::from_secs(CEREMONY_SECONDS as u64))
+            .build()
+    });
+    match built {
+        Ok(webauthn) => Ok(Some(webauthn)),
+        // Passkeys are optional, unless administrators are required to use them.
+        Err(e) if !config.admins_require_passkey => {
+            tracing::warn!(error = %e, "passkeys are off: the public address does not suit them");
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "passkeys cannot be set up for {origin}: {e}"
+        )),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,7 +136,10 @@ async fn take_ceremony(
     let Some(state) = state else {
         return Ok(None);
     };
-    let ceremony: Ceremony = serde_json::from_str(&state)?;
+    // A ceremony that cannot be read (left by an earlier release) has simply expired.
+    let Ok(ceremony) = serde_json::from_str::<Ceremony>(&state) else {
+        return Ok(None);
+    };
     let started = match &ceremony {
         Ceremony::Registration { started, .. } | Ceremony::SignIn { started, .. } => *started,
     };
@@ -271,22 +282,17 @@ impl SecondFactor {
     ) -> Result<String, PasskeyProblem> {
         let must_have_second_factor = user.role.is_admin() || self.config.require_second_factor;
         let must_have_passkey = self.config.admins_require_passkey && user.role.is_admin();
-        let last = user.passkeys <= 1;
-        if last && (must_have_passkey || (must_have_second_factor && !user.totp_enrolled)) {
-            // Only if it is theirs: another's passkey is simply not found.
-            if !self
-                .store
-                .passkeys(user.id)
-                .await?
-                .iter()
-                .any(|p| p.id == id)
-            {
-                return Err(PasskeyProblem::NotFound);
-            }
-            return Err(PasskeyProblem::LastNeeded);
-        }
+        let needs_one = must_have_passkey || (must_have_second_factor && !user.totp_enrolled);
         let now = self.clock.now();
         let mut change = self.store.begin(now).await?;
+        let theirs = change.lock_passkeys(user.id).await?;
+        // Another's passkey is simply not found.
+        if !theirs.contains(&id) {
+            return Err(PasskeyProblem::NotFound);
+        }
+        if needs_one && theirs.len() <= 1 {
+            return Err(PasskeyProblem::LastNeeded);
+        }
         let name = change
             .remove_passkey(user.id, id)
             .await?

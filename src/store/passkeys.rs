@@ -129,6 +129,20 @@ impl Change {
         Ok(result.rows_affected() == 1)
     }
 
+    /// The ids of a user's passkeys, holding the account's row until the change ends, so
+    /// that simultaneous removals see each other (a write lock on both backends).
+    pub async fn lock_passkeys(&mut self, user_id: i64) -> StoreResult<Vec<i64>> {
+        sqlx::query("UPDATE users SET passkey_handle = passkey_handle WHERE id = $1")
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM passkeys WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(self.conn())
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Removes one of a user's passkeys; the name it had, or None if it is not theirs.
     pub async fn remove_passkey(&mut self, user_id: i64, id: i64) -> StoreResult<Option<String>> {
         let row: Option<(String,)> =
