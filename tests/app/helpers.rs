@@ -254,6 +254,13 @@ impl TestApp {
         browser
     }
 
+    /// A service administrator ("Ops", of the service organisation) with the test password.
+    pub async fn service_admin(&self, email: &str) {
+        casemail::cli::create_service_admin(&self.app, email, "Ops", "Service", PASSWORD)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
     pub async fn organisation(&self, kind: OrganisationKind, name: &str, area: &str) -> i64 {
         self.app
             .admin

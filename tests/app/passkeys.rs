@@ -383,15 +383,7 @@ async fn passkeys_are_removed_by_their_owner_only_and_an_admin_reset_removes_the
         1
     );
 
-    casemail::cli::create_service_admin(
-        &app.app,
-        "ops@casemail.example",
-        "Ops",
-        "Service",
-        PASSWORD,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    app.service_admin("ops@casemail.example").await;
     let ops = app.browser();
     ops.sign_in_ok("ops@casemail.example").await;
     let reset = ops
@@ -418,15 +410,7 @@ async fn passkeys_are_removed_by_their_owner_only_and_an_admin_reset_removes_the
 
 async fn administrators_can_be_required_to_use_a_passkey(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| config.admins_require_passkey = true).await;
-    casemail::cli::create_service_admin(
-        &app.app,
-        "ops@casemail.example",
-        "Ops",
-        "Service",
-        PASSWORD,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    app.service_admin("ops@casemail.example").await;
     let ops = app.browser();
     ops.sign_in("ops@casemail.example", PASSWORD).await;
     for path in ["/admin/users", "/mail/inbox", "/account/two-factor"] {

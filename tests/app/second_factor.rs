@@ -25,15 +25,9 @@ async fn a_deployment_can_require_a_second_factor_of_everyone(backend: Backend) 
     assert_eq!(ann.get("/mail/inbox").await.status(), 200);
 }
 
-async fn admin(app: &TestApp, email: &str) {
-    casemail::cli::create_service_admin(&app.app, email, "Ops", "Service", PASSWORD)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-}
-
 async fn administrators_must_enrol_and_then_give_a_code_at_every_sign_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    admin(&app, "ops@casemail.example").await;
+    app.service_admin("ops@casemail.example").await;
     let browser = app.browser();
     assert_eq!(
         location(&browser.sign_in("ops@casemail.example", PASSWORD).await),
@@ -68,7 +62,7 @@ async fn administrators_must_enrol_and_then_give_a_code_at_every_sign_in(backend
 
 async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    admin(&app, "ops@casemail.example").await;
+    app.service_admin("ops@casemail.example").await;
     app.browser().sign_in_ok("ops@casemail.example").await;
     let secret = app
         .second_factors
@@ -125,7 +119,7 @@ async fn a_code_works_once_and_wrong_codes_are_throttled(backend: Backend) {
 
 async fn simultaneous_wrong_codes_are_checked_at_most_up_to_the_limit(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    admin(&app, "ops@casemail.example").await;
+    app.service_admin("ops@casemail.example").await;
     app.browser().sign_in_ok("ops@casemail.example").await;
     let browser = app.browser();
     browser.sign_in("ops@casemail.example", PASSWORD).await;
@@ -167,7 +161,7 @@ async fn simultaneous_wrong_codes_are_checked_at_most_up_to_the_limit(backend: B
 
 async fn recovery_codes_work_once_and_admins_can_reset_the_factor(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    admin(&app, "ops@casemail.example").await;
+    app.service_admin("ops@casemail.example").await;
     let morag = app
         .account(
             "morag@pf.example",
