@@ -46,6 +46,30 @@ pub use user::{Role, UserStatus};
 #[error("{0}")]
 pub struct Invalid(pub &'static str);
 
+/// What a one-line name may be, and what to say when it is not.
+struct LineRule {
+    max_chars: usize,
+    empty: &'static str,
+    too_long: &'static str,
+    control: &'static str,
+}
+
+/// A name typed on one line: inner whitespace collapsed, not empty, not too long, no
+/// control characters.
+fn tidy_line(input: &str, rule: &LineRule) -> Result<String, Invalid> {
+    let value = input.split_whitespace().collect::<Vec<_>>().join(" ");
+    if value.is_empty() {
+        return Err(Invalid(rule.empty));
+    }
+    if value.chars().count() > rule.max_chars {
+        return Err(Invalid(rule.too_long));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Invalid(rule.control));
+    }
+    Ok(value)
+}
+
 /// Values stored as their text name (`as_str`) convert back with `parse`, so the store
 /// can decode a column straight into the type; an unknown name is an error, not a default.
 /// They display as that name.

@@ -1,4 +1,4 @@
-use super::Invalid;
+use super::{Invalid, LineRule, tidy_line};
 
 /// The name a person gives a passkey so they can tell their passkeys apart ("Work laptop",
 /// "Blue security key").
@@ -7,19 +7,16 @@ pub struct PasskeyName(String);
 
 impl PasskeyName {
     pub fn parse(input: &str) -> Result<Self, Invalid> {
-        let value = input.split_whitespace().collect::<Vec<_>>().join(" ");
-        if value.is_empty() {
-            return Err(Invalid(
-                "Enter a name for the passkey, such as the device it is on",
-            ));
-        }
-        if value.chars().count() > 60 {
-            return Err(Invalid("Passkey name must be 60 characters or fewer"));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(Invalid("Passkey name must not contain control characters"));
-        }
-        Ok(Self(value))
+        tidy_line(
+            input,
+            &LineRule {
+                max_chars: 60,
+                empty: "Enter a name for the passkey, such as the device it is on",
+                too_long: "Passkey name must be 60 characters or fewer",
+                control: "Passkey name must not contain control characters",
+            },
+        )
+        .map(Self)
     }
 
     pub fn as_str(&self) -> &str {

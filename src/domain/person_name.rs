@@ -1,4 +1,4 @@
-use super::Invalid;
+use super::{Invalid, LineRule, tidy_line};
 
 /// A person's full name as shown to their correspondents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -6,17 +6,16 @@ pub struct PersonName(String);
 
 impl PersonName {
     pub fn parse(input: &str) -> Result<Self, Invalid> {
-        let value = input.split_whitespace().collect::<Vec<_>>().join(" ");
-        if value.is_empty() {
-            return Err(Invalid("Enter a full name"));
-        }
-        if value.chars().count() > 100 {
-            return Err(Invalid("Full name must be 100 characters or fewer"));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(Invalid("Full name must not contain control characters"));
-        }
-        Ok(Self(value))
+        tidy_line(
+            input,
+            &LineRule {
+                max_chars: 100,
+                empty: "Enter a full name",
+                too_long: "Full name must be 100 characters or fewer",
+                control: "Full name must not contain control characters",
+            },
+        )
+        .map(Self)
     }
 
     pub fn as_str(&self) -> &str {
