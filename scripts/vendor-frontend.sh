@@ -5,14 +5,16 @@
 set -euo pipefail
 GOVUK=6.6.0
 HTMX=2.0.11
+MOJ=11.1.0
 here="$(cd "$(dirname "$0")/../static/vendor" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-npm pack --silent "govuk-frontend@$GOVUK" "htmx.org@$HTMX" >/dev/null
-mkdir govuk htmx
+npm pack --silent "govuk-frontend@$GOVUK" "htmx.org@$HTMX" "@ministryofjustice/frontend@$MOJ" >/dev/null
+mkdir govuk htmx moj
 tar xzf "govuk-frontend-$GOVUK.tgz" -C govuk
 tar xzf "htmx.org-$HTMX.tgz" -C htmx
+tar xzf "ministryofjustice-frontend-$MOJ.tgz" -C moj
 out="$here/govuk-frontend-$GOVUK"
 rm -rf "$out" && mkdir -p "$out"
 python3 - "govuk/package/dist/govuk/govuk-frontend.min.css" "$out/govuk-frontend.min.css" <<'PY'
@@ -28,4 +30,14 @@ out="$here/htmx-$HTMX"
 rm -rf "$out" && mkdir -p "$out"
 cp htmx/package/dist/htmx.min.js "$out/htmx.min.js"
 cp htmx/package/LICENSE "$out/LICENSE"
-echo "vendored govuk-frontend $GOVUK and htmx $HTMX into $here"
+# The Ministry of Justice Frontend: only its stylesheet (components used without their
+# scripts, since sorting and filtering happen on the server) and the images it names,
+# which it addresses from the site root: made relative so they load from the embed.
+out="$here/moj-frontend-$MOJ"
+rm -rf "$out" && mkdir -p "$out/assets"
+sed -e 's|/\*# sourceMappingURL=.*\*/||' -e 's|url(/assets/|url(assets/|g' \
+  moj/package/moj/moj-frontend.min.css > "$out/moj-frontend.min.css"
+# Its icons only: the crest and logotypes belong to the Ministry, not to this service.
+mkdir "$out/assets/images" && cp moj/package/moj/assets/images/icon-* "$out/assets/images/"
+node -e 'const p=require("./moj/package/package.json"); console.log(`${p.name} ${p.version}\nLicence: ${p.license} (from the package manifest)\nStylesheet and images only; image addresses made relative.`)' > "$out/NOTICE.txt"
+echo "vendored govuk-frontend $GOVUK, htmx $HTMX and moj-frontend $MOJ into $here"

@@ -212,6 +212,11 @@ pub struct Config {
     #[arg(long, env = "CASEMAIL_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
 
+    /// The time zone times are shown in (an IANA name; the rules, clock changes included,
+    /// are built in).
+    #[arg(long, env = "CASEMAIL_TIME_ZONE", default_value = crate::clock::DEFAULT_TIME_ZONE)]
+    pub time_zone: String,
+
     /// Log format: text (coloured only on a terminal) or json (one object per line).
     #[arg(long, env = "CASEMAIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -241,6 +246,7 @@ impl std::fmt::Debug for Config {
             .field("smtp_from", &self.smtp_from)
             .field("demo", &self.demo)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("time_zone", &self.time_zone)
             .field("log_format", &self.log_format)
             .finish()
     }
@@ -278,6 +284,7 @@ impl Config {
         self.inactivity_policy()
             .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        crate::clock::time_zone(&self.time_zone).map_err(ConfigError::Invalid)?;
         if self.idle_read_seconds < 1 || self.request_seconds < 1 {
             return Err(ConfigError::Invalid(
                 "the idle read and request limits must be at least one second".into(),
@@ -390,6 +397,7 @@ impl Config {
             lock_after_days: 30,
             suspend_after_days: 90,
             delete_after_days: 180,
+            time_zone: crate::clock::DEFAULT_TIME_ZONE.to_string(),
             smtp_url: None,
             smtp_url_file: None,
             smtp_from: "Casemail <casemail@localhost>".into(),

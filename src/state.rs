@@ -48,6 +48,9 @@ impl Casemail {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
+        if let Ok(zone) = crate::clock::time_zone(&config.time_zone) {
+            crate::clock::set_display_zone(zone);
+        }
         let store = Store::connect(&config.database_url())
             .await
             .context("cannot open the database")?;

@@ -164,12 +164,140 @@ const DEMO_MAIL: &[DemoMessage] = &[
     ),
 ];
 
+/// A working day's routine letters to the fiscal, so that the inbox looks like one:
+/// (from, subject, body).
+const ROUTINE_MAIL: &[(&str, &str, &str)] = &[
+    (
+        "deborah@brodiewylie.example",
+        "HMA v Reid: motion to adjourn trial diet",
+        "Dear Fiscal,\n\nOur client's medical report is awaited. We intend to lodge a motion to adjourn the trial diet and ask whether the Crown will oppose.\n\nDeborah Defence",
+    ),
+    (
+        "kirsty@kerrlegal.example",
+        "HMA v Brown: witness availability",
+        "Dear Fiscal,\n\nTwo of our defence witnesses are unavailable in the week of 14 December. Could the Crown agree their statements instead?\n\nKirsty Kerr",
+    ),
+    (
+        "angus@brodiewylie.example",
+        "HMA v Taylor: legal aid certificate",
+        "Dear Fiscal,\n\nFor your file, legal aid has been granted for the summary complaint against our client.\n\nAngus Brodie",
+    ),
+    (
+        "duncan.depute@pf.example",
+        "Court unit rota for next week",
+        "Fiona,\n\nI am covering custody court on Tuesday and Thursday; could you take the Wednesday trial court?\n\nDuncan",
+    ),
+    (
+        "deborah@brodiewylie.example",
+        "HMA v Mackay: request for productions list",
+        "Dear Fiscal,\n\nPlease send the list of productions the Crown intends to lead.\n\nDeborah Defence",
+    ),
+    (
+        "kirsty@kerrlegal.example",
+        "HMA v Stewart: plea of guilty to charge 1",
+        "Dear Fiscal,\n\nOn instruction, our client is prepared to plead guilty to charge 1 as libelled. Please let us know whether that is acceptable.\n\nKirsty Kerr",
+    ),
+    (
+        "morag.manager@pf.example",
+        "Office closure on 24 December",
+        "All,\n\nThe office closes at noon on 24 December. Please make sure urgent correspondence is answered before then.\n\nMorag",
+    ),
+    (
+        "angus@brodiewylie.example",
+        "HMA v Wilson: bail review",
+        "Dear Fiscal,\n\nWe will seek a bail review on Friday and enclose our client's new address for the Crown's consideration.\n\nAngus Brodie",
+    ),
+    (
+        "deborah@brodiewylie.example",
+        "HMA v Kelly: defence statement",
+        "Dear Fiscal,\n\nOur defence statement will be lodged by the end of the week.\n\nDeborah Defence",
+    ),
+    (
+        "kirsty@kerrlegal.example",
+        "HMA v Thomson: request for police statements",
+        "Dear Fiscal,\n\nWe request the statements of the two attending officers.\n\nKirsty Kerr",
+    ),
+    (
+        "duncan.depute@pf.example",
+        "HMA v Reid: Crown position on adjournment",
+        "Fiona,\n\nI think we should not oppose the defence motion; the medical report is genuinely outstanding.\n\nDuncan",
+    ),
+    (
+        "angus@brodiewylie.example",
+        "HMA v Murray: citation of witnesses",
+        "Dear Fiscal,\n\nPlease confirm that the Crown witnesses have been cited for the trial on 8 January.\n\nAngus Brodie",
+    ),
+    (
+        "deborah@brodiewylie.example",
+        "HMA v Scott: joint minute of agreement",
+        "Dear Fiscal,\n\nWe attach a draft joint minute agreeing the medical evidence. Please let us have your comments.\n\nDeborah Defence",
+    ),
+    (
+        "kirsty@kerrlegal.example",
+        "HMA v Robertson: change of agent",
+        "Dear Fiscal,\n\nPlease note that Kerr Legal now acts for the accused. Kindly send all correspondence to us.\n\nKirsty Kerr",
+    ),
+    (
+        "morag.manager@pf.example",
+        "Quarterly caseload figures",
+        "Fiona,\n\nPlease let me have your caseload figures for the quarter by the 15th.\n\nMorag",
+    ),
+    (
+        "angus@brodiewylie.example",
+        "HMA v Clark: section 76 letter",
+        "Dear Fiscal,\n\nOur client wishes to plead guilty by section 76 letter. The letter follows by separate message.\n\nAngus Brodie",
+    ),
+    (
+        "deborah@brodiewylie.example",
+        "HMA v Young: request to view productions",
+        "Dear Fiscal,\n\nWe would like to view the productions held at the police office. Please suggest a date.\n\nDeborah Defence",
+    ),
+    (
+        "kirsty@kerrlegal.example",
+        "HMA v Paterson: interpreter required",
+        "Dear Fiscal,\n\nOur client needs a Polish interpreter at the next diet.\n\nKirsty Kerr",
+    ),
+    (
+        "duncan.depute@pf.example",
+        "HMA v Mackay: productions list sent",
+        "Fiona,\n\nI sent the productions list to Brodie & Wylie this morning.\n\nDuncan",
+    ),
+    (
+        "angus@brodiewylie.example",
+        "HMA v Watson: defence precognitions",
+        "Dear Fiscal,\n\nWe are precognoscing the Crown witnesses next week and will contact them directly.\n\nAngus Brodie",
+    ),
+    (
+        "deborah@brodiewylie.example",
+        "HMA v Morrison: trial estimate",
+        "Dear Fiscal,\n\nWe estimate the trial will take two days, including the defence case.\n\nDeborah Defence",
+    ),
+    (
+        "kirsty@kerrlegal.example",
+        "HMA v Campbell: CCTV viewing",
+        "Dear Fiscal,\n\nThank you for the footage. We have now viewed it and have no further requests.\n\nKirsty Kerr",
+    ),
+];
+
 async fn seed_mail(app: &AppState) -> anyhow::Result<()> {
     use crate::domain::{AddressList, Body, Subject};
     use crate::mail::Outgoing;
 
+    let routine = ROUTINE_MAIL.iter().map(|(from, subject, body)| {
+        (
+            *from,
+            "fiona.fiscal@pf.example",
+            "",
+            *subject,
+            *body,
+            None,
+            false,
+        )
+    });
     let mut previous: Option<i64> = None;
-    for (from, to, cc, subject, body, attachment, is_reply) in DEMO_MAIL {
+    for (from, to, cc, subject, body, attachment, is_reply) in
+        routine.chain(DEMO_MAIL.iter().copied())
+    {
         let sender = app
             .accounts
             .account_by_email(&EmailAddress::parse(from)?)
@@ -196,7 +324,7 @@ async fn seed_mail(app: &AppState) -> anyhow::Result<()> {
             cc,
             subject: Subject::parse(subject)?,
             body: Body::parse(body)?,
-            reply_to: if *is_reply { previous } else { None },
+            reply_to: if is_reply { previous } else { None },
             forward_of: None,
             case_id: None,
         };

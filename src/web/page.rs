@@ -48,6 +48,8 @@ pub struct Page {
     pub csrf: String,
     pub user: Option<NavUser>,
     pub section: Section,
+    /// When the page is made (the application clock), for relative dates in lists.
+    pub now: i64,
 }
 
 impl Page {
@@ -58,6 +60,7 @@ impl Page {
             csrf: csrf.0.clone(),
             user: None,
             section: Section::None,
+            now: 0,
         }
     }
 
@@ -68,6 +71,7 @@ impl Page {
             csrf: String::new(),
             user: None,
             section: Section::None,
+            now: 0,
         }
     }
 
@@ -91,6 +95,7 @@ impl Page {
                 is_admin: account.role.is_admin(),
             }),
             section,
+            now: app.clock.now(),
         })
     }
 

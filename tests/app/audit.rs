@@ -566,11 +566,11 @@ async fn senders_see_delivery_and_reading_per_recipient(backend: Backend) {
         "only bob has not opened it"
     );
     assert!(
-        partial.contains("23 November 2026, 09:10 UTC"),
+        partial.contains("23 November 2026, 09:10 GMT"),
         "ann's first opening is shown"
     );
     assert!(
-        partial.contains("statement.pdf, 23 November 2026, 09:10 UTC"),
+        partial.contains("statement.pdf, 23 November 2026, 09:10 GMT"),
         "the download is shown"
     );
     assert_eq!(

@@ -15,6 +15,7 @@ use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::extract::{CurrentUser, PollingUser};
 use crate::web::page::{Page, Section};
+use crate::web::views::mail_list::{Column, fixed_columns};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/mailbox.html")]
@@ -22,6 +23,7 @@ pub struct MailboxPage {
     page: Page,
     folder: Folder,
     messages: Vec<ListedMessage>,
+    columns: Vec<Column>,
     older: Option<String>,
     case_filter: Option<(i64, String)>,
     notice: Option<&'static str>,
@@ -64,6 +66,7 @@ pub async fn folder(
         page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
         folder,
         messages: listing.messages,
+        columns: fixed_columns(folder == Folder::Sent),
         older: listing
             .older
             .map(|c| format!("{}.{}", c.sent_at, c.entry_id)),

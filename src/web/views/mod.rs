@@ -11,6 +11,7 @@ pub mod directory;
 pub mod drafts;
 pub mod health;
 pub mod invitations;
+pub mod mail_list;
 pub mod mailbox;
 pub mod organisations;
 pub mod passkeys;
