@@ -16,6 +16,11 @@ impl Directory {
         Self { store }
     }
 
+    /// An organisation's name, as the directory shows it.
+    pub async fn organisation_name(&self, id: i64) -> anyhow::Result<Option<String>> {
+        Ok(self.store.organisation_name(id).await?)
+    }
+
     /// Active, listed people whose name, address or organisation contains `query`.
     pub async fn search(&self, query: &str) -> anyhow::Result<Vec<DirectoryEntry>> {
         Ok(self.store.directory_search(query, 200).await?)

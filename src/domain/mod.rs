@@ -10,6 +10,7 @@ mod content;
 mod email;
 mod field_errors;
 mod lifecycle;
+mod listing;
 mod mail;
 mod organisation;
 mod passkey;
@@ -26,6 +27,7 @@ pub use content::{AttachmentInfo, Composition, EnvelopeContent, Summary};
 pub use email::EmailAddress;
 pub use field_errors::{FieldError, FieldErrors};
 pub use lifecycle::{Decision, InactivityPolicy, Step};
+pub use listing::{ListFilter, MailSort, SortKey, subject_sort_key};
 pub use mail::{
     AddressList, Addressing, AttachmentRisk, BadAddress, Body, Folder, Subject, clean_file_name,
     safe_media_type,

@@ -3,7 +3,7 @@
 
 use super::Mail;
 use crate::crypto::{UserIdentity, open_item};
-use crate::domain::{Folder, Summary};
+use crate::domain::{Folder, ListFilter, MailSort, Summary};
 use crate::store::{CaseRow, Cursor, MailboxRow, UserAccount};
 
 pub const PAGE_SIZE: i64 = 50;
@@ -73,8 +73,10 @@ impl ListedMessage {
 
 pub struct FolderPage {
     pub messages: Vec<ListedMessage>,
-    /// Where the next, older page starts, when there is one.
+    /// Where the next, older page starts, in the default order.
     pub older: Option<Cursor>,
+    /// The next page's number, in any other order.
+    pub next_page: Option<i64>,
     /// The case the page is limited to.
     pub case: Option<CaseRow>,
 }
@@ -91,47 +93,67 @@ pub enum FolderAction {
 }
 
 impl Mail {
-    /// One page of a folder, newest first, after `after`; limited to a case the user takes
-    /// part in when `case_id` is given. None for a case the user does not take part in.
+    /// One page of a folder narrowed by `filter`: newest first after `after`, or in
+    /// another order at page `page` (from 0). None when the filter names a case the user
+    /// does not take part in. Subject order is made by search, which holds the subjects.
+    #[allow(clippy::too_many_arguments)]
     pub async fn folder_page(
         &self,
         user: &UserAccount,
         identity: &UserIdentity,
         folder: Folder,
-        case_id: Option<i64>,
+        filter: &ListFilter,
+        sort: MailSort,
         after: Option<Cursor>,
+        page: i64,
     ) -> anyhow::Result<Option<FolderPage>> {
-        let case = match case_id {
+        let case = match filter.case_id {
             Some(case_id) => match self.store.case_for_user(user.id, case_id).await? {
                 Some(case) => Some(case),
                 None => return Ok(None),
             },
             None => None,
         };
+        let offset = if sort.is_default() {
+            0
+        } else {
+            page * PAGE_SIZE
+        };
         let mut rows = self
             .store
-            .mailbox_page_for_case(
-                user.id,
-                folder,
-                case.as_ref().map(|c| c.id),
-                after,
-                PAGE_SIZE + 1,
-            )
+            .mailbox_listing(user.id, folder, filter, sort, after, offset, PAGE_SIZE + 1)
             .await?;
-        let older = if rows.len() as i64 > PAGE_SIZE {
-            rows.truncate(PAGE_SIZE as usize);
-            rows.last().map(|r| Cursor {
-                sent_at: r.sent_at,
-                entry_id: r.entry_id,
-            })
-        } else {
-            None
+        let more = rows.len() as i64 > PAGE_SIZE;
+        rows.truncate(PAGE_SIZE as usize);
+        let (older, next_page) = match (more, sort.is_default()) {
+            (false, _) => (None, None),
+            (true, true) => (
+                rows.last().map(|r| Cursor {
+                    sent_at: r.sent_at,
+                    entry_id: r.entry_id,
+                }),
+                None,
+            ),
+            (true, false) => (None, Some(page + 1)),
         };
         Ok(Some(FolderPage {
             messages: ListedMessage::open_all(identity, rows, folder == Folder::Sent),
             older,
+            next_page,
             case,
         }))
+    }
+
+    /// The organisations offered by a folder's sender filter.
+    pub async fn folder_organisations(
+        &self,
+        user: &UserAccount,
+        folder: Folder,
+    ) -> anyhow::Result<Vec<(i64, String)>> {
+        Ok(self
+            .store
+            .folder_sender_organisations(user.id, folder)
+            .await?)
     }
 
     /// Applies an action to the user's own selected entries; others' entries are untouched.

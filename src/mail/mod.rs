@@ -20,7 +20,7 @@ use crate::store::{AddressRecord, BlobStore, Store, UserAccount};
 
 pub use compose::{AddressProblem, Prefill};
 pub use drafts::ListedDraft;
-pub use folders::{FolderAction, FolderPage, ListedMessage};
+pub use folders::{FolderAction, FolderPage, ListedMessage, PAGE_SIZE};
 pub use read::{Download, OpenedThread, ThreadMessage};
 pub use send::{DeliveryRoute, StageProblem};
 pub use storage::ORPHAN_BLOB_AGE;

@@ -108,6 +108,17 @@ const ADMIN_USER_COLUMNS: &str = "u.id, u.name, u.email, u.status, u.is_admin, \
      u.professional_reference, u.status_reason";
 
 impl Store {
+    /// An organisation's name: organisations are listed in the directory, so any
+    /// signed-in user may see one.
+    pub async fn organisation_name(&self, id: i64) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn organisation_by_name(&self, name: &str) -> StoreResult<Option<Organisation>> {
         let row = sqlx::query_as(&format!(
             "SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE name = $1"

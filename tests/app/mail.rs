@@ -100,7 +100,7 @@ async fn a_message_reaches_every_recipient_and_nothing_is_stored_in_clear(backen
             inbox.contains("SUBJECT-MARKER-9e2b"),
             "listed in each inbox"
         );
-        assert!(inbox.contains("Attachment"), "attachment marker shown");
+        assert!(inbox.contains("Has attachments"), "attachment marker shown");
         let page = reader.text(&thread).await;
         assert!(
             page.contains("BODY-MARKER-5f60\nsecond line"),

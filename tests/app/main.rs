@@ -20,6 +20,7 @@ mod layers;
 mod lifecycle;
 mod logging;
 mod mail;
+mod mail_lists;
 mod notifications;
 mod passkeys;
 mod password;

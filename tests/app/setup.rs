@@ -188,7 +188,7 @@ async fn the_demo_deployment_can_be_signed_into(backend: Backend) {
         .await;
     let inbox = deborah.text("/mail/inbox").await;
     assert!(inbox.contains("HMA v Campbell"), "the demo has living mail");
-    assert!(inbox.contains("Attachment"));
+    assert!(inbox.contains("Has attachments"));
 }
 
 fn setup_path(link: &str) -> String {

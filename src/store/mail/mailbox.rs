@@ -5,7 +5,7 @@ use super::{
     AddresseeRow, AttachmentRow, Cursor, MAILBOX_COLUMNS, MAILBOX_FROM, MailboxRow, ReceiptRow,
     StoredMailboxRow, StoredThreadMessage, ThreadMessageRow, UNREAD_CAP, listing,
 };
-use crate::domain::Folder;
+use crate::domain::{Folder, ListFilter, MailSort, SortKey};
 use crate::store::cases::CASE_VISIBLE;
 use crate::store::{Store, StoreResult, flag};
 
@@ -31,31 +31,120 @@ impl Store {
         after: Option<Cursor>,
         limit: i64,
     ) -> StoreResult<Vec<MailboxRow>> {
-        let after = after.unwrap_or(Cursor {
-            sent_at: i64::MAX,
-            entry_id: i64::MAX,
-        });
-        let case_filter = if case_id.is_some() {
-            "AND e.case_id = $6"
-        } else {
-            ""
+        let filter = ListFilter {
+            case_id,
+            ..ListFilter::default()
+        };
+        self.mailbox_listing(
+            user_id,
+            folder,
+            &filter,
+            MailSort::default(),
+            after,
+            0,
+            limit,
+        )
+        .await
+    }
+
+    /// One page of a folder narrowed by `filter` and ordered by `sort`. The default order
+    /// (newest first) pages by cursor, so deep pages cost no more than the first; the
+    /// others page by `offset`. Subject order is not here: subjects are sealed.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn mailbox_listing(
+        &self,
+        user_id: i64,
+        folder: Folder,
+        filter: &ListFilter,
+        sort: MailSort,
+        after: Option<Cursor>,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<MailboxRow>> {
+        let (conditions, ids) = filter_conditions(filter, 3);
+        let mut next = 3 + ids.len();
+        let mut keyset = String::new();
+        let after = after.filter(|_| sort.is_default());
+        if after.is_some() {
+            keyset = format!(
+                "AND (e.sent_at < ${a} OR (e.sent_at = ${a} AND e.id < ${b}))",
+                a = next,
+                b = next + 1
+            );
+            next += 2;
+        }
+        let direction = if sort.descending { "DESC" } else { "ASC" };
+        let order = match sort.key {
+            SortKey::Date | SortKey::Subject => format!("e.sent_at {direction}, e.id {direction}"),
+            SortKey::Sender => {
+                format!("LOWER(u.name) {direction}, e.sent_at DESC, e.id DESC")
+            }
+            // Untagged messages last either way.
+            SortKey::Case => {
+                format!("c.reference IS NULL, c.reference {direction}, e.sent_at DESC, e.id DESC")
+            }
         };
         let query = format!(
             "SELECT {MAILBOX_COLUMNS} {MAILBOX_FROM} \
-             WHERE e.user_id = $1 AND e.folder = $2 {case_filter} \
-               AND (e.sent_at < $3 OR (e.sent_at = $3 AND e.id < $4)) AND {CASE_VISIBLE} \
-             ORDER BY e.sent_at DESC, e.id DESC LIMIT $5"
+             WHERE e.user_id = $1 AND e.folder = $2 {conditions} {keyset} AND {CASE_VISIBLE} \
+             ORDER BY {order} LIMIT ${next} OFFSET ${}",
+            next + 1
         );
-        let mut query = sqlx::query_as(&query)
-            .bind(user_id)
-            .bind(folder.as_str())
-            .bind(after.sent_at)
-            .bind(after.entry_id)
-            .bind(limit);
-        if let Some(case_id) = case_id {
-            query = query.bind(case_id);
+        let mut query = sqlx::query_as(&query).bind(user_id).bind(folder.as_str());
+        for id in ids {
+            query = query.bind(id);
         }
+        if let Some(after) = after {
+            query = query.bind(after.sent_at).bind(after.entry_id);
+        }
+        let query = query.bind(limit).bind(offset.max(0));
         Ok(listing(query.fetch_all(&self.pool).await?))
+    }
+
+    /// Every entry of a folder that `filter` lets through, newest first, at most `cap`:
+    /// the candidates a subject order is made from.
+    pub async fn mailbox_entry_ids(
+        &self,
+        user_id: i64,
+        folder: Folder,
+        filter: &ListFilter,
+        cap: i64,
+    ) -> StoreResult<Vec<i64>> {
+        let (conditions, ids) = filter_conditions(filter, 3);
+        let query = format!(
+            "SELECT e.id FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
+             JOIN users u ON u.id = m.sender_id LEFT JOIN cases c ON c.id = e.case_id \
+             WHERE e.user_id = $1 AND e.folder = $2 {conditions} AND {CASE_VISIBLE} \
+             ORDER BY e.sent_at DESC, e.id DESC LIMIT ${}",
+            3 + ids.len()
+        );
+        let mut query = sqlx::query_scalar(&query)
+            .bind(user_id)
+            .bind(folder.as_str());
+        for id in ids {
+            query = query.bind(id);
+        }
+        Ok(query.bind(cap).fetch_all(&self.pool).await?)
+    }
+
+    /// The organisations that sent the folder's latest 500 messages, by name: the choices
+    /// of the organisation filter, cheap however large the folder.
+    pub async fn folder_sender_organisations(
+        &self,
+        user_id: i64,
+        folder: Folder,
+    ) -> StoreResult<Vec<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT o.id, o.name FROM \
+               (SELECT e.message_id FROM mailbox_entries e WHERE e.user_id = $1 AND e.folder = $2 \
+                ORDER BY e.sent_at DESC, e.id DESC LIMIT 500) recent \
+             JOIN messages m ON m.id = recent.message_id JOIN users u ON u.id = m.sender_id \
+             JOIN organisations o ON o.id = u.organisation_id ORDER BY o.name",
+        )
+        .bind(user_id)
+        .bind(folder.as_str())
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// A participant's messages in a case's threads, in any folder but Deleted.
@@ -251,4 +340,27 @@ impl Store {
         .await?;
         Ok(Some((envelope, thread_id, attachments)))
     }
+}
+
+/// SQL conditions for `filter`, numbering parameters from `first`, with the values to bind
+/// in order. Only numbers are bound; the text is fixed.
+fn filter_conditions(filter: &ListFilter, first: usize) -> (String, Vec<i64>) {
+    let mut sql = String::new();
+    let mut ids = Vec::new();
+    if filter.unread_only {
+        sql.push_str(" AND e.is_read = 0");
+    }
+    if filter.with_attachments {
+        sql.push_str(" AND e.has_attachments = 1");
+    }
+    for (column, value) in [
+        ("e.case_id", filter.case_id),
+        ("u.organisation_id", filter.organisation_id),
+    ] {
+        if let Some(value) = value {
+            sql.push_str(&format!(" AND {column} = ${}", first + ids.len()));
+            ids.push(value);
+        }
+    }
+    (sql, ids)
 }

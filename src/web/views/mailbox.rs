@@ -5,9 +5,8 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use serde::Deserialize;
 
-use crate::domain::{Folder, Role};
+use crate::domain::{Folder, Role, SortKey};
 use crate::mail::{FolderAction, ListedMessage};
 use crate::state::AppState;
 use crate::store::Cursor;
@@ -15,29 +14,33 @@ use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::extract::{CurrentUser, PollingUser};
 use crate::web::page::{Page, Section};
-use crate::web::views::mail_list::{Column, fixed_columns};
+use crate::web::views::mail_list::{Column, ListQuery, ListView};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/mailbox.html")]
 pub struct MailboxPage {
     page: Page,
     folder: Folder,
+    view: ListView,
     messages: Vec<ListedMessage>,
     columns: Vec<Column>,
-    older: Option<String>,
+    next_href: Option<String>,
     case_filter: Option<(i64, String)>,
+    /// The filter's choices: the user's cases with titles, and senders' organisations.
+    cases: Vec<(i64, String, String)>,
+    organisations: Vec<(i64, String)>,
     notice: Option<&'static str>,
     recovery_secret_path: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    after: Option<String>,
-    #[serde(default)]
-    done: Option<String>,
-    #[serde(default)]
-    case: Option<i64>,
+impl MailboxPage {
+    fn organisation_name(&self) -> Option<&str> {
+        let id = self.view.filter.organisation_id?;
+        self.organisations
+            .iter()
+            .find(|(o, _)| *o == id)
+            .map(|(_, name)| name.as_str())
+    }
 }
 
 pub async fn home() -> Redirect {
@@ -52,12 +55,48 @@ pub async fn folder(
     user: CurrentUser,
 ) -> Result<MailboxPage, AppError> {
     let folder = Folder::parse(&folder).map_err(|_| AppError::NotFound)?;
-    let after = query.after.as_deref().and_then(parse_cursor);
-    let listing = app
-        .mail
-        .folder_page(&user.account, &user.identity()?, folder, query.case, after)
+    let view = ListView::from_query(folder, &query);
+    let identity = user.identity()?;
+    let listing = if view.sort.key == SortKey::Subject {
+        app.search
+            .subject_page(
+                &user.account,
+                &identity,
+                folder,
+                &view.filter,
+                view.sort.descending,
+                view.page,
+            )
+            .await?
+    } else {
+        let after = query.after.as_deref().and_then(parse_cursor);
+        app.mail
+            .folder_page(
+                &user.account,
+                &identity,
+                folder,
+                &view.filter,
+                view.sort,
+                after,
+                view.page,
+            )
+            .await?
+    }
+    .ok_or(AppError::NotFound)?;
+    let cases = app
+        .cases
+        .list(&user.account, &identity)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .into_iter()
+        .map(|c| (c.case.id, c.case.reference, c.title))
+        .collect();
+    let mut organisations = app.mail.folder_organisations(&user.account, folder).await?;
+    if let Some(id) = view.filter.organisation_id
+        && !organisations.iter().any(|(o, _)| *o == id)
+        && let Some(org) = app.directory.organisation_name(id).await?
+    {
+        organisations.push((id, org));
+    }
     let recovery_secret_path = (user.account.role == Role::ServiceAdmin)
         .then(|| app.accounts.recovery_secret_on_disk())
         .flatten()
@@ -65,12 +104,13 @@ pub async fn folder(
     Ok(MailboxPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
         folder,
+        columns: view.columns(),
+        next_href: view.next_href(&listing),
         messages: listing.messages,
-        columns: fixed_columns(folder == Folder::Sent),
-        older: listing
-            .older
-            .map(|c| format!("{}.{}", c.sent_at, c.entry_id)),
         case_filter: listing.case.map(|c| (c.id, c.reference)),
+        cases,
+        organisations,
+        view,
         notice: notice(query.done.as_deref()),
         recovery_secret_path,
     })
@@ -114,6 +154,10 @@ pub async fn bulk(
             .unwrap_or("")
     };
     let back = Folder::parse(value("folder")).unwrap_or(Folder::Inbox);
+    // The list the form came from, rebuilt from its parts rather than echoed.
+    let carried: ListQuery = serde_urlencoded::from_str(value("view")).unwrap_or_default();
+    let back_to = ListView::from_query(back, &carried).href();
+    let join = if back_to.contains('?') { '&' } else { '?' };
     let entries: Vec<i64> = fields
         .iter()
         .filter(|(k, _)| k == "entry")
@@ -121,7 +165,7 @@ pub async fn bulk(
         .collect();
     let action = value("action");
     if entries.is_empty() {
-        return Ok(Redirect::to(&format!("/mail/{}?done=none", back.as_str())).into_response());
+        return Ok(Redirect::to(&format!("{back_to}{join}done=none")).into_response());
     }
     let filing = match action {
         "archive" => FolderAction::Archive,
@@ -142,7 +186,7 @@ pub async fn bulk(
     } else {
         action
     };
-    Ok(Redirect::to(&format!("/mail/{}?done={done}", back.as_str())).into_response())
+    Ok(Redirect::to(&format!("{back_to}{join}done={done}")).into_response())
 }
 
 pub async fn empty_deleted(
