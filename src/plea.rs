@@ -39,6 +39,53 @@ impl ChargeTerm {
     pub fn position_label(&self) -> &'static str {
         ChargePosition::parse(&self.position).map_or("", ChargePosition::label)
     }
+
+    /// The position in words, with the amended wording when there is one.
+    fn described(&self) -> String {
+        if self.amended_wording.is_empty() {
+            self.position_label().to_string()
+        } else {
+            format!("{}: {}", self.position_label(), self.amended_wording)
+        }
+    }
+}
+
+/// One difference between an offer and the version before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermChange {
+    /// "Charge 2" or "Other terms".
+    pub what: String,
+    /// Empty when the term is new.
+    pub before: String,
+    /// Empty when the term was dropped.
+    pub after: String,
+}
+
+impl OfferTerms {
+    /// What this offer changes from `before`, charge by charge and in the other terms, so
+    /// that nothing is dropped unseen between versions.
+    pub fn changes_from(&self, before: &OfferTerms) -> Vec<TermChange> {
+        let mut changes = Vec::new();
+        for term in &self.positions {
+            let earlier = before.positions.iter().find(|t| t.number == term.number);
+            let (was, now) = (earlier.map(ChargeTerm::described), term.described());
+            if was.as_deref() != Some(now.as_str()) {
+                changes.push(TermChange {
+                    what: format!("Charge {}", term.number),
+                    before: was.unwrap_or_default(),
+                    after: now,
+                });
+            }
+        }
+        if self.terms.trim() != before.terms.trim() {
+            changes.push(TermChange {
+                what: "Other terms".into(),
+                before: before.terms.trim().to_string(),
+                after: self.terms.trim().to_string(),
+            });
+        }
+        changes
+    }
 }
 
 pub enum PleaRequest {
@@ -366,4 +413,48 @@ pub fn render_terms(terms: &OfferTerms) -> String {
         let _ = writeln!(out, "\nTerms:\n{}", terms.terms.trim());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(positions: &[(&str, &str)], other: &str) -> OfferTerms {
+        OfferTerms {
+            positions: positions
+                .iter()
+                .enumerate()
+                .map(|(i, (position, amended))| ChargeTerm {
+                    number: i + 1,
+                    charge: format!("charge {}", i + 1),
+                    position: position.to_string(),
+                    amended_wording: amended.to_string(),
+                })
+                .collect(),
+            terms: other.into(),
+        }
+    }
+
+    #[test]
+    fn a_counter_offer_shows_each_changed_charge_and_a_dropped_term() {
+        let offer = terms(
+            &[("guilty_as_libelled", ""), ("not_guilty", "")],
+            "Narrative to be agreed",
+        );
+        let counter = terms(
+            &[
+                ("guilty_as_libelled", ""),
+                ("guilty_as_amended", "deleting \"knife\""),
+            ],
+            "",
+        );
+        let changes = counter.changes_from(&offer);
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert_eq!(changes[0].what, "Charge 2");
+        assert!(changes[0].after.contains("deleting"));
+        assert_eq!(changes[1].what, "Other terms");
+        assert_eq!(changes[1].before, "Narrative to be agreed");
+        assert!(changes[1].after.is_empty(), "the term was dropped");
+        assert!(offer.changes_from(&offer).is_empty());
+    }
 }

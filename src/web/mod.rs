@@ -94,6 +94,7 @@ fn pages() -> Router<AppState> {
             get(views::plea::show).post(views::plea::act),
         )
         .route("/cases/{id}/plea/minute", get(views::plea::minute))
+        .route("/cases/{id}/plea/history", get(views::plea::history))
         .route("/threads/{id}/case", post(views::thread::tag_case))
         .route(
             "/messages/{id}/receipts",

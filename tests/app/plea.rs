@@ -12,7 +12,83 @@ on_both_backends!(
     a_whole_negotiation_runs_to_an_agreed_minute,
     two_simultaneous_answers_cannot_both_win,
     offers_lapse_and_only_their_side_withdraws_them,
+    a_counter_offer_starts_from_the_offer_and_shows_what_changed,
 );
+
+async fn a_counter_offer_starts_from_the_offer_and_shows_what_changed(backend: Backend) {
+    let p = parties(backend).await;
+    for (email, name) in [
+        ("fiona@pf.example", "Fiona Fiscal"),
+        ("duncan@pf.example", "Duncan Depute"),
+        ("ann@brodie.example", "Ann Agent"),
+    ] {
+        p.app
+            .sql(&format!(
+                "UPDATE users SET name = '{name}' WHERE email = '{email}'"
+            ))
+            .await;
+    }
+    let case = create_case(&p.fiscal, "PF/2026/000889", "Assault\nBreach of the peace").await;
+    add(&p.fiscal, case, "ann@brodie.example").await;
+    plea(&p.fiscal, case, &offer("offer", "0", "guilty_as_libelled")).await;
+
+    let page = p.ann.text(&format!("/cases/{case}/plea")).await;
+    let offer_at = page
+        .find("The offer waiting for an answer")
+        .expect("current offer");
+    let accept_at = page.find("Accept offer version 1").expect("accept button");
+    assert!(
+        offer_at < accept_at,
+        "the offer is shown before the answer controls"
+    );
+    let form = &page[page.find("value=\"counter\"").expect("counter form")..];
+    assert!(
+        form.contains("value=\"guilty_as_libelled\" checked"),
+        "each charge starts at the offer's position"
+    );
+    assert!(
+        form.contains(">TERMS-MARKER-c3 narrative to be agreed</textarea>"),
+        "other terms start as offered, so leaving them keeps them"
+    );
+
+    // The agent changes charge 1 and sends the rest as the form held it.
+    plea(&p.ann, case, &offer("counter", "1", "guilty_as_amended")).await;
+    let page = p.fiscal.text(&format!("/cases/{case}/plea")).await;
+    let changes = &page[page.find("Changed from version 1").expect("changes shown")..];
+    let changes = &changes[..changes.find("</div>").expect("end of changes")];
+    assert!(changes.contains("Charge 1") && changes.contains("with a knife"));
+    assert!(
+        !changes.contains("Charge 2"),
+        "an unchanged charge is not listed"
+    );
+    assert!(
+        !changes.contains("Other terms"),
+        "unchanged terms are not listed"
+    );
+
+    // A third version that drops the other terms says so.
+    let mut dropped = offer("counter", "2", "guilty_as_libelled");
+    dropped.retain(|(k, _)| *k != "terms");
+    plea(&p.fiscal, case, &dropped).await;
+    let page = p.ann.text(&format!("/cases/{case}/plea")).await;
+    assert!(page.contains("removed (was “TERMS-MARKER-c3 narrative to be agreed”)"));
+
+    plea(&p.ann, case, &[("action", "accept"), ("version", "3")]).await;
+    let minute = p.ann.text(&format!("/cases/{case}/plea/minute")).await;
+    assert!(
+        minute.contains("Fiona Fiscal (prosecution)") && minute.contains("Ann Agent (defence)")
+    );
+    assert!(
+        !minute.contains("Duncan Depute"),
+        "office colleagues who took no part are not parties to the minute"
+    );
+    let history = p.fiscal.text(&format!("/cases/{case}/plea/history")).await;
+    let (v1, v3) = (history.find("Version 1 –"), history.find("Version 3 –"));
+    assert!(
+        v1.is_some() && v1 < v3,
+        "the printable history runs oldest first"
+    );
+}
 
 async fn a_whole_negotiation_runs_to_an_agreed_minute(backend: Backend) {
     let p = parties(backend).await;

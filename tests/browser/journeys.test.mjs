@@ -237,6 +237,11 @@ test("a plea negotiation runs between two browsers to a minute of agreement", as
   await shot(fiscal.page, "plea-agreed");
   await agent.page.goto(`${casePage}/plea/minute`);
   await agent.page.waitForSelector("text=Minute of agreement");
+  // The agent never retyped the other terms: the counter-offer started from the offer.
+  assert.ok(
+    (await agent.page.textContent("main")).includes("Narrative to be agreed"),
+    "an untouched term of the offer is kept in the agreed minute",
+  );
   await accessible(agent.page, "minute of agreement");
   await shot(agent.page, "minute");
 

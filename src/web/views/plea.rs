@@ -9,7 +9,7 @@ use axum::{Extension, Form};
 use crate::cases::CaseDetails;
 use crate::domain::FieldErrors;
 use crate::domain::{ChargePosition, NegotiationState, Side};
-use crate::plea::{ChargeTerm, Offer, OfferTerms, PleaProblem, PleaRequest};
+use crate::plea::{ChargeTerm, Offer, OfferTerms, PleaProblem, PleaRequest, TermChange};
 use crate::state::AppState;
 use crate::store::{CaseRow, ParticipantRow};
 use crate::web::csrf::CsrfToken;
@@ -26,7 +26,11 @@ pub struct ShownOffer {
     pub respond_by: Option<String>,
     pub outcome: String,
     pub answered: Option<String>,
+    /// Who answered it, when a person did (not the time limit).
+    pub answerer: Option<String>,
     pub terms: Option<OfferTerms>,
+    /// What changed from the version before, when both can be read.
+    pub changes: Vec<TermChange>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -40,8 +44,12 @@ pub struct PleaPage {
     my_side: Side,
     offered_by: Option<Side>,
     thread_id: Option<i64>,
+    /// Newest first.
     offers: Vec<ShownOffer>,
     positions: [ChargePosition; 4],
+    /// What the offer form starts from: what was typed when it comes back with errors,
+    /// otherwise the latest version's terms, so an untouched term is kept, not dropped.
+    prefill: Option<OfferTerms>,
     errors: FieldErrors,
 }
 
@@ -68,6 +76,41 @@ impl PleaPage {
     fn agreed(&self) -> bool {
         self.state == Some(NegotiationState::Agreed)
     }
+
+    /// The offer waiting for an answer, shown first.
+    fn pending(&self) -> Option<&ShownOffer> {
+        (self.state == Some(NegotiationState::OfferPending))
+            .then(|| self.offers.first())
+            .flatten()
+    }
+
+    /// Earlier versions, newest first: all of them unless one is pending.
+    fn history(&self) -> &[ShownOffer] {
+        let skip = usize::from(self.pending().is_some()).min(self.offers.len());
+        &self.offers[skip..]
+    }
+
+    fn prefill_checked(&self, number: &usize, position: &str) -> bool {
+        self.prefill_term(*number)
+            .is_some_and(|t| t.position == position)
+    }
+
+    fn prefill_amended(&self, number: &usize) -> &str {
+        self.prefill_term(*number)
+            .map_or("", |t| t.amended_wording.as_str())
+    }
+
+    fn prefill_terms(&self) -> &str {
+        self.prefill.as_ref().map_or("", |t| t.terms.as_str())
+    }
+
+    fn prefill_term(&self, number: usize) -> Option<&ChargeTerm> {
+        self.prefill
+            .as_ref()?
+            .positions
+            .iter()
+            .find(|t| t.number == number)
+    }
 }
 
 pub async fn show(
@@ -76,7 +119,7 @@ pub async fn show(
     Path(case_id): Path<i64>,
     user: CurrentUser,
 ) -> Result<PleaPage, AppError> {
-    render(&app, &csrf, &user, case_id, FieldErrors::default()).await
+    render(&app, &csrf, &user, case_id, FieldErrors::default(), None).await
 }
 
 async fn render(
@@ -85,6 +128,7 @@ async fn render(
     user: &CurrentUser,
     case_id: i64,
     errors: FieldErrors,
+    typed: Option<OfferTerms>,
 ) -> Result<PleaPage, AppError> {
     let identity = user.identity()?;
     let (case, details) = app
@@ -93,7 +137,7 @@ async fn render(
         .await?
         .ok_or(AppError::NotFound)?;
     let negotiation = app.plea.negotiation(case_id).await?;
-    let offers = match &negotiation {
+    let mut offers: Vec<ShownOffer> = match &negotiation {
         Some(row) => app
             .plea
             .offers(&identity, row)
@@ -110,14 +154,23 @@ async fn render(
                     format!(
                         "{} by {}",
                         format::time(at),
-                        offer.answerer_name.unwrap_or_else(|| "time limit".into())
+                        offer.answerer_name.as_deref().unwrap_or("time limit")
                     )
                 }),
+                answerer: offer.answerer_name,
                 terms,
+                changes: Vec::new(),
             })
             .collect(),
         None => Vec::new(),
     };
+    for i in 1..offers.len() {
+        if let (Some(before), Some(after)) = (&offers[i - 1].terms, &offers[i].terms) {
+            offers[i].changes = after.changes_from(before);
+        }
+    }
+    offers.reverse();
+    let prefill = typed.or_else(|| offers.iter().find_map(|o| o.terms.clone()));
     let state = negotiation.as_ref().map(|r| r.negotiation.state);
     Ok(PleaPage {
         page: Page::signed_in(app, csrf, user, Section::Cases).await?,
@@ -130,6 +183,7 @@ async fn render(
         details,
         offers,
         positions: ChargePosition::ALL,
+        prefill,
         errors,
     })
 }
@@ -158,9 +212,11 @@ pub async fn act(
         .ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::default();
     let version = field("version").parse::<i64>().unwrap_or(0);
+    let mut typed = None;
     let request = match field("action").as_str() {
         "offer" | "counter" => {
             let terms = read_terms(&details, &field, &mut errors);
+            typed = Some(terms.clone());
             let respond_by = read_respond_by(&field("respond_by"), &mut errors);
             if field("action") == "offer" {
                 PleaRequest::Offer { terms, respond_by }
@@ -199,7 +255,7 @@ pub async fn act(
             Err(problem) => errors.add("negotiation", problem.to_string()),
         }
     }
-    let mut response = render(&app, &csrf, &user, case_id, errors)
+    let mut response = render(&app, &csrf, &user, case_id, errors, typed)
         .await?
         .into_response();
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -264,7 +320,10 @@ pub struct MinutePage {
     page: Page,
     case: CaseRow,
     details: CaseDetails,
-    participants: Vec<ParticipantRow>,
+    /// Who made or answered an offer, with their side.
+    negotiators: Vec<(String, &'static str)>,
+    /// The defence agents of record.
+    agents: Vec<ParticipantRow>,
     offer: ShownOffer,
 }
 
@@ -275,10 +334,35 @@ pub async fn minute(
     Path(case_id): Path<i64>,
     user: CurrentUser,
 ) -> Result<MinutePage, AppError> {
-    let page = render(&app, &csrf, &user, case_id, FieldErrors::default()).await?;
+    let page = render(&app, &csrf, &user, case_id, FieldErrors::default(), None).await?;
     if !page.agreed() {
         return Err(AppError::NotFound);
     }
+    let mut negotiators: Vec<(String, &'static str)> = Vec::new();
+    for offer in page.offers.iter().rev() {
+        let answering_side = if offer.side == Side::Prosecution.label() {
+            Side::Defence.label()
+        } else {
+            Side::Prosecution.label()
+        };
+        let people = [
+            Some((offer.proposer.clone(), offer.side)),
+            offer.answerer.clone().map(|name| (name, answering_side)),
+        ];
+        for person in people.into_iter().flatten() {
+            if !negotiators.contains(&person) {
+                negotiators.push(person);
+            }
+        }
+    }
+    let agents = app
+        .cases
+        .participants(&user.account, case_id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .into_iter()
+        .filter(|p| p.side == Side::Defence)
+        .collect();
     let offer = page
         .offers
         .into_iter()
@@ -286,13 +370,38 @@ pub async fn minute(
         .ok_or(AppError::NotFound)?;
     Ok(MinutePage {
         page: page.page,
-        participants: app
-            .cases
-            .participants(&user.account, case_id)
-            .await?
-            .ok_or(AppError::NotFound)?,
+        negotiators,
+        agents,
         case: page.case,
         details: page.details,
         offer,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/plea_history.html")]
+pub struct PleaHistoryPage {
+    page: Page,
+    case: CaseRow,
+    details: CaseDetails,
+    /// Oldest first, as the negotiation ran.
+    offers: Vec<ShownOffer>,
+}
+
+/// Every version of the negotiation on one page, for printing.
+pub async fn history(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(case_id): Path<i64>,
+    user: CurrentUser,
+) -> Result<PleaHistoryPage, AppError> {
+    let page = render(&app, &csrf, &user, case_id, FieldErrors::default(), None).await?;
+    let mut offers = page.offers;
+    offers.reverse();
+    Ok(PleaHistoryPage {
+        page: page.page,
+        case: page.case,
+        details: page.details,
+        offers,
     })
 }
