@@ -1,6 +1,7 @@
 // Progressive enhancement only: every page works without this file.
 import { initAll } from "./vendor/govuk-frontend-6.6.0/govuk-frontend.min.js";
 import "./passkeys.js";
+import "./shortcuts.js";
 
 document.body.classList.add("js-enabled", "govuk-frontend-supported");
 initAll();

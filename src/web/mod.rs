@@ -47,6 +47,7 @@ fn pages() -> Router<AppState> {
         .route("/mail/bulk", post(views::mailbox::bulk))
         .route("/mail/deleted/empty", post(views::mailbox::empty_deleted))
         .route("/mail/{folder}", get(views::mailbox::folder))
+        .route("/mail/{folder}/rows", get(views::mailbox::rows))
         .route("/threads/{id}", get(views::thread::show))
         .route(
             "/messages/{id}/attachments/{position}",

@@ -140,6 +140,19 @@ impl ListView {
         self.href_with(self.query(&self.filter, self.sort), &[])
     }
 
+    /// Where this view's first page of rows alone is fetched, to refresh the list.
+    pub fn rows_href(&self) -> String {
+        let query = self.query(&self.filter, self.sort);
+        let path = format!("/mail/{}/rows", self.folder.as_str());
+        if query.is_empty() {
+            return path;
+        }
+        format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(&query).unwrap_or_default()
+        )
+    }
+
     /// The query this view carries through a form post (without "?").
     pub fn carried(&self) -> String {
         serde_urlencoded::to_string(self.query(&self.filter, self.sort)).unwrap_or_default()

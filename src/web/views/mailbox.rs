@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 
 use crate::domain::{Folder, Role, SortKey};
-use crate::mail::{FolderAction, ListedMessage};
+use crate::mail::{FolderAction, FolderPage, ListedMessage};
 use crate::state::AppState;
 use crate::store::Cursor;
 use crate::web::csrf::CsrfToken;
@@ -25,6 +25,8 @@ pub struct MailboxPage {
     messages: Vec<ListedMessage>,
     columns: Vec<Column>,
     next_href: Option<String>,
+    /// Where the list's rows are fetched again when new mail arrives.
+    refresh_href: Option<String>,
     case_filter: Option<(i64, String)>,
     /// The filter's choices: the user's cases with titles, and senders' organisations.
     cases: Vec<(i64, String, String)>,
@@ -56,33 +58,8 @@ pub async fn folder(
 ) -> Result<MailboxPage, AppError> {
     let folder = Folder::parse(&folder).map_err(|_| AppError::NotFound)?;
     let view = ListView::from_query(folder, &query);
+    let listing = list(&app, &user, &view, query.after.as_deref()).await?;
     let identity = user.identity()?;
-    let listing = if view.sort.key == SortKey::Subject {
-        app.search
-            .subject_page(
-                &user.account,
-                &identity,
-                folder,
-                &view.filter,
-                view.sort.descending,
-                view.page,
-            )
-            .await?
-    } else {
-        let after = query.after.as_deref().and_then(parse_cursor);
-        app.mail
-            .folder_page(
-                &user.account,
-                &identity,
-                folder,
-                &view.filter,
-                view.sort,
-                after,
-                view.page,
-            )
-            .await?
-    }
-    .ok_or(AppError::NotFound)?;
     let cases = app
         .cases
         .list(&user.account, &identity)
@@ -101,11 +78,14 @@ pub async fn folder(
         .then(|| app.accounts.recovery_secret_on_disk())
         .flatten()
         .map(|p| p.display().to_string());
+    // Only a first page refreshes itself: later pages would shift under the reader.
+    let refresh_href = (query.after.is_none() && view.page == 0).then(|| view.rows_href());
     Ok(MailboxPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
         folder,
         columns: view.columns(),
         next_href: view.next_href(&listing),
+        refresh_href,
         messages: listing.messages,
         case_filter: listing.case.map(|c| (c.id, c.reference)),
         cases,
@@ -113,6 +93,70 @@ pub async fn folder(
         view,
         notice: notice(query.done.as_deref()),
         recovery_secret_path,
+    })
+}
+
+/// One page of the list the view describes.
+async fn list(
+    app: &AppState,
+    user: &CurrentUser,
+    view: &ListView,
+    after: Option<&str>,
+) -> Result<FolderPage, AppError> {
+    let identity = user.identity()?;
+    let listing = if view.sort.key == SortKey::Subject {
+        app.search
+            .subject_page(
+                &user.account,
+                &identity,
+                view.folder,
+                &view.filter,
+                view.sort.descending,
+                view.page,
+            )
+            .await?
+    } else {
+        app.mail
+            .folder_page(
+                &user.account,
+                &identity,
+                view.folder,
+                &view.filter,
+                view.sort,
+                after.and_then(parse_cursor),
+                view.page,
+            )
+            .await?
+    };
+    listing.ok_or(AppError::NotFound)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/mail_rows_refresh.html")]
+pub struct MailRows {
+    page: Page,
+    folder: Folder,
+    messages: Vec<ListedMessage>,
+    columns: Vec<Column>,
+}
+
+/// A folder's first page of rows, fetched again when the unread count rises; a
+/// background request, so it does not keep the session alive.
+pub async fn rows(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(folder): Path<String>,
+    Query(query): Query<ListQuery>,
+    PollingUser(user): PollingUser,
+) -> Result<MailRows, AppError> {
+    let folder = Folder::parse(&folder).map_err(|_| AppError::NotFound)?;
+    let view = ListView::from_query(folder, &query);
+    let listing = list(&app, &user, &view, None).await?;
+    Ok(MailRows {
+        page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
+        folder,
+        messages: listing.messages,
+        columns: view.columns(),
     })
 }
 

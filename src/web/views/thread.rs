@@ -58,10 +58,14 @@ pub struct ThreadPage {
     /// The user's open cases, offered for tagging an untagged thread.
     taggable: Vec<(i64, String)>,
     tag_error: Option<String>,
+    /// The whole conversation for printing: every message unfolded, no actions.
+    print: bool,
 }
 
 #[derive(Deserialize)]
 pub struct ThreadQuery {
+    #[serde(default)]
+    print: Option<String>,
     #[serde(default)]
     sent: Option<String>,
     #[serde(default)]
@@ -82,11 +86,12 @@ pub async fn show(
         .await?
         .ok_or(AppError::NotFound)?;
     let count = opened.messages.len();
+    let print = query.print.is_some();
     let messages: Vec<ShownMessage> = opened
         .messages
         .into_iter()
         .enumerate()
-        .map(|(index, message)| shown(message, &user, index + 1 == count))
+        .map(|(index, message)| shown(message, &user, index + 1 == count || print))
         .collect();
     let subject = messages
         .first()
@@ -107,6 +112,7 @@ pub async fn show(
             .map(|c| (c.id, c.reference))
             .collect(),
         tag_error: query.tag_error.filter(|e| e.len() < 300),
+        print,
     })
 }
 
