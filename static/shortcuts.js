@@ -93,16 +93,19 @@ document.querySelectorAll("[data-shortcuts-open]").forEach((button) => {
 // New mail: the unread count is polled (without keeping the session alive); when it
 // rises, the tab title follows and a first page refreshes its rows, unless the reader
 // has ticked some.
-document.body.addEventListener("htmx:afterSwap", (event) => {
-  const counter = event.target;
-  if (!(counter instanceof Element) || counter.id !== "unread-count") return;
+let lastUnread = Number(document.getElementById("unread-count")?.dataset.unread || 0);
+
+// Read after every settled swap: an outerHTML swap replaces the counter element itself.
+document.body.addEventListener("htmx:afterSettle", () => {
+  const counter = document.getElementById("unread-count");
+  if (!counter || Number(counter.dataset.unread || 0) === lastUnread) return;
   const unread = Number(counter.dataset.unread || 0);
   document.title = document.title.replace(/^\(\d+\) /, "");
   if (unread > 0) document.title = `(${unread}) ${document.title}`;
+  const before = lastUnread;
+  lastUnread = unread;
   const list = document.querySelector(".app-mail-list[data-refresh]");
-  const before = Number(list?.dataset.unread ?? unread);
-  if (list) list.dataset.unread = String(unread);
   if (!list || unread <= before) return;
   if (document.querySelector("#message-list .app-mail-row__check:checked")) return;
-  window.htmx?.ajax("GET", list.dataset.refresh, { target: "#message-list", swap: "outerHTML" });
+  window.htmx?.ajax("GET", list.dataset.refresh, { target: ".app-mail-list", swap: "outerHTML" });
 });

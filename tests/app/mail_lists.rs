@@ -165,7 +165,55 @@ async fn a_case_filter_names_only_the_users_own_cases(backend: Backend) {
     assert_eq!(o.ann.get("/mail/inbox?case=999").await.status(), 404);
 }
 
+async fn the_list_refresh_shows_new_mail_without_keeping_the_session_alive(backend: Backend) {
+    let o = office(backend).await;
+    let inbox = o.ann.text("/mail/inbox?unread=1").await;
+    assert!(
+        inbox.contains("data-refresh=\"/mail/inbox/rows?unread=1\""),
+        "a first page says where its rows refresh from, with its filters"
+    );
+    assert!(
+        !o.ann
+            .text("/mail/inbox?page=1&sort=sender")
+            .await
+            .contains("data-refresh")
+    );
+    o.fiscal
+        .send_ok(&Outgoing::to(
+            "ann@brodie.example",
+            "Arrived while open",
+            "x",
+        ))
+        .await;
+    let rows = o.ann.text("/mail/inbox/rows?unread=1").await;
+    assert!(rows.contains(">Arrived while open<") && rows.contains("action=\"/mail/bulk\""));
+    assert!(!rows.contains("<html"), "only the rows, not a whole page");
+    assert!(
+        o.ann
+            .text("/mail/inbox")
+            .await
+            .starts_with("<!DOCTYPE html>")
+    );
+    let title = o.ann.text("/mail/inbox").await;
+    assert!(
+        title.contains("<title>(1) Inbox"),
+        "the tab title carries the unread count"
+    );
+
+    // Polling every few minutes for longer than the idle limit does not keep it open.
+    for _ in 0..4 {
+        o.app.clock.advance(10 * 60);
+        o.ann.get("/mail/inbox/rows").await;
+    }
+    assert_eq!(
+        o.ann.get("/mail/inbox/rows").await.status(),
+        303,
+        "session ended"
+    );
+}
+
 on_both_backends!(
+    the_list_refresh_shows_new_mail_without_keeping_the_session_alive,
     a_folder_sorts_and_filters_from_its_address,
     a_filtered_list_pages_by_fifty_and_keeps_its_filters,
     a_case_filter_names_only_the_users_own_cases,

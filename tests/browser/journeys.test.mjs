@@ -25,6 +25,8 @@ let base;
 let password;
 let browser;
 const problems = [];
+// Pages made during the run (a case and its plea page), checked later at phone width.
+const casePages = [];
 
 function freePort() {
   return new Promise((resolve) => {
@@ -213,6 +215,7 @@ test("a plea negotiation runs between two browsers to a minute of agreement", as
   await accessible(fiscal.page, "case");
   await shot(fiscal.page, "case");
 
+  casePages.push(casePage, `${casePage}/plea`);
   await fiscal.page.goto(`${casePage}/plea`);
   await fiscal.page.check("#position_1");
   await fiscal.page.check("#position_2_not_guilty_accepted");
@@ -275,6 +278,16 @@ test("a jurisdiction admin sets up a second factor and restores a defence agent"
   await agent.context.close();
   await admin.page.click("a:has-text('Kirsty Kerr')");
   await accessible(admin.page, "admin user");
+  for (const path of [new URL(admin.page.url()).pathname, "/admin/users", "/admin/invitations", "/cases/new"]) {
+    await admin.page.setViewportSize({ width: 320, height: 640 });
+    const response = await admin.page.goto(`${base}${path}`);
+    assert.equal(response.status(), 200, path);
+    const width = await admin.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 320, `${path} is ${width} px wide at 320 px`);
+  }
+  await admin.page.setViewportSize({ width: 1280, height: 900 });
+  await admin.page.goto(`${base}/admin/users`);
+  await admin.page.click("a:has-text('Kirsty Kerr')");
   await admin.page.click("button:has-text('Suspend account')");
   await admin.page.waitForSelector("text=the account is now suspended");
   await admin.page.click("a:has-text('Kirsty Kerr')");
@@ -345,7 +358,112 @@ test("the main journeys work with JavaScript off", async () => {
   await fiscal.page.check("table input[type=checkbox] >> nth=0");
   await fiscal.page.click("button:has-text('Delete')");
   await fiscal.page.waitForSelector("text=Moved to Deleted");
+
+  // Sorting and filtering are links and a plain form.
+  await fiscal.page.goto(`${base}/mail/sent`);
+  await fiscal.page.click("th a:has-text('Subject')");
+  assert.match(fiscal.page.url(), /sort=subject&order=asc/);
+  const subjects = await fiscal.page.locator(".app-mail-row__open").allTextContents();
+  const keys = subjects.map((s) => s.replace(/^(re|fwd?):\s*/i, "").toLowerCase());
+  assert.ok(keys.length > 1, "the folder lists several messages");
+  assert.deepEqual(keys, [...keys].sort(), "listed A to Z");
+  await fiscal.page.check("#filter-unread");
+  await fiscal.page.click("button:has-text('Apply')");
+  assert.match(fiscal.page.url(), /unread=1/);
+  assert.match(fiscal.page.url(), /sort=subject/);
+  await fiscal.page.waitForSelector(".moj-filter__tag:has-text('unread')");
+  await fiscal.page.click("a:has-text('Clear filters')");
+  assert.doesNotMatch(fiscal.page.url(), /unread/);
   await fiscal.context.close();
+});
+
+test("a working day: a dense inbox, shortcuts, and times in the office's zone", async () => {
+  const fiscal = await person({ viewport: { width: 1280, height: 800 } });
+  await signIn(fiscal.page, "fiona.fiscal@pf.example");
+  await fiscal.page.waitForSelector("h1:has-text('Inbox')");
+  const visible = await fiscal.page.evaluate(
+    () => [...document.querySelectorAll(".app-mail-row")].filter((row) => row.getBoundingClientRect().bottom <= innerHeight).length,
+  );
+  assert.ok(visible >= 20, `at least 20 messages on the first screen at 1280×800 (saw ${visible})`);
+  assert.match(await fiscal.page.title(), /^\(\d+\) Inbox/, "the tab title carries the unread count");
+
+  // Each short date carries the full date and zone, and agrees with Europe/London.
+  const times = await fiscal.page.evaluate(() =>
+    [...document.querySelectorAll("#message-list time")].slice(0, 5).map((t) => {
+      const at = new Date(t.getAttribute("datetime"));
+      const london = new Intl.DateTimeFormat("en-GB", {
+        timeZone: "Europe/London", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short",
+      }).format(at);
+      return { title: t.getAttribute("title"), london };
+    }),
+  );
+  assert.ok(times.length > 0);
+  for (const { title, london } of times) {
+    const [clock, zone] = london.split(" ");
+    assert.ok(title.endsWith(`${clock} ${zone}`), `"${title}" is Europe/London time (${london})`);
+  }
+
+  // Shortcuts: down twice, open, reply puts the cursor in the body.
+  await fiscal.page.keyboard.press("j");
+  await fiscal.page.keyboard.press("j");
+  const second = await fiscal.page.locator(".app-mail-row").nth(1).getAttribute("class");
+  assert.match(second, /app-mail-row--current/, "j moves down the list");
+  await fiscal.page.keyboard.press("k");
+  await fiscal.page.keyboard.press("j");
+  await fiscal.page.keyboard.press("o");
+  await fiscal.page.waitForURL(/\/threads\/\d+/);
+  await fiscal.page.keyboard.press("r");
+  await fiscal.page.waitForURL(/\/compose\?reply_to=/);
+  assert.equal(await fiscal.page.evaluate(() => document.activeElement?.id), "body", "replying puts the cursor in the body");
+  // Typing in a field never fires a shortcut.
+  await fiscal.page.keyboard.type("c?j");
+  assert.match(fiscal.page.url(), /\/compose\?reply_to=/);
+  assert.ok((await fiscal.page.inputValue("#body")).startsWith("c?j"));
+  await fiscal.page.goto(`${base}/mail/inbox`);
+  await fiscal.page.keyboard.press("?");
+  await fiscal.page.waitForSelector("#shortcuts[open]");
+  await accessible(fiscal.page, "keyboard shortcuts");
+  await fiscal.page.keyboard.press("Escape");
+  await fiscal.page.keyboard.press("/");
+  assert.equal(await fiscal.page.evaluate(() => document.activeElement?.id), "nav-search");
+  await fiscal.page.evaluate(() => document.activeElement?.blur());
+  const subject = await fiscal.page.locator(".app-mail-row__open").first().textContent();
+  await fiscal.page.keyboard.press("j");
+  await fiscal.page.keyboard.press("e");
+  await fiscal.page.waitForSelector("text=Moved to Archive");
+  await fiscal.page.goto(`${base}/mail/archive`);
+  await fiscal.page.waitForSelector(`text=${subject.replace(" (unread)", "").trim()}`);
+
+  // The print view shows the conversation with no navigation when printed.
+  await fiscal.page.goto(`${base}/mail/inbox`);
+  await fiscal.page.locator(".app-mail-row__open").first().click();
+  await fiscal.page.click("a:has-text('Print the conversation')");
+  await fiscal.page.emulateMedia({ media: "print" });
+  assert.equal(await fiscal.page.locator(".govuk-service-navigation").isVisible(), false);
+  assert.ok(await fiscal.page.locator(".app-print-message").first().isVisible());
+  await fiscal.page.emulateMedia({ media: "screen" });
+  await fiscal.context.close();
+});
+
+test("no page is wider than a 320 px phone", async () => {
+  const phone = await person({ viewport: { width: 320, height: 640 } });
+  await signIn(phone.page, "fiona.fiscal@pf.example");
+  const first = await phone.page.locator(".app-mail-row").first().boundingBox();
+  assert.ok(first && first.y + first.height <= 640, "a message is on a phone's first screen");
+  await phone.page.locator(".app-mail-row__open").first().click();
+  await phone.page.waitForURL(/\/threads\/\d+/);
+  const thread = new URL(phone.page.url()).pathname;
+  const pages = [
+    "/mail/inbox", "/mail/inbox?sort=subject&unread=1", "/mail/sent", "/mail/archive", "/drafts", thread,
+    `${thread}?print=1`, "/compose", "/cases", "/directory", "/search?q=hma", "/account", ...casePages.map((p) => new URL(p).pathname),
+  ];
+  for (const path of pages) {
+    await phone.page.goto(`${base}${path}`);
+    const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 320, `${path} is ${width} px wide at 320 px`);
+    await accessible(phone.page, `${path} at 320 px`);
+  }
+  await phone.context.close();
 });
 
 test("no console errors or CSP violations on any page", () => {

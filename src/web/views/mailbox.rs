@@ -136,11 +136,14 @@ async fn list(
 pub struct MailRows {
     page: Page,
     folder: Folder,
+    view: ListView,
     messages: Vec<ListedMessage>,
     columns: Vec<Column>,
+    next_href: Option<String>,
+    refresh_href: Option<String>,
 }
 
-/// A folder's first page of rows, fetched again when the unread count rises; a
+/// A folder's first page, list only, fetched again when the unread count rises; a
 /// background request, so it does not keep the session alive.
 pub async fn rows(
     State(app): State<AppState>,
@@ -155,8 +158,11 @@ pub async fn rows(
     Ok(MailRows {
         page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
         folder,
-        messages: listing.messages,
         columns: view.columns(),
+        next_href: view.next_href(&listing),
+        refresh_href: Some(view.rows_href()),
+        messages: listing.messages,
+        view,
     })
 }
 
