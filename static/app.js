@@ -31,6 +31,46 @@ document.addEventListener("click", (event) => {
   if (list) list.replaceChildren();
 });
 
+// A suggestion answer that arrives after a choice was made would reopen the list:
+// nothing has been typed since the choice, so close it again.
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  const list = event.target;
+  if (!(list instanceof Element) || !list.classList.contains("app-suggestions")) return;
+  const field = document.getElementById(list.id === "cc-suggestions" ? "cc" : "to");
+  if (field && /,\s*$/.test(field.value)) list.replaceChildren();
+});
+
+// Chosen files listed by name, each with a button that takes it out of the selection.
+const chooser = document.getElementById("attachments");
+const chosen = document.getElementById("chosen-files");
+function listChosen() {
+  if (!(chooser instanceof HTMLInputElement) || !chosen) return;
+  chosen.replaceChildren(
+    ...[...(chooser.files ?? [])].map((file, index) => {
+      const item = document.createElement("li");
+      item.textContent = `${file.name} (${megabytes(file.size)}) `;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "app-link-button";
+      remove.textContent = "Remove";
+      const hidden = document.createElement("span");
+      hidden.className = "govuk-visually-hidden";
+      hidden.textContent = ` ${file.name}`;
+      remove.append(hidden);
+      remove.addEventListener("click", () => {
+        const keep = new DataTransfer();
+        [...chooser.files].forEach((f, i) => i !== index && keep.items.add(f));
+        chooser.files = keep.files;
+        listChosen();
+        chooser.focus();
+      });
+      item.append(remove);
+      return item;
+    }),
+  );
+}
+chooser?.addEventListener("change", listChosen);
+
 // Upload progress: with JavaScript the compose form is sent with XMLHttpRequest so the
 // page can show how much has been sent and how long is left; without it the form posts
 // normally. If the connection breaks, the form stays as it was, ready to send again.

@@ -194,14 +194,17 @@ impl Cases {
             .collect())
     }
 
-    /// The user's open cases, offered for tagging a conversation.
-    pub async fn open_cases(&self, user: &UserAccount) -> anyhow::Result<Vec<CaseRow>> {
+    /// The user's open cases with their titles, offered for tagging a conversation.
+    pub async fn open_cases(
+        &self,
+        user: &UserAccount,
+        identity: &UserIdentity,
+    ) -> anyhow::Result<Vec<ListedCase>> {
         Ok(self
-            .store
-            .cases_for_user(user.id)
+            .list(user, identity)
             .await?
             .into_iter()
-            .filter(|c| c.status == CaseStatus::Open)
+            .filter(|c| c.case.status == CaseStatus::Open)
             .collect())
     }
 

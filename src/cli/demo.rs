@@ -2,6 +2,8 @@
 //! its area, and users of each role. Passwords are printed to the log: never use the demo
 //! on a deployment holding real correspondence.
 
+use std::collections::HashMap;
+
 use crate::accounts::AccountDraft;
 use crate::crypto::RandomToken;
 use crate::domain::{
@@ -82,7 +84,8 @@ pub async fn seed(app: &AppState) -> anyhow::Result<String> {
             lines.push(format!("  {email:<32} {role:<6} {}", organisation.name));
         }
     }
-    seed_mail(app).await?;
+    let threads = seed_mail(app).await?;
+    super::demo_cases::seed(app, &password, &threads).await?;
     // One agent who has been away, so a newcomer can see an administrator unlock them.
     if let Some(away) = app
         .accounts
@@ -100,7 +103,11 @@ pub async fn seed(app: &AppState) -> anyhow::Result<String> {
             .await?;
     }
     tracing::warn!(
-        "Demo deployment seeded. Every demo account's password is: {password}\n{}",
+        "Demo deployment seeded. Every demo account's password is: {password}\n{}\n\
+         To try: fiona.fiscal@pf.example has a working day's inbox, an unanswered request \
+         from Kirsty Kerr, and a counter-offer in HMA v Campbell waiting for her answer. \
+         lachlan@kerrlegal.example is locked, as if away for 30 days: \
+         morag.manager@pf.example (administrator for the area) can unlock it.",
         lines.join("\n")
     );
     Ok(password)
@@ -279,7 +286,8 @@ const ROUTINE_MAIL: &[(&str, &str, &str)] = &[
     ),
 ];
 
-async fn seed_mail(app: &AppState) -> anyhow::Result<()> {
+/// Sends the demo letters; the conversation of each subject, for filing under cases.
+async fn seed_mail(app: &AppState) -> anyhow::Result<HashMap<&'static str, i64>> {
     use crate::domain::{AddressList, Body, Subject};
     use crate::mail::Outgoing;
 
@@ -295,6 +303,7 @@ async fn seed_mail(app: &AppState) -> anyhow::Result<()> {
         )
     });
     let mut previous: Option<i64> = None;
+    let mut threads = HashMap::new();
     for (from, to, cc, subject, body, attachment, is_reply) in
         routine.chain(DEMO_MAIL.iter().copied())
     {
@@ -333,6 +342,7 @@ async fn seed_mail(app: &AppState) -> anyhow::Result<()> {
             .send(&sender, outgoing, &addressees, attachments, "")
             .await?;
         previous = Some(delivered.message_id);
+        threads.insert(subject, delivered.thread_id);
     }
-    Ok(())
+    Ok(threads)
 }

@@ -2,6 +2,7 @@
 //! audit verify and head. Each builds the application state and calls services; none touches the store.
 
 mod demo;
+mod demo_cases;
 
 use std::io::Read;
 

@@ -149,7 +149,16 @@ test("a fiscal sends disclosure with an attachment and the agent replies", async
   await fiscal.page.fill("#to", "deborah@brodiewylie.example");
   await fiscal.page.fill("#subject", "Browser journey: productions");
   await fiscal.page.fill("#body", "Please find the productions attached.\nRegards");
-  await fiscal.page.setInputFiles("#attachments", { name: "productions.txt", mimeType: "text/plain", buffer: Buffer.from("Production 1: CCTV still") });
+  // Chosen files are listed by name, and one chosen by mistake can be taken out.
+  await fiscal.page.setInputFiles("#attachments", [
+    { name: "productions.txt", mimeType: "text/plain", buffer: Buffer.from("Production 1: CCTV still") },
+    { name: "wrong-file.txt", mimeType: "text/plain", buffer: Buffer.from("not this one") },
+  ]);
+  await fiscal.page.waitForSelector("#chosen-files li:has-text('wrong-file.txt')");
+  await fiscal.page.click("#chosen-files button:has-text('Remove wrong-file.txt')");
+  assert.deepEqual(await fiscal.page.locator("#chosen-files li").allTextContents(), ["productions.txt (0.0 MB) Remove productions.txt"]);
+  const options = await fiscal.page.locator("#case_id option").allTextContents();
+  assert.ok(options.includes("PF/2026/000123: HMA v Campbell"), `cases offered with titles: ${options}`);
   await accessible(fiscal.page, "compose");
   await shot(fiscal.page, "compose");
   // The connection drops mid-upload: the page says so and keeps everything typed.

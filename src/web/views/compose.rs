@@ -27,8 +27,8 @@ pub struct ComposePage {
     heading: &'static str,
     forwarded_attachments: Vec<String>,
     max_attachment: String,
-    /// The user's open cases, offered for tagging a new conversation.
-    cases: Vec<(i64, String)>,
+    /// The user's open cases (id, reference, title), offered for tagging a new conversation.
+    cases: Vec<(i64, String, String)>,
 }
 
 impl ComposePage {
@@ -50,10 +50,10 @@ impl ComposePage {
             max_attachment: format::size(app.config.max_attachment_bytes()),
             cases: app
                 .cases
-                .open_cases(&user.account)
+                .open_cases(&user.account, &user.identity()?)
                 .await?
                 .into_iter()
-                .map(|c| (c.id, c.reference))
+                .map(|c| (c.case.id, c.case.reference, c.title))
                 .collect(),
         })
     }
