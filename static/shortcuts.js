@@ -22,10 +22,15 @@ function move(step) {
   moveTo(all[Math.min(Math.max(at + step, 0), all.length - 1)] ?? all[0]);
 }
 
-// Acts on the ticked messages, or on the current one when none is ticked.
+// Acts on the ticked messages, or on the current one when none is ticked; in a
+// conversation, on the conversation.
 function file(action) {
   const button = document.querySelector(`.app-mail-actions button[value="${action}"]`);
   if (!button) return;
+  if (!document.getElementById("message-list")) {
+    button.click();
+    return;
+  }
   const ticked = document.querySelectorAll("#message-list .app-mail-row__check:checked");
   if (ticked.length === 0) {
     const box = current()?.querySelector(".app-mail-row__check");

@@ -212,7 +212,50 @@ async fn the_list_refresh_shows_new_mail_without_keeping_the_session_alive(backe
     );
 }
 
+async fn a_conversation_is_archived_from_its_own_page(backend: Backend) {
+    let o = office(backend).await;
+    let thread = o
+        .fiscal
+        .send_ok(&Outgoing::to(
+            "ann@brodie.example",
+            "Archive me whole",
+            "first",
+        ))
+        .await;
+    let page = o.ann.text(&thread).await;
+    let entries: Vec<String> = page
+        .split("name=\"entry\" value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next().map(str::to_string))
+        .collect();
+    assert_eq!(entries.len(), 1, "the reader's own copy, once");
+    let mut fields = vec![("folder", "inbox"), ("action", "archive")];
+    fields.extend(entries.iter().map(|e| ("entry", e.as_str())));
+    let response = o.ann.submit(&thread, "/mail/bulk", &fields).await;
+    assert_eq!(response.status(), 303);
+    assert!(
+        !o.ann
+            .text("/mail/inbox")
+            .await
+            .contains(">Archive me whole<")
+    );
+    assert!(
+        o.ann
+            .text("/mail/archive")
+            .await
+            .contains(">Archive me whole<")
+    );
+    // The sender's page offers no archiving of what they sent: Sent keeps it.
+    assert!(
+        !o.fiscal
+            .text(&thread)
+            .await
+            .contains("Archive the conversation")
+    );
+}
+
 on_both_backends!(
+    a_conversation_is_archived_from_its_own_page,
     the_list_refresh_shows_new_mail_without_keeping_the_session_alive,
     a_folder_sorts_and_filters_from_its_address,
     a_filtered_list_pages_by_fifty_and_keeps_its_filters,

@@ -442,6 +442,12 @@ test("a working day: a dense inbox, shortcuts, and times in the office's zone", 
   await fiscal.page.waitForSelector("text=Moved to Archive");
   await fiscal.page.goto(`${base}/mail/archive`);
   await fiscal.page.waitForSelector(`text=${subject.replace(" (unread)", "").trim()}`);
+  // In a conversation, e archives the conversation and returns to the inbox.
+  await fiscal.page.goto(`${base}/mail/inbox`);
+  await fiscal.page.locator(".app-mail-row__open").first().click();
+  await fiscal.page.waitForURL(/\/threads\/\d+/);
+  await fiscal.page.keyboard.press("e");
+  await fiscal.page.waitForSelector("text=Moved to Archive");
 
   // The print view shows the conversation with no navigation when printed.
   await fiscal.page.goto(`${base}/mail/inbox`);

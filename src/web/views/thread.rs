@@ -28,6 +28,10 @@ pub struct ShownAttachment {
 
 pub struct ShownMessage {
     pub message_id: i64,
+    /// The reader's own copy, and whether archiving or deleting the conversation moves it
+    /// (received copies outside Deleted; the Sent folder keeps what was sent).
+    pub entry_id: i64,
+    pub fileable: bool,
     pub sender: String,
     pub sender_email: String,
     pub organisation: String,
@@ -60,6 +64,8 @@ pub struct ThreadPage {
     tag_error: Option<String>,
     /// The whole conversation for printing: every message unfolded, no actions.
     print: bool,
+    /// Some of the reader's copies can be archived or deleted from here.
+    can_file: bool,
 }
 
 #[derive(Deserialize)]
@@ -98,6 +104,7 @@ pub async fn show(
         .map(|m| m.subject.clone())
         .unwrap_or_default();
     let last_message_id = messages.last().map_or(0, |m| m.message_id);
+    let can_file = messages.iter().any(|m| m.fileable);
     Ok(ThreadPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
         subject,
@@ -113,6 +120,7 @@ pub async fn show(
             .collect(),
         tag_error: query.tag_error.filter(|e| e.len() < 300),
         print,
+        can_file,
     })
 }
 
@@ -140,6 +148,8 @@ fn shown(message: ThreadMessage, user: &CurrentUser, last: bool) -> ShownMessage
             .timeline
             .map(|timeline| super::audit::receipts(timeline, &attachment_names)),
         message_id: row.message_id,
+        entry_id: row.entry_id,
+        fileable: !matches!(row.folder, Folder::Deleted | Folder::Sent),
         sender: row.sender_name,
         sender_email: row.sender_email,
         organisation: row.sender_organisation,
