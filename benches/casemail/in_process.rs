@@ -1,0 +1,149 @@
+//! Figures from driving the router in this process: no network, no second process.
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::Request;
+use tower::ServiceExt;
+
+use casemail::auth::SessionCookie;
+use casemail::domain::{AddressList, Body as MessageBody, Folder, Subject};
+use casemail::mail::Outgoing;
+use casemail::state::AppState;
+use casemail::store::UserAccount;
+
+use crate::stats::report;
+use crate::{Bench, cookie_for};
+
+pub async fn sign_in_figures(app: &AppState) -> anyhow::Result<()> {
+    let mut samples = Vec::new();
+    for _ in 0..10 {
+        let start = Instant::now();
+        cookie_for(app, "person0@bench.example").await?;
+        samples.push(start.elapsed());
+    }
+    report(
+        "sign-in (argon2 + key unwrap + session)",
+        &mut samples,
+        "< 300 ms",
+    );
+    Ok(())
+}
+
+pub async fn send_figures(app: &AppState, people: &[UserAccount]) -> anyhow::Result<()> {
+    let sender = &people[0];
+    let to: Vec<&str> = people[1..21].iter().map(|p| p.email.as_str()).collect();
+    let to = AddressList::parse(&to.join(", "))?;
+    let cc = AddressList::default();
+    let mut samples = Vec::new();
+    for n in 0..100 {
+        let start = Instant::now();
+        let addressees = app
+            .mail
+            .resolve_addressees(sender, &to, &cc)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let outgoing = Outgoing {
+            to: to.clone(),
+            cc: cc.clone(),
+            subject: Subject::parse(&format!("Circular {n}"))?,
+            body: MessageBody::parse(
+                "A letter of about a paragraph, sent to twenty people at once.",
+            )?,
+            reply_to: None,
+            forward_of: None,
+            case_id: None,
+        };
+        app.mail
+            .send(sender, outgoing, &addressees, Vec::new(), "127.0.0.1")
+            .await?;
+        samples.push(start.elapsed());
+    }
+    report(
+        "send to 20 recipients (resolve+encrypt+deliver)",
+        &mut samples,
+        "< 10 ms",
+    );
+    Ok(())
+}
+
+async fn get(app: &AppState, cookie: &SessionCookie, path: &str) -> anyhow::Result<Duration> {
+    let request = Request::get(path)
+        .header("cookie", format!("casemail_session={}", cookie.value()))
+        .body(Body::empty())?;
+    let start = Instant::now();
+    let response = casemail::web::router(app.clone()).oneshot(request).await?;
+    let status = response.status();
+    axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    let elapsed = start.elapsed();
+    anyhow::ensure!(status.is_success(), "{path} answered {status}");
+    Ok(elapsed)
+}
+
+/// The large mailbox's pages, a message, search, and the circular read by its last
+/// addressee (the slowest stanza to find), through the router in this process.
+pub async fn inbox_figures(
+    bench: &Bench,
+    people: &[UserAccount],
+    owner: &UserAccount,
+    count: usize,
+) -> anyhow::Result<()> {
+    println!("-- in-process, through the router without a network --");
+    let app = &bench.app;
+    let cookie = cookie_for(app, &owner.email).await?;
+    let mut cold = vec![get(app, &cookie, "/search?q=word1").await?];
+    report("search, first of this mailbox", &mut cold, "-");
+    let mut first = Vec::new();
+    for _ in 0..200 {
+        first.push(get(app, &cookie, "/mail/inbox").await?);
+    }
+    report(
+        &format!("inbox first page ({count} messages)"),
+        &mut first,
+        "-",
+    );
+    let middle = bench
+        .store
+        .mailbox_page(owner.id, Folder::Inbox, None, (count / 2) as i64)
+        .await?;
+    let cursor = middle
+        .last()
+        .map(|r| format!("{}.{}", r.sent_at, r.entry_id))
+        .unwrap_or_default();
+    let mut deep = Vec::new();
+    for _ in 0..200 {
+        deep.push(get(app, &cookie, &format!("/mail/inbox?after={cursor}")).await?);
+    }
+    report("inbox page halfway down (keyset)", &mut deep, "-");
+    let mut open = Vec::new();
+    for n in 0..200 {
+        let thread = middle[n % middle.len().max(1)].thread_id;
+        open.push(get(app, &cookie, &format!("/threads/{thread}")).await?);
+    }
+    report("open a message", &mut open, "-");
+    let mut samples = Vec::new();
+    for n in 0..50 {
+        let word = (n * 7919) % count.max(1);
+        samples.push(get(app, &cookie, &format!("/search?q=word{word}")).await?);
+    }
+    report("search by word", &mut samples, "-");
+    let mut samples = Vec::new();
+    for _ in 0..10 {
+        samples.push(get(app, &cookie, "/search?sender=nobody-matches").await?);
+    }
+    report("search by sender only (metadata)", &mut samples, "-");
+    let reader = &people[20];
+    let cookie = cookie_for(app, &reader.email).await?;
+    let circular = bench
+        .store
+        .mailbox_page(reader.id, Folder::Inbox, None, 1)
+        .await?;
+    if let Some(row) = circular.first() {
+        let mut samples = Vec::new();
+        for _ in 0..100 {
+            samples.push(get(app, &cookie, &format!("/threads/{}", row.thread_id)).await?);
+        }
+        report("open a message sent to 20", &mut samples, "-");
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! `cargo bench`: the performance budgets, measured on this machine with the real code
+//! paths. Each figure is measured twice: in-process, driving the router without a network,
+//! and as a browser meets it, over loopback HTTP to a separate server process (`http.rs`).
+//!
+//! `cargo bench -- --messages 1000000` changes the sizes; `--help` lists them.
+
+mod http;
+mod in_process;
+mod seed;
+mod stats;
+mod transfer;
+
+use anyhow::Context;
+use secrecy::SecretString;
+
+use casemail::accounts::{AccountDraft, SignInAttempt};
+use casemail::auth::SessionCookie;
+use casemail::clock::Clock;
+use casemail::config::Config;
+use casemail::domain::{
+    EmailAddress, Jurisdiction, OrganisationKind, OrganisationName, Password, PersonName,
+    UserStatus,
+};
+use casemail::state::{AppState, Casemail};
+use casemail::store::{Store, UserAccount};
+use clap::Parser;
+
+const PASSWORD: &str = "benchmark passphrase, long enough";
+
+#[derive(Debug, Parser)]
+#[command(about = "Measure Casemail's performance budgets on this machine")]
+struct BenchOptions {
+    /// Messages in the large mailbox (listed, opened and searched).
+    #[arg(long, default_value_t = 100_000)]
+    pub messages: usize,
+    /// Size of the attachment sent over loopback HTTP, in MiB (0 leaves it out).
+    #[arg(long, default_value_t = 1024)]
+    pub attachment_mib: u64,
+    /// Database to benchmark (default: a fresh SQLite file in a temporary directory).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// The application and a store connection of the benchmark's own, for seeding mailboxes
+/// faster than sending would.
+pub struct Bench {
+    app: AppState,
+    store: Store,
+}
+
+fn main() -> anyhow::Result<()> {
+    let options = BenchOptions::parse();
+    tokio::runtime::Runtime::new()?.block_on(run(options))
+}
+
+fn processor() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown processor".into())
+}
+
+async fn run(options: BenchOptions) -> anyhow::Result<()> {
+    let dir =
+        std::env::temp_dir().join(format!("casemail-bench-{}", uuid::Uuid::new_v4().simple()));
+    let mut config = Config::for_data_dir(&dir);
+    config.database_url = options.database_url.clone();
+    config.max_attachment_mb = options.attachment_mib + 1;
+    let app = Casemail::open(config, Clock::system()).await?;
+    app.accounts.ensure_recovery_key().await?;
+    let store = Store::connect(&app.config.database_url()).await?;
+    println!(
+        "Casemail benchmark ({} database, data in {})",
+        app.backend_name(),
+        dir.display()
+    );
+    println!(
+        "machine: {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        processor()
+    );
+
+    let bench = Bench { app, store };
+    let people = create_people(&bench.app, 22).await?;
+    in_process::sign_in_figures(&bench.app).await?;
+    if options.attachment_mib > 0 {
+        transfer::transfer_figures(&bench, &people, options.attachment_mib).await?;
+        transfer::raw_age_figures(&dir)?;
+    }
+    in_process::send_figures(&bench.app, &people).await?;
+    let owner = &people[21];
+    seed::large_mailbox(&bench, &people[20], owner, options.messages).await?;
+    in_process::inbox_figures(&bench, &people, owner, options.messages).await?;
+    http::figures(&bench, &people, owner, options.messages).await?;
+    bench.app.close().await;
+    bench.store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+pub async fn create_people(app: &AppState, count: usize) -> anyhow::Result<Vec<UserAccount>> {
+    let org = app
+        .admin
+        .ensure_organisation(
+            OrganisationKind::Prosecution,
+            &OrganisationName::parse("Benchmark Fiscal Office")?,
+            &Jurisdiction::parse("Bench")?,
+        )
+        .await?;
+    let mut people = Vec::new();
+    for n in 0..count {
+        let email = EmailAddress::parse(&format!("person{n}@bench.example"))?;
+        app.accounts
+            .create_account(AccountDraft {
+                organisation_id: org.id,
+                email: email.clone(),
+                name: PersonName::parse(&format!("Person {n}"))?,
+                is_admin: false,
+                status: UserStatus::Active,
+                password: Password::parse(PASSWORD)?,
+            })
+            .await?;
+        people.push(
+            app.accounts
+                .account_by_email(&email)
+                .await?
+                .context("created")?,
+        );
+    }
+    Ok(people)
+}
+
+pub async fn cookie_for(app: &AppState, email: &str) -> anyhow::Result<SessionCookie> {
+    let signed_in = app
+        .accounts
+        .sign_in(SignInAttempt {
+            email,
+            password: SecretString::from(PASSWORD.to_string()),
+            client_address: "127.0.0.1",
+            user_agent: "bench",
+            previous_session: None,
+            device: None,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("sign-in failed: {e}"))?;
+    Ok(signed_in.cookie)
+}

@@ -1,0 +1,82 @@
+//! Filling a mailbox faster than sending would: the same sealed items a delivery writes,
+//! inserted in batches through the store.
+
+use std::time::Instant;
+
+use casemail::crypto::{Recipients, seal};
+use casemail::domain::{EnvelopeContent, Folder, Summary};
+use casemail::store::{Delivery, NewEntry, UserAccount};
+
+use crate::Bench;
+
+/// Fills `owner`'s inbox with `count` messages from `sender`, each with a word of its own
+/// (`word{n}`) for search.
+pub async fn large_mailbox(
+    bench: &Bench,
+    sender: &UserAccount,
+    owner: &UserAccount,
+    count: usize,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let both = Recipients::parse([
+        sender.public_recipient.as_str(),
+        owner.public_recipient.as_str(),
+    ])?;
+    let only_owner = Recipients::parse([owner.public_recipient.as_str()])?;
+    let only_sender = Recipients::parse([sender.public_recipient.as_str()])?;
+    let now = bench.app.clock.now();
+    let start = now - count as i64;
+    let mut n = 0;
+    while n < count {
+        let mut batch = Vec::new();
+        for _ in 0..1000.min(count - n) {
+            let envelope = EnvelopeContent {
+                subject: format!("Case letter {n}"),
+                body: format!(
+                    "Regarding matter {n}: the statement of witness word{n} is enclosed, with \
+                     the usual paragraph of correspondence about the diet and the productions."
+                ),
+                attachments: Vec::new(),
+            };
+            let summary =
+                serde_json::to_vec(&Summary::new(&envelope, &sender.name, owner.name.clone()))?;
+            batch.push(Delivery {
+                thread_id: None,
+                case_id: None,
+                plea: false,
+                sender_id: sender.id,
+                sent_at: start + n as i64,
+                envelope: seal(&both, &serde_json::to_vec(&envelope)?)?,
+                size: envelope.body.len() as i64,
+                forwarded_from: None,
+                to: vec![owner.id],
+                cc: Vec::new(),
+                entries: vec![
+                    NewEntry {
+                        user_id: owner.id,
+                        folder: Folder::Inbox,
+                        is_read: n % 3 == 0,
+                        summary: seal(&only_owner, &summary)?,
+                    },
+                    NewEntry {
+                        user_id: sender.id,
+                        folder: Folder::Sent,
+                        is_read: true,
+                        summary: seal(&only_sender, &summary)?,
+                    },
+                ],
+                attachments: Vec::new(),
+                sender_org_id: sender.organisation.id,
+                client_address: String::new(),
+                reply_to: None,
+            });
+            n += 1;
+        }
+        bench.store.deliver_many(&batch, now).await?;
+    }
+    println!(
+        "(seeded {count} messages in {:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
