@@ -207,14 +207,7 @@ pub async fn figures(
     )
     .await?;
 
-    let middle = bench
-        .store
-        .mailbox_page(owner.id, Folder::Inbox, None, (messages / 2) as i64)
-        .await?;
-    let cursor = middle
-        .last()
-        .map(|r| format!("{}.{}", r.sent_at, r.entry_id))
-        .unwrap_or_default();
+    let (middle, cursor) = crate::seed::halfway_page(bench, owner, messages).await?;
     let deep = [format!("/mail/inbox?after={cursor}")];
     measure_gets(&server, &cookie, "inbox page halfway down", &deep, 200, "-").await?;
 
@@ -345,10 +338,7 @@ async fn download_figures(
     let client = keep_alive_client()?;
     let form = compose_form(sender, &reader.email, "Statement", Some(bytes));
     let (location, _) = post_compose(&client, server, sender, form).await?;
-    let thread: i64 = location
-        .trim_start_matches("/threads/")
-        .trim_end_matches("?sent=1")
-        .parse()?;
+    let thread = crate::seed::thread_of(&location)?;
     let message = bench.store.thread_for_user(reader.id, thread).await?[0].message_id;
     let (cookie, _) = sign_in(server, &reader.email).await?;
     let path = [format!("/messages/{message}/attachments/0")];

@@ -102,14 +102,7 @@ pub async fn inbox_figures(
         &mut first,
         "-",
     );
-    let middle = bench
-        .store
-        .mailbox_page(owner.id, Folder::Inbox, None, (count / 2) as i64)
-        .await?;
-    let cursor = middle
-        .last()
-        .map(|r| format!("{}.{}", r.sent_at, r.entry_id))
-        .unwrap_or_default();
+    let (middle, cursor) = crate::seed::halfway_page(bench, owner, count).await?;
     let mut deep = Vec::new();
     for _ in 0..200 {
         deep.push(get(app, &cookie, &format!("/mail/inbox?after={cursor}")).await?);

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use casemail::crypto::{Recipients, seal};
 use casemail::domain::{EnvelopeContent, Folder, Summary};
-use casemail::store::{Delivery, NewEntry, UserAccount};
+use casemail::store::{Delivery, MailboxRow, NewEntry, UserAccount};
 
 use crate::Bench;
 
@@ -79,4 +79,29 @@ pub async fn large_mailbox(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The page of `owner`'s inbox halfway down the large mailbox, and the cursor after it.
+pub async fn halfway_page(
+    bench: &Bench,
+    owner: &UserAccount,
+    count: usize,
+) -> anyhow::Result<(Vec<MailboxRow>, String)> {
+    let rows = bench
+        .store
+        .mailbox_page(owner.id, Folder::Inbox, None, (count / 2) as i64)
+        .await?;
+    let cursor = rows
+        .last()
+        .map(|r| format!("{}.{}", r.sent_at, r.entry_id))
+        .unwrap_or_default();
+    Ok((rows, cursor))
+}
+
+/// The thread named by the address a sent message redirects to.
+pub fn thread_of(location: &str) -> anyhow::Result<i64> {
+    Ok(location
+        .trim_start_matches("/threads/")
+        .trim_end_matches("?sent=1")
+        .parse()?)
 }

@@ -61,10 +61,7 @@ pub async fn transfer_figures(
         let ((location, upload), upload_peak) =
             with_peak_rss(pid, upload(address, &sender, &people[1].email, size)).await;
         let location = location?;
-        let thread: i64 = location
-            .trim_start_matches("/threads/")
-            .trim_end_matches("?sent=1")
-            .parse()?;
+        let thread = crate::seed::thread_of(&location)?;
         let message_id = bench.store.thread_for_user(people[1].id, thread).await?[0].message_id;
         let ((received, download), download_peak) =
             with_peak_rss(pid, download(address, &reader, message_id)).await;
