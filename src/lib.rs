@@ -6,7 +6,8 @@
 //! - `web` and `jobs`: HTTP pages and scheduled work, on the application `state`.
 //! - `state`: the services together, with the configuration and the clock.
 //! - services, one per area, each owning its rules: `accounts`, `second_factor`, `admin`,
-//!   `lifecycle`, `audit`, `notifications`, `directory`, `mail`, `search`, `cases`, `plea`.
+//!   `lifecycle`, `audit`, `notifications`, `directory`, `intake` (mailbox keys and the search index), `mail`,
+//!   `search`, `cases`, `plea`.
 //! - `store` (all SQL, and the blob store), `crypto` (every use of age), `auth` (password
 //!   hashing and session tokens).
 //! - `domain`: validated values and rules, no I/O; `config` and `clock` beside it.
@@ -25,6 +26,7 @@ pub mod config;
 pub mod crypto;
 pub mod directory;
 pub mod domain;
+pub mod intake;
 pub mod jobs;
 pub mod lifecycle;
 pub mod mail;

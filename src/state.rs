@@ -14,6 +14,7 @@ use crate::cases::Cases;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::directory::Directory;
+use crate::intake::Intake;
 use crate::lifecycle::Lifecycle;
 use crate::mail::Mail;
 use crate::notifications::Notifications;
@@ -34,6 +35,7 @@ pub struct Casemail {
     pub directory: Directory,
     pub mail: Mail,
     pub search: Search,
+    pub intake: Intake,
     pub cases: Cases,
     pub plea: Plea,
     store: Store,
@@ -70,6 +72,7 @@ impl Casemail {
             clock.clone(),
             audit.clone(),
         );
+        let intake = Intake::new(store.clone(), clock.clone());
         Ok(Arc::new(Self {
             accounts: Accounts::new(store.clone(), config.clone(), clock.clone(), kdf),
             second_factor: SecondFactor::new(store.clone(), config.clone(), clock.clone())?,
@@ -81,7 +84,8 @@ impl Casemail {
             ),
             notifications: Notifications::new(store.clone(), config.clone(), clock.clone()),
             directory: Directory::new(store.clone()),
-            search: Search::new(store.clone()),
+            search: Search::new(store.clone(), intake.clone(), mail.clone()),
+            intake,
             cases: Cases::new(store.clone(), clock.clone(), mail.clone()),
             plea: Plea::new(store.clone(), clock.clone(), mail.clone()),
             lifecycle,

@@ -10,12 +10,13 @@ use casemail::store::{Delivery, MailboxRow, NewEntry, UserAccount};
 use crate::Bench;
 
 /// Fills `owner`'s inbox with `count` messages from `sender`, each with a word of its own
-/// (`word{n}`) for search.
+/// (`word{n}`) for search, one a second, the newest sent `age` seconds ago.
 pub async fn large_mailbox(
     bench: &Bench,
     sender: &UserAccount,
     owner: &UserAccount,
     count: usize,
+    age: i64,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let both = Recipients::parse([
@@ -25,7 +26,7 @@ pub async fn large_mailbox(
     let only_owner = Recipients::parse([owner.public_recipient.as_str()])?;
     let only_sender = Recipients::parse([sender.public_recipient.as_str()])?;
     let now = bench.app.clock.now();
-    let start = now - count as i64;
+    let start = now - age - count as i64;
     let mut n = 0;
     while n < count {
         let mut batch = Vec::new();
@@ -74,10 +75,12 @@ pub async fn large_mailbox(
         }
         bench.store.deliver_many(&batch, now).await?;
     }
-    println!(
-        "(seeded {count} messages in {:.1} s)",
-        started.elapsed().as_secs_f64()
-    );
+    if count >= 1000 {
+        println!(
+            "(seeded {count} messages in {:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }
 

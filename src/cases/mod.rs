@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::Origin;
 use crate::clock::Clock;
-use crate::crypto::{UserIdentity, open_item, seal_item};
+use crate::crypto::{MailboxKeys, UserIdentity, open_item, seal_item};
 use crate::domain::{
     CaseReference, CaseStatus, EnvelopeContent, EventKind, OrganisationKind, Side,
 };
@@ -212,9 +212,10 @@ impl Cases {
     pub async fn case_file(
         &self,
         user: &UserAccount,
-        identity: &UserIdentity,
+        keys: &MailboxKeys,
         case_id: i64,
     ) -> anyhow::Result<Option<CaseFile>> {
+        let identity = &keys.identity;
         let Some((case, details)) = self.case_for(user, identity, case_id).await? else {
             return Ok(None);
         };
@@ -246,7 +247,7 @@ impl Cases {
         };
         Ok(Some(CaseFile {
             participants: self.store.participants(case_id).await?,
-            messages: ListedMessage::open_all(identity, rows, false),
+            messages: ListedMessage::open_all(keys, rows, false),
             case,
             details,
             requests,

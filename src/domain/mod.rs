@@ -17,6 +17,7 @@ mod passkey;
 mod password;
 mod person_name;
 mod plea;
+mod search_terms;
 mod throttle;
 mod user;
 
@@ -40,6 +41,7 @@ pub use plea::{
     ChargePosition, Negotiation, NegotiationState, OfferOutcome, PleaAction, Refusal, Side,
     Transition,
 };
+pub use search_terms::{Postings, bucket_name, index_terms, query_words};
 pub use throttle::{ThrottleRule, minutes_until};
 pub use user::{Role, UserStatus};
 

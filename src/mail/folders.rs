@@ -2,7 +2,7 @@
 //! filing messages, emptying Deleted, and the unread count.
 
 use super::Mail;
-use crate::crypto::{UserIdentity, open_item};
+use crate::crypto::{MailboxKeys, is_mailbox_sealed};
 use crate::domain::{Folder, ListFilter, MailSort, Summary};
 use crate::store::{CaseRow, Cursor, MailboxRow, UserAccount};
 
@@ -24,12 +24,15 @@ pub struct ListedMessage {
     pub delivered_at: i64,
     pub sender_name: String,
     pub case_reference: Option<String>,
+    /// The summary is still as it arrived (not yet taken in under the mailbox key).
+    pub waiting: bool,
 }
 
 impl ListedMessage {
     /// Opens a row's summary; a copy sealed to keys the owner no longer has says so.
-    pub fn open(identity: &UserIdentity, row: MailboxRow, sent_folder: bool) -> Self {
-        let summary: Option<Summary> = open_item(identity, &row.summary).ok();
+    pub fn open(keys: &MailboxKeys, row: MailboxRow, sent_folder: bool) -> Self {
+        let waiting = !is_mailbox_sealed(&row.summary);
+        let summary: Option<Summary> = keys.open_summary(row.entry_id, &row.summary).ok();
         let (subject, snippet, to) = match summary {
             Some(s) => (s.subject, s.snippet, s.to),
             None => (
@@ -57,16 +60,13 @@ impl ListedMessage {
             delivered_at: row.delivered_at,
             sender_name: row.sender_name,
             case_reference: row.case_reference,
+            waiting,
         }
     }
 
-    pub fn open_all(
-        identity: &UserIdentity,
-        rows: Vec<MailboxRow>,
-        sent_folder: bool,
-    ) -> Vec<Self> {
+    pub fn open_all(keys: &MailboxKeys, rows: Vec<MailboxRow>, sent_folder: bool) -> Vec<Self> {
         rows.into_iter()
-            .map(|row| Self::open(identity, row, sent_folder))
+            .map(|row| Self::open(keys, row, sent_folder))
             .collect()
     }
 }
@@ -100,19 +100,15 @@ impl Mail {
     pub async fn folder_page(
         &self,
         user: &UserAccount,
-        identity: &UserIdentity,
+        keys: &MailboxKeys,
         folder: Folder,
         filter: &ListFilter,
         sort: MailSort,
         after: Option<Cursor>,
         page: i64,
     ) -> anyhow::Result<Option<FolderPage>> {
-        let case = match filter.case_id {
-            Some(case_id) => match self.store.case_for_user(user.id, case_id).await? {
-                Some(case) => Some(case),
-                None => return Ok(None),
-            },
-            None => None,
+        let Some(case) = self.filter_case(user, filter).await? else {
+            return Ok(None);
         };
         let offset = if sort.is_default() {
             0
@@ -137,11 +133,24 @@ impl Mail {
             (true, false) => (None, Some(page + 1)),
         };
         Ok(Some(FolderPage {
-            messages: ListedMessage::open_all(identity, rows, folder == Folder::Sent),
+            messages: ListedMessage::open_all(keys, rows, folder == Folder::Sent),
             older,
             next_page,
             case,
         }))
+    }
+
+    /// The case a list's filter names: Some(None) when it names none, None when it names
+    /// a case the user does not take part in.
+    pub async fn filter_case(
+        &self,
+        user: &UserAccount,
+        filter: &ListFilter,
+    ) -> anyhow::Result<Option<Option<CaseRow>>> {
+        Ok(match filter.case_id {
+            Some(case_id) => self.store.case_for_user(user.id, case_id).await?.map(Some),
+            None => Some(None),
+        })
     }
 
     /// The organisations offered by a folder's sender filter.

@@ -48,7 +48,7 @@ pub use mail::{
 pub use organisations::{AdminUserRow, Organisation, OrganisationListing};
 pub use passkeys::{NewPasskey, StoredPasskey};
 pub use plea::{NegotiationRow, NewOffer, OfferRow, PleaWrite, PleaWritten};
-pub use search::SegmentRow;
+pub use search::SearchBounds;
 pub use second_factor::TotpState;
 pub use sessions::{NewSession, SessionUser};
 pub use throttle::Reservation;

@@ -1,108 +1,234 @@
-//! Storage for mail search: each user's encrypted index segments, and the metadata
-//! filters (dates, sender, folder) that need no decryption.
+//! Storage for mailbox keys and mail search: each mailbox's wrapped key, the summaries
+//! waiting to be taken in under it, the sealed postings of its search index, and the
+//! metadata filters (dates, sender, folder) that need no decryption.
 
 use super::cases::CASE_VISIBLE;
 use super::{MailboxRow, Store, StoreResult};
 
-pub struct SegmentRow {
-    pub id: i64,
-    pub last_entry_id: i64,
-    pub content: Vec<u8>,
+/// The SQL condition a searchable entry meets: not in Deleted, in the date range, from a
+/// sender whose name, address or organisation contains the pattern, in a visible case.
+const SEARCHABLE: &str = "e.user_id = $1 AND e.folder <> 'deleted' AND e.sent_at >= $2 \
+     AND e.sent_at < $3 AND (LOWER(u.name) LIKE $4 OR u.email LIKE $4 OR LOWER(o.name) LIKE $4)";
+const SEARCH_FROM: &str = "FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
+     JOIN users u ON u.id = m.sender_id JOIN organisations o ON o.id = u.organisation_id";
+
+/// How many ids one query names, well under either backend's limit on parameters.
+const IDS_PER_QUERY: usize = 500;
+
+/// What a search narrows by besides words.
+pub struct SearchBounds<'a> {
+    pub from: i64,
+    pub until: i64,
+    pub sender: &'a str,
+}
+
+impl SearchBounds<'_> {
+    fn sender_pattern(&self) -> String {
+        format!(
+            "%{}%",
+            self.sender
+                .trim()
+                .to_lowercase()
+                .replace(['%', '_', '\\'], "")
+        )
+    }
 }
 
 impl Store {
-    pub async fn search_segments(&self, user_id: i64) -> StoreResult<Vec<SegmentRow>> {
-        let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT id, last_entry_id, content FROM search_segments WHERE user_id = $1 ORDER BY id",
+    pub async fn mailbox_key(&self, user_id: i64) -> StoreResult<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT wrapped FROM mailbox_keys WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?,
         )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, last_entry_id, content)| SegmentRow {
-                id,
-                last_entry_id,
-                content,
-            })
-            .collect())
     }
 
-    /// Summaries of a user's entries newer than the index.
-    pub async fn summaries_after(
+    /// Stores a mailbox's key unless one is already there (two first requests racing keep
+    /// the first); read it back with `mailbox_key`.
+    pub async fn add_mailbox_key(&self, user_id: i64, wrapped: &[u8], now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO mailbox_keys (user_id, wrapped, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(wrapped)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The oldest summaries of a mailbox not yet taken in, as (entry id, age item).
+    pub async fn waiting_summaries(
         &self,
         user_id: i64,
-        entry_id: i64,
+        limit: i64,
     ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
-        let rows = sqlx::query_as(
-            "SELECT id, summary FROM mailbox_entries WHERE user_id = $1 AND id > $2 ORDER BY id",
+        Ok(sqlx::query_as(
+            "SELECT id, summary FROM mailbox_entries WHERE user_id = $1 AND taken_in = 0 \
+             ORDER BY id LIMIT $2",
         )
         .bind(user_id)
-        .bind(entry_id)
+        .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows)
+        .await?)
     }
 
-    /// Stores a new segment, replacing the segments `replaces` (a merge) in one transaction.
-    pub async fn put_search_segment(
+    pub async fn has_waiting_summaries(&self, user_id: i64) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM mailbox_entries WHERE user_id = $1 AND taken_in = 0 LIMIT 1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Replaces taken-in summaries with their re-sealed form and adds the postings made
+    /// from them, in one transaction. False, with nothing changed, if another process took
+    /// any of them in first; an entry deleted meanwhile is simply skipped.
+    pub async fn take_in(
         &self,
         user_id: i64,
-        last_entry_id: i64,
-        entry_count: i64,
-        content: &[u8],
+        resealed: &[(i64, Vec<u8>)],
+        postings: &[(i64, Vec<u8>)],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        for (entry_id, summary) in resealed {
+            let changed = sqlx::query(
+                "UPDATE mailbox_entries SET summary = $1, taken_in = 1 \
+                 WHERE user_id = $2 AND id = $3 AND taken_in = 0",
+            )
+            .bind(summary)
+            .bind(user_id)
+            .bind(entry_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                let still_there: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM mailbox_entries WHERE user_id = $1 AND id = $2",
+                )
+                .bind(user_id)
+                .bind(entry_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if still_there.is_some() {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+            }
+        }
+        for (bucket, content) in postings {
+            insert_postings(&mut tx, user_id, *bucket, content).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A bucket's posting rows, oldest first, as (row id, sealed content).
+    pub async fn postings(&self, user_id: i64, bucket: i64) -> StoreResult<Vec<(i64, Vec<u8>)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, content FROM search_postings WHERE user_id = $1 AND bucket = $2 ORDER BY id",
+        )
+        .bind(user_id)
+        .bind(bucket)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Buckets of a mailbox that have more than `rows` posting rows.
+    pub async fn crowded_buckets(&self, user_id: i64, rows: i64) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT bucket FROM search_postings WHERE user_id = $1 GROUP BY bucket \
+             HAVING COUNT(*) > $2",
+        )
+        .bind(user_id)
+        .bind(rows)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Replaces posting rows of a bucket by one merged row.
+    pub async fn merge_postings(
+        &self,
+        user_id: i64,
+        bucket: i64,
         replaces: &[i64],
+        content: &[u8],
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for id in replaces {
-            sqlx::query("DELETE FROM search_segments WHERE user_id = $1 AND id = $2")
-                .bind(user_id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "DELETE FROM search_postings WHERE user_id = $1 AND bucket = $2 AND id = $3",
+            )
+            .bind(user_id)
+            .bind(bucket)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
-        sqlx::query(
-            "INSERT INTO search_segments (user_id, last_entry_id, entry_count, content) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(user_id)
-        .bind(last_entry_id)
-        .bind(entry_count)
-        .bind(content)
-        .execute(&mut *tx)
-        .await?;
+        insert_postings(&mut tx, user_id, bucket, content).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Ids of a user's searchable entries (not in Deleted) in a date range whose sender's
-    /// name, address or organisation contains `sender`, newest first.
+    /// Ids of a user's searchable entries, newest first, at most `limit`.
     pub async fn search_filter(
         &self,
         user_id: i64,
-        from: i64,
-        until: i64,
-        sender: &str,
+        bounds: &SearchBounds<'_>,
+        limit: usize,
     ) -> StoreResult<Vec<i64>> {
-        let pattern = format!(
-            "%{}%",
-            sender.trim().to_lowercase().replace(['%', '_', '\\'], "")
-        );
-        let rows: Vec<(i64,)> = sqlx::query_as(&format!(
-            "SELECT e.id FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
-             JOIN users u ON u.id = m.sender_id JOIN organisations o ON o.id = u.organisation_id \
-             WHERE e.user_id = $1 AND e.folder <> 'deleted' AND e.sent_at >= $2 \
-               AND e.sent_at < $3 AND {CASE_VISIBLE} \
-               AND (LOWER(u.name) LIKE $4 OR u.email LIKE $4 OR LOWER(o.name) LIKE $4) \
-             ORDER BY e.sent_at DESC, e.id DESC"
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT e.id {SEARCH_FROM} WHERE {SEARCHABLE} AND {CASE_VISIBLE} \
+             ORDER BY e.sent_at DESC, e.id DESC LIMIT $5"
         ))
         .bind(user_id)
-        .bind(from)
-        .bind(until)
-        .bind(pattern)
+        .bind(bounds.from)
+        .bind(bounds.until)
+        .bind(bounds.sender_pattern())
+        .bind(limit as i64)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+        .await?)
+    }
+
+    /// Of `candidates` (entry ids, highest first), those that are searchable, at least
+    /// `limit` of them when there are so many, newest first. Entry ids grow with delivery,
+    /// so reading the candidates in chunks from the highest id stops early.
+    pub async fn search_candidates(
+        &self,
+        user_id: i64,
+        bounds: &SearchBounds<'_>,
+        candidates: &[i64],
+        limit: usize,
+    ) -> StoreResult<Vec<i64>> {
+        let pattern = bounds.sender_pattern();
+        let mut found: Vec<(i64, i64)> = Vec::new();
+        for chunk in candidates.chunks(IDS_PER_QUERY) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 5)).collect();
+            let sql = format!(
+                "SELECT e.sent_at, e.id {SEARCH_FROM} WHERE {SEARCHABLE} AND {CASE_VISIBLE} \
+                 AND e.id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_as::<_, (i64, i64)>(&sql)
+                .bind(user_id)
+                .bind(bounds.from)
+                .bind(bounds.until)
+                .bind(&pattern);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            found.extend(query.fetch_all(&self.pool).await?);
+            if found.len() > limit {
+                break;
+            }
+        }
+        found.sort_by(|a, b| b.cmp(a));
+        Ok(found.into_iter().map(|(_, id)| id).collect())
     }
 
     /// Listing rows for the given entries of a user, newest first.
@@ -111,22 +237,38 @@ impl Store {
         user_id: i64,
         entry_ids: &[i64],
     ) -> StoreResult<Vec<MailboxRow>> {
-        if entry_ids.is_empty() {
-            return Ok(Vec::new());
+        let mut rows = Vec::with_capacity(entry_ids.len());
+        for chunk in entry_ids.chunks(IDS_PER_QUERY) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT {} {} WHERE e.user_id = $1 AND e.id IN ({})",
+                super::mail::MAILBOX_COLUMNS,
+                super::mail::MAILBOX_FROM,
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_as(&sql).bind(user_id);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            rows.extend(super::mail::listing(query.fetch_all(&self.pool).await?));
         }
-        let placeholders: Vec<String> = (0..entry_ids.len())
-            .map(|i| format!("${}", i + 2))
-            .collect();
-        let sql = format!(
-            "SELECT {} {} WHERE e.user_id = $1 AND e.id IN ({}) ORDER BY e.sent_at DESC, e.id DESC",
-            super::mail::MAILBOX_COLUMNS,
-            super::mail::MAILBOX_FROM,
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query_as(&sql).bind(user_id);
-        for id in entry_ids {
-            query = query.bind(*id);
-        }
-        Ok(super::mail::listing(query.fetch_all(&self.pool).await?))
+        rows.sort_by_key(|row| std::cmp::Reverse((row.sent_at, row.entry_id)));
+        Ok(rows)
     }
+}
+
+async fn insert_postings(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: i64,
+    bucket: i64,
+    content: &[u8],
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO search_postings (user_id, bucket, content) VALUES ($1, $2, $3)")
+        .bind(user_id)
+        .bind(bucket)
+        .bind(content)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -378,6 +378,14 @@ impl Change {
         .bind(user_id)
         .execute(self.conn())
         .await?;
+        // The mailbox key was wrapped to the old identity: it and the index sealed under
+        // it go with it.
+        for table in ["search_postings", "mailbox_keys"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+                .bind(user_id)
+                .execute(self.conn())
+                .await?;
+        }
         Ok(())
     }
 
@@ -397,7 +405,8 @@ impl Change {
             "sessions",
             "mailbox_entries",
             "drafts",
-            "search_segments",
+            "search_postings",
+            "mailbox_keys",
             "totp_recovery_codes",
             "passkeys",
         ] {

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use super::error::AppError;
 use super::session;
 use crate::accounts::SessionCheck;
-use crate::crypto::{SessionKey, UserIdentity};
+use crate::crypto::{MailboxKeys, SessionKey, UserIdentity};
 use crate::state::AppState;
 use crate::store::UserAccount;
 
@@ -29,6 +29,12 @@ impl CurrentUser {
         self.session_key
             .open(&self.wrapped_identity)
             .map_err(|e| AppError::Internal(e.into()))
+    }
+
+    /// The keys for reading the user's own mailbox: their identity and the mailbox key.
+    pub async fn mailbox_keys(&self, app: &AppState) -> Result<MailboxKeys, AppError> {
+        let identity = self.identity()?;
+        Ok(app.intake.keys(&self.account, &identity).await?)
     }
 }
 

@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
         "cases",
         "search",
         "mail",
+        "intake",
         "admin",
         "lifecycle",
         "second_factor",

@@ -1,7 +1,8 @@
 //! Searching one's own mail by words, sender and dates, over an index encrypted to the
 //! mailbox owner that keeps up with new mail.
 
-use casemail::domain::Folder;
+use casemail::crypto::{MailboxKey, MailboxKeys, UserIdentity, is_mailbox_sealed};
+use casemail::domain::{Folder, Summary};
 
 use crate::database_dump::{contains, raw_bytes};
 use crate::helpers::{Backend, Outgoing};
@@ -39,6 +40,16 @@ async fn search_finds_by_words_sender_and_date(backend: Backend) {
     };
     let page = search("q=precognition").await;
     assert!(page.contains("Witness list") && !page.contains("Bail review"));
+    let page = search("q=Precog").await;
+    assert!(
+        page.contains("Witness list") && !page.contains("Bail review"),
+        "a word's beginning finds it"
+    );
+    let page = search("q=cognition").await;
+    assert!(
+        page.contains("0 messages found"),
+        "words match from their start"
+    );
     let page = search("q=accused+bail").await;
     assert!(page.contains("Bail review") && !page.contains("Witness list"));
     let page = search("sender=kerr").await;
@@ -65,17 +76,50 @@ async fn search_keeps_an_encrypted_index_that_stays_current(backend: Backend) {
     }
     let page = o.ann.text("/search?q=indexword7x").await;
     assert!(page.contains("1 message found"), "exact word found once");
-    let segments = o
-        .app
-        .store
-        .search_segments(o.ids[1])
-        .await
-        .expect("search segments");
-    assert_eq!(segments.len(), 1, "the index was built");
+    let store = &o.app.store;
     assert!(
-        !contains(&raw_bytes(&o.app).await, "indexword7x"),
-        "the index is encrypted"
+        !store.has_waiting_summaries(o.ids[1]).await.expect("query"),
+        "every letter was taken in before the search answered"
     );
+    assert!(
+        !store
+            .crowded_buckets(o.ids[1], 0)
+            .await
+            .expect("query")
+            .is_empty(),
+        "the index was built"
+    );
+    let entry = &store
+        .mailbox_page(o.ids[1], Folder::Inbox, None, 1)
+        .await
+        .expect("the folder")[0];
+    assert!(
+        is_mailbox_sealed(&entry.summary),
+        "the summary is kept under the mailbox key"
+    );
+    let stranger = MailboxKeys {
+        identity: UserIdentity::generate(),
+        key: MailboxKey::generate().expect("a key"),
+    };
+    assert!(
+        stranger
+            .open_summary::<Summary>(entry.entry_id, &entry.summary)
+            .is_err(),
+        "a re-sealed summary does not open without the owner's mailbox key"
+    );
+    let wrapped = store
+        .mailbox_key(o.ids[1])
+        .await
+        .expect("query")
+        .expect("the mailbox key");
+    assert!(
+        wrapped.starts_with(b"age-encryption.org/v1"),
+        "the mailbox key is stored only wrapped with age"
+    );
+    let raw = raw_bytes(&o.app).await;
+    for marker in ["indexword7x", "routine letter 7", "Routine letter 7"] {
+        assert!(!contains(&raw, marker), "{marker} is not readable at rest");
+    }
 
     o.fiscal
         .send_ok(&Outgoing::to(

@@ -101,26 +101,24 @@ impl Store {
         Ok(listing(query.fetch_all(&self.pool).await?))
     }
 
-    /// Every entry of a folder that `filter` lets through, newest first, at most `cap`:
-    /// the candidates a subject order is made from.
-    pub async fn mailbox_entry_ids(
+    /// Every entry of a folder that `filter` lets through with its summary, newest first,
+    /// at most `cap`: the candidates a subject order is made from.
+    pub async fn mailbox_summaries(
         &self,
         user_id: i64,
         folder: Folder,
         filter: &ListFilter,
         cap: i64,
-    ) -> StoreResult<Vec<i64>> {
+    ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
         let (conditions, ids) = filter_conditions(filter, 3);
         let query = format!(
-            "SELECT e.id FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
+            "SELECT e.id, e.summary FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
              JOIN users u ON u.id = m.sender_id LEFT JOIN cases c ON c.id = e.case_id \
              WHERE e.user_id = $1 AND e.folder = $2 {conditions} AND {CASE_VISIBLE} \
              ORDER BY e.sent_at DESC, e.id DESC LIMIT ${}",
             3 + ids.len()
         );
-        let mut query = sqlx::query_scalar(&query)
-            .bind(user_id)
-            .bind(folder.as_str());
+        let mut query = sqlx::query_as(&query).bind(user_id).bind(folder.as_str());
         for id in ids {
             query = query.bind(id);
         }

@@ -258,7 +258,7 @@ pub(super) async fn render_case(
         disclosures,
     } = app
         .cases
-        .case_file(&user.account, &user.identity()?, case_id)
+        .case_file(&user.account, &user.mailbox_keys(app).await?, case_id)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(CasePage {

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 
+use crate::crypto::MailboxKeys;
 use crate::domain::{Folder, Role, SortKey};
 use crate::mail::{FolderAction, FolderPage, ListedMessage};
 use crate::state::AppState;
@@ -58,11 +59,11 @@ pub async fn folder(
 ) -> Result<MailboxPage, AppError> {
     let folder = Folder::parse(&folder).map_err(|_| AppError::NotFound)?;
     let view = ListView::from_query(folder, &query);
-    let listing = list(&app, &user, &view, query.after.as_deref()).await?;
-    let identity = user.identity()?;
+    let keys = user.mailbox_keys(&app).await?;
+    let listing = list(&app, &user, &keys, &view, query.after.as_deref()).await?;
     let cases = app
         .cases
-        .list(&user.account, &identity)
+        .list(&user.account, &keys.identity)
         .await?
         .into_iter()
         .map(|c| (c.case.id, c.case.reference, c.title))
@@ -100,15 +101,15 @@ pub async fn folder(
 async fn list(
     app: &AppState,
     user: &CurrentUser,
+    keys: &MailboxKeys,
     view: &ListView,
     after: Option<&str>,
 ) -> Result<FolderPage, AppError> {
-    let identity = user.identity()?;
     let listing = if view.sort.key == SortKey::Subject {
         app.search
             .subject_page(
                 &user.account,
-                &identity,
+                keys,
                 view.folder,
                 &view.filter,
                 view.sort.descending,
@@ -119,7 +120,7 @@ async fn list(
         app.mail
             .folder_page(
                 &user.account,
-                &identity,
+                keys,
                 view.folder,
                 &view.filter,
                 view.sort,
@@ -128,7 +129,13 @@ async fn list(
             )
             .await?
     };
-    listing.ok_or(AppError::NotFound)
+    let listing = listing.ok_or(AppError::NotFound)?;
+    // Mail that arrived since the last visit is still sealed as delivered: take it in
+    // now, so the next page is cheap to open and the search index covers it.
+    if listing.messages.iter().any(|m| m.waiting) {
+        app.intake.start(user.account.id, keys.clone());
+    }
+    Ok(listing)
 }
 
 #[derive(Template, WebTemplate)]
@@ -154,7 +161,8 @@ pub async fn rows(
 ) -> Result<MailRows, AppError> {
     let folder = Folder::parse(&folder).map_err(|_| AppError::NotFound)?;
     let view = ListView::from_query(folder, &query);
-    let listing = list(&app, &user, &view, None).await?;
+    let keys = user.mailbox_keys(&app).await?;
+    let listing = list(&app, &user, &keys, &view, None).await?;
     Ok(MailRows {
         page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
         folder,

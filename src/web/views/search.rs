@@ -57,12 +57,12 @@ pub async fn show(
     let mut messages = Vec::new();
     let mut truncated = false;
     if searched && errors.is_empty() {
-        let identity = user.identity()?;
+        let keys = user.mailbox_keys(&app).await?;
         let found = app
             .search
             .search(
                 &user.account,
-                &identity,
+                &keys,
                 &MailQuery {
                     words: &query.q,
                     sender: &query.sender,

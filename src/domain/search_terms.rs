@@ -1,0 +1,180 @@
+//! What mail search matches: words, split at anything that is not a letter or digit, case
+//! folded. A query word matches every indexed word it begins, so "precog" finds
+//! "precognition"; words are grouped into buckets by their first letters so that one
+//! bucket holds every word a query word can begin.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How many letters of a word name its bucket. A query word shorter than this matches
+/// only that whole word (a word of one or two letters).
+pub const BUCKET_LETTERS: usize = 3;
+/// Longer words are indexed by their first this many letters; longer query words are cut
+/// to the same length, so they still match.
+const WORD_CHARS: usize = 40;
+
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase().chars().take(WORD_CHARS).collect())
+}
+
+/// The distinct words of a message's search text.
+pub fn index_terms(text: &str) -> BTreeSet<String> {
+    words(text).collect()
+}
+
+/// The distinct words of a query, in the order typed.
+pub fn query_words(query: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in words(query) {
+        if !out.contains(&word) {
+            out.push(word);
+        }
+    }
+    out
+}
+
+/// The letters that name a word's bucket: its first `BUCKET_LETTERS`, or all of a shorter word.
+pub fn bucket_name(word: &str) -> &str {
+    match word.char_indices().nth(BUCKET_LETTERS) {
+        Some((at, _)) => &word[..at],
+        None => word,
+    }
+}
+
+/// Whether a query word matches an indexed word. A query word too short to name a
+/// bucket of its own matches only itself, since longer words are kept elsewhere.
+pub fn matches(query_word: &str, indexed: &str) -> bool {
+    if query_word.chars().count() < BUCKET_LETTERS {
+        indexed == query_word
+    } else {
+        indexed.starts_with(query_word)
+    }
+}
+
+/// Words to the entry ids that hold them: one bucket's share of a mailbox's index.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Postings(BTreeMap<String, Vec<i64>>);
+
+impl Postings {
+    pub fn add(&mut self, word: String, entry_id: i64) {
+        self.0.entry(word).or_default().push(entry_id);
+    }
+
+    /// Takes in another share (a later batch, or another row of the same bucket).
+    pub fn absorb(&mut self, other: Postings) {
+        for (word, ids) in other.0 {
+            self.0.entry(word).or_default().extend(ids);
+        }
+    }
+
+    /// Every entry id a query word matches.
+    pub fn matching(&self, query_word: &str) -> BTreeSet<i64> {
+        self.0
+            .range(query_word.to_string()..)
+            .take_while(|(word, _)| word.starts_with(query_word))
+            .filter(|(word, _)| matches(query_word, word))
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// A compact form for sealing: each word with its ids sorted and stored as gaps.
+    pub fn encode(&self) -> Vec<(String, Vec<i64>)> {
+        self.0
+            .iter()
+            .map(|(word, ids)| {
+                let mut ids = ids.clone();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut last = 0;
+                let gaps = ids
+                    .into_iter()
+                    .map(|id| {
+                        let gap = id - last;
+                        last = id;
+                        gap
+                    })
+                    .collect();
+                (word.clone(), gaps)
+            })
+            .collect()
+    }
+
+    pub fn decode(encoded: Vec<(String, Vec<i64>)>) -> Self {
+        let mut out = Self::default();
+        for (word, gaps) in encoded {
+            let mut at = 0;
+            let ids = gaps
+                .into_iter()
+                .map(|gap| {
+                    at += gap;
+                    at
+                })
+                .collect();
+            out.0.insert(word, ids);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_at_punctuation_and_fold_case() {
+        let terms = index_terms("Re: HMA v Smith, PF/2026/0042 — précognition");
+        for word in [
+            "re",
+            "hma",
+            "v",
+            "smith",
+            "pf",
+            "2026",
+            "0042",
+            "précognition",
+        ] {
+            assert!(terms.contains(word), "{word}");
+        }
+        assert_eq!(query_words("Bail bail  REVIEW"), vec!["bail", "review"]);
+    }
+
+    #[test]
+    fn a_query_word_matches_the_words_it_begins() {
+        let mut postings = Postings::default();
+        for (word, id) in [("precognition", 1), ("precis", 2), ("pre", 3), ("v", 4)] {
+            postings.add(word.into(), id);
+        }
+        postings.add("vs".into(), 5);
+        assert_eq!(postings.matching("precog"), BTreeSet::from([1]));
+        assert_eq!(postings.matching("pre"), BTreeSet::from([1, 2, 3]));
+        assert_eq!(postings.matching("v"), BTreeSet::from([4]));
+        assert!(postings.matching("prez").is_empty());
+        assert_eq!(bucket_name("precognition"), "pre");
+        assert_eq!(bucket_name("précis"), "pré");
+        assert_eq!(bucket_name("v"), "v");
+    }
+
+    #[test]
+    fn postings_survive_encoding_and_merge() {
+        let mut a = Postings::default();
+        a.add("bail".into(), 40);
+        a.add("bail".into(), 7);
+        let mut b = Postings::decode(a.encode());
+        assert_eq!(b.matching("bail"), BTreeSet::from([7, 40]));
+        let mut later = Postings::default();
+        later.add("bail".into(), 90);
+        later.add("diet".into(), 91);
+        b.absorb(later);
+        assert_eq!(b.matching("bail"), BTreeSet::from([7, 40, 90]));
+        assert_eq!(
+            Postings::decode(b.encode()),
+            b,
+            "gaps decode to the same ids"
+        );
+    }
+}
