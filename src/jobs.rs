@@ -19,10 +19,11 @@ impl Drop for Jobs {
     }
 }
 
-/// Starts the session and blob sweepers always, and the notification and policy jobs when
+/// Starts the log checkpointer and the session and blob sweepers always, and the notification and policy jobs when
 /// the configuration asks this instance to run them.
 pub fn start(app: &AppState) -> Jobs {
     let mut jobs = vec![
+        tokio::spawn(checkpoint_log(app.clone())),
         tokio::spawn(sweep_sessions(app.clone())),
         tokio::spawn(sweep_blobs(app.clone())),
     ];
@@ -30,6 +31,17 @@ pub fn start(app: &AppState) -> Jobs {
         jobs.push(tokio::spawn(run_scheduled_jobs(app.clone())));
     }
     Jobs(jobs)
+}
+
+/// SQLite's write-ahead log folded into the database every second, off the request path.
+async fn checkpoint_log(app: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        every.tick().await;
+        if let Err(error) = app.checkpoint().await {
+            tracing::warn!(%error, "could not checkpoint the database log");
+        }
+    }
 }
 
 async fn sweep_sessions(app: AppState) {

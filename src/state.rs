@@ -113,6 +113,11 @@ impl Casemail {
         self.store.backend().name()
     }
 
+    /// Folds the database's write-ahead log into the database file.
+    pub async fn checkpoint(&self) -> anyhow::Result<()> {
+        Ok(self.store.checkpoint().await?)
+    }
+
     /// Closes the database connections (tests stopping a server).
     pub async fn close(&self) {
         self.store.close().await;

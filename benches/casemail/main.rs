@@ -76,6 +76,8 @@ async fn run(options: BenchOptions) -> anyhow::Result<()> {
     config.max_attachment_mb = options.attachment_mib + 1;
     let app = Casemail::open(config, Clock::system()).await?;
     app.accounts.ensure_recovery_key().await?;
+    // As `casemail serve` runs them: the log checkpointer among them.
+    let _jobs = casemail::jobs::start(&app);
     let store = Store::connect(&app.config.database_url()).await?;
     println!(
         "Casemail benchmark ({} database, data in {})",

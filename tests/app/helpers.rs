@@ -387,6 +387,23 @@ impl TestApp {
             .map(|r| r.id)
             .unwrap_or_else(|| panic!("no account for {email}"))
     }
+
+    /// Waits (at most ten seconds) until a mailbox's mail has all been taken in, which a
+    /// list of it starts in the background.
+    pub async fn wait_taken_in(&self, user_id: i64) {
+        for _ in 0..1000 {
+            let waiting = self
+                .store
+                .has_waiting_summaries(user_id)
+                .await
+                .unwrap_or_else(|e| panic!("waiting mail: {e}"));
+            if !waiting {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("mail listed ten seconds ago was not taken in");
+    }
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests assert them),

@@ -284,6 +284,17 @@ async fn new_keys_leave_old_mail_unreadable(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     invited_with_mail(&app).await;
     let id = app.id_of("nina@pf.example").await;
+    // Her mail is taken in under her mailbox key before the reset, so the reset must
+    // leave that unreadable too.
+    let before = app.browser();
+    before.sign_in("nina@pf.example", PASSWORD).await;
+    assert!(
+        before
+            .text("/mail/inbox")
+            .await
+            .contains("Before the reset")
+    );
+    app.wait_taken_in(id).await;
     let ops = app.browser();
     ops.sign_in_ok("ops@casemail.example").await;
     let page = format!("/admin/users/{id}");
@@ -310,6 +321,12 @@ async fn new_keys_leave_old_mail_unreadable(backend: Backend) {
     .await;
     let inbox = nina.text("/mail/inbox").await;
     assert!(inbox.contains("this copy cannot be decrypted"));
+    assert!(
+        nina.text("/search?q=kept")
+            .await
+            .contains("0 messages found"),
+        "the old index went with the old keys"
+    );
     let thread = format!("/threads/{}", between(&inbox, "href=\"/threads/", '"'));
     let page = nina.text(&thread).await;
     assert!(

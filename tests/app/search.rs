@@ -12,6 +12,7 @@ use crate::on_both_backends;
 on_both_backends!(
     search_finds_by_words_sender_and_date,
     search_keeps_an_encrypted_index_that_stays_current,
+    a_list_takes_new_mail_in_under_the_mailbox_key,
 );
 
 async fn search_finds_by_words_sender_and_date(backend: Backend) {
@@ -167,4 +168,49 @@ async fn search_keeps_an_encrypted_index_that_stays_current(backend: Backend) {
             .contains("1 message found"),
         "the sender finds it too"
     );
+}
+
+async fn a_list_takes_new_mail_in_under_the_mailbox_key(backend: Backend) {
+    let o = office(backend).await;
+    o.fiscal
+        .send_ok(&Outgoing::to(
+            "ann@brodie.example",
+            "Productions schedule",
+            "LISTMARKER body",
+        ))
+        .await;
+    let store = &o.app.store;
+    assert!(
+        store.has_waiting_summaries(o.ids[1]).await.expect("query"),
+        "delivered mail waits, sealed with age, until its owner is signed in"
+    );
+    assert!(
+        o.ann
+            .text("/mail/inbox")
+            .await
+            .contains("Productions schedule")
+    );
+    o.app.wait_taken_in(o.ids[1]).await;
+    let entry = &store
+        .mailbox_page(o.ids[1], Folder::Inbox, None, 1)
+        .await
+        .expect("the folder")[0];
+    assert!(is_mailbox_sealed(&entry.summary));
+    let again = o.ann.text("/mail/inbox").await;
+    assert!(
+        again.contains("Productions schedule") && !again.contains("cannot be decrypted"),
+        "the re-sealed summary lists as before"
+    );
+    assert!(
+        o.ann
+            .text("/search?q=listmark")
+            .await
+            .contains("1 message found")
+    );
+    for marker in ["LISTMARKER", "listmarker", "Productions schedule"] {
+        assert!(
+            !contains(&raw_bytes(&o.app).await, marker),
+            "{marker} at rest"
+        );
+    }
 }
