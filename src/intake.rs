@@ -8,13 +8,14 @@
 //! Intake runs in the background, one task per mailbox per process, started at sign-in
 //! and whenever a list meets mail that has not been taken in; search waits for it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::clock::Clock;
 use crate::crypto::{MailboxKey, MailboxKeys, UserIdentity, is_mailbox_sealed};
-use crate::domain::{Postings, Summary, bucket_name, index_terms};
+use crate::domain::{Postings, Summary, bucket_name, index_terms, matching_in};
 use crate::store::{Store, UserAccount};
+use zeroize::Zeroizing;
 
 /// Buckets a mailbox's postings are spread over, by keyed hash of a word's first letters.
 pub const BUCKETS: u32 = 1024;
@@ -106,22 +107,34 @@ impl Intake {
     }
 
     /// Every entry id of the mailbox whose words include one that `word` begins.
-    pub async fn postings(
+    pub async fn matching(
         &self,
         user_id: i64,
         key: &MailboxKey,
         word: &str,
-    ) -> anyhow::Result<Postings> {
+    ) -> anyhow::Result<BTreeSet<i64>> {
         let bucket = i64::from(key.bucket(bucket_name(word), BUCKETS)?);
         let rows = self.store.postings(user_id, bucket).await?;
         let key = key.clone();
-        tokio::task::spawn_blocking(move || open_bucket(&key, user_id, bucket, rows)).await?
+        let word = word.to_string();
+        let context = postings_context(user_id, bucket);
+        tokio::task::spawn_blocking(move || {
+            let mut found = BTreeSet::new();
+            for (_, sealed) in rows {
+                let plain = Zeroizing::new(key.open_bytes(&context, &sealed)?);
+                found.extend(matching_in(&plain, &word)?);
+            }
+            anyhow::Ok(found)
+        })
+        .await?
     }
 
-    /// Merges each bucket that has grown many rows into one, so a search reads few rows.
+    /// Merges the newer rows of each bucket that has grown many, so a search reads few
+    /// rows, and a large old row is rewritten only once the rows after it add up to it.
     async fn merge_crowded(&self, user_id: i64, key: &MailboxKey) -> anyhow::Result<()> {
         for bucket in self.store.crowded_buckets(user_id, MERGE_OVER).await? {
-            let rows = self.store.postings(user_id, bucket).await?;
+            let mut rows = self.store.postings(user_id, bucket).await?;
+            rows.drain(..rows.len() - newest_comparable(&rows));
             let replaces: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
             let key = key.clone();
             let merged = tokio::task::spawn_blocking(move || {
@@ -149,6 +162,21 @@ impl Intake {
             running.remove(&user_id);
         }
     }
+}
+
+/// How many of a bucket's newest rows to merge (at least two): going back from the
+/// newest, each older row joins while it is no larger than half of those already taken.
+fn newest_comparable(rows: &[(i64, Vec<u8>)]) -> usize {
+    let mut taken = 0;
+    let mut total = 0;
+    for (_, content) in rows.iter().rev() {
+        if taken >= 2 && content.len() > total / 2 {
+            break;
+        }
+        taken += 1;
+        total += content.len();
+    }
+    taken
 }
 
 struct Prepared {
@@ -212,4 +240,34 @@ fn open_bucket(
 
 fn postings_context(user_id: i64, bucket: i64) -> String {
     format!("postings {user_id} {bucket}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::newest_comparable;
+
+    fn rows(sizes: &[usize]) -> Vec<(i64, Vec<u8>)> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(id, size)| (id as i64, vec![0; *size]))
+            .collect()
+    }
+
+    #[test]
+    fn a_large_old_row_is_left_until_the_newer_ones_add_up() {
+        let mut sizes = vec![10_000];
+        sizes.extend([10; 12]);
+        assert_eq!(newest_comparable(&rows(&sizes)), 12, "the small rows merge");
+        assert_eq!(
+            newest_comparable(&rows(&[100, 100, 100])),
+            3,
+            "equals merge"
+        );
+        assert_eq!(
+            newest_comparable(&rows(&[5, 10_000])),
+            2,
+            "always at least two"
+        );
+    }
 }

@@ -86,11 +86,7 @@ impl Search {
         self.intake.take_in(user.id, keys).await?;
         let mut found: Option<BTreeSet<i64>> = None;
         for word in words {
-            let ids = self
-                .intake
-                .postings(user.id, &keys.key, word)
-                .await?
-                .matching(word);
+            let ids = self.intake.matching(user.id, &keys.key, word).await?;
             let narrowed = match found {
                 None => ids,
                 Some(so_far) => so_far.intersection(&ids).copied().collect(),

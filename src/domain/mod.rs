@@ -41,7 +41,7 @@ pub use plea::{
     ChargePosition, Negotiation, NegotiationState, OfferOutcome, PleaAction, Refusal, Side,
     Transition,
 };
-pub use search_terms::{Postings, bucket_name, index_terms, query_words};
+pub use search_terms::{Postings, bucket_name, index_terms, matching_in, query_words};
 pub use throttle::{ThrottleRule, minutes_until};
 pub use user::{Role, UserStatus};
 

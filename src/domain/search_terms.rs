@@ -107,18 +107,34 @@ impl Postings {
     pub fn decode(encoded: Vec<(String, Vec<i64>)>) -> Self {
         let mut out = Self::default();
         for (word, gaps) in encoded {
-            let mut at = 0;
-            let ids = gaps
-                .into_iter()
-                .map(|gap| {
-                    at += gap;
-                    at
-                })
-                .collect();
-            out.0.insert(word, ids);
+            out.0.insert(word, from_gaps(gaps));
         }
         out
     }
+}
+
+fn from_gaps(gaps: Vec<i64>) -> Vec<i64> {
+    let mut at = 0;
+    gaps.into_iter()
+        .map(|gap| {
+            at += gap;
+            at
+        })
+        .collect()
+}
+
+/// The entry ids a query word matches in one encoded share (the JSON of `encode`),
+/// without building the share: only the matching words' ids are read, so a search of a
+/// crowded bucket costs one pass over its bytes.
+pub fn matching_in(encoded: &[u8], query_word: &str) -> Result<BTreeSet<i64>, serde_json::Error> {
+    let words: Vec<(&str, &serde_json::value::RawValue)> = serde_json::from_slice(encoded)?;
+    let mut found = BTreeSet::new();
+    for (word, gaps) in words {
+        if matches(query_word, word) {
+            found.extend(from_gaps(serde_json::from_str(gaps.get())?));
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -160,7 +176,7 @@ mod tests {
     }
 
     #[test]
-    fn postings_survive_encoding_and_merge() {
+    fn postings_survive_encoding_and_merge() -> Result<(), serde_json::Error> {
         let mut a = Postings::default();
         a.add("bail".into(), 40);
         a.add("bail".into(), 7);
@@ -176,5 +192,12 @@ mod tests {
             b,
             "gaps decode to the same ids"
         );
+        let encoded = serde_json::to_vec(&b.encode())?;
+        assert_eq!(
+            matching_in(&encoded, "bai")?,
+            b.matching("bai"),
+            "reading the encoded share finds what the share finds"
+        );
+        Ok(())
     }
 }
