@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::Origin;
 use crate::clock::Clock;
-use crate::crypto::{MailboxKeys, UserIdentity, open_item, seal_item};
+use crate::crypto::{MailboxKeys, is_mailbox_sealed, open_item, seal_item};
 use crate::domain::{
     CaseReference, CaseStatus, EnvelopeContent, EventKind, OrganisationKind, Side,
 };
+use crate::intake::Intake;
 use crate::mail::{AddressProblem, ListedMessage, Mail};
 use crate::store::{
     AccessRequestRow, CaseRow, Change, ParticipantCopy, ParticipantRow, Store, UserAccount,
@@ -91,11 +92,17 @@ pub struct Cases {
     store: Store,
     clock: Clock,
     mail: Mail,
+    intake: Intake,
 }
 
 impl Cases {
-    pub fn new(store: Store, clock: Clock, mail: Mail) -> Self {
-        Self { store, clock, mail }
+    pub fn new(store: Store, clock: Clock, mail: Mail, intake: Intake) -> Self {
+        Self {
+            store,
+            clock,
+            mail,
+            intake,
+        }
     }
 
     /// Creates a case owned by the actor's prosecution office; every active member of the
@@ -148,14 +155,33 @@ impl Cases {
     pub async fn case_for(
         &self,
         user: &UserAccount,
-        identity: &UserIdentity,
+        keys: &MailboxKeys,
         case_id: i64,
     ) -> anyhow::Result<Option<(CaseRow, CaseDetails)>> {
         let Some(row) = self.store.case_for_user(user.id, case_id).await? else {
             return Ok(None);
         };
-        let details = open_item(identity, &row.details)?;
+        let details = self.open_copy(user, keys, &row).await?;
         Ok(Some((row, details)))
+    }
+
+    /// Opens the user's copy of a case's details. A copy still sealed with age as it was
+    /// written (one key agreement to open) is kept under the mailbox key from then on, so
+    /// lists of many cases cost symmetric decryption only.
+    async fn open_copy(
+        &self,
+        user: &UserAccount,
+        keys: &MailboxKeys,
+        row: &CaseRow,
+    ) -> anyhow::Result<CaseDetails> {
+        let details: CaseDetails = keys.open_case_copy(row.id, &row.details)?;
+        if !is_mailbox_sealed(&row.details) {
+            let resealed = keys.seal_case_copy(row.id, &details)?;
+            self.store
+                .reseal_case_copy(user.id, row.id, &row.details, &resealed)
+                .await?;
+        }
+        Ok(details)
     }
 
     /// The case if the user takes part in it on the prosecution side.
@@ -179,29 +205,27 @@ impl Cases {
     pub async fn list(
         &self,
         user: &UserAccount,
-        identity: &UserIdentity,
+        keys: &MailboxKeys,
     ) -> anyhow::Result<Vec<ListedCase>> {
-        Ok(self
-            .store
-            .cases_for_user(user.id)
-            .await?
-            .into_iter()
-            .map(|case| {
-                let title = open_item::<CaseDetails>(identity, &case.details)
-                    .map_or_else(|_| "(cannot be decrypted)".to_string(), |d| d.title);
-                ListedCase { case, title }
-            })
-            .collect())
+        let mut listed = Vec::new();
+        for case in self.store.cases_for_user(user.id).await? {
+            let title = match self.open_copy(user, keys, &case).await {
+                Ok(details) => details.title,
+                Err(_) => "(cannot be decrypted)".to_string(),
+            };
+            listed.push(ListedCase { case, title });
+        }
+        Ok(listed)
     }
 
     /// The user's open cases with their titles, offered for tagging a conversation.
     pub async fn open_cases(
         &self,
         user: &UserAccount,
-        identity: &UserIdentity,
+        keys: &MailboxKeys,
     ) -> anyhow::Result<Vec<ListedCase>> {
         Ok(self
-            .list(user, identity)
+            .list(user, keys)
             .await?
             .into_iter()
             .filter(|c| c.case.status == CaseStatus::Open)
@@ -216,7 +240,7 @@ impl Cases {
         case_id: i64,
     ) -> anyhow::Result<Option<CaseFile>> {
         let identity = &keys.identity;
-        let Some((case, details)) = self.case_for(user, identity, case_id).await? else {
+        let Some((case, details)) = self.case_for(user, keys, case_id).await? else {
             return Ok(None);
         };
         let rows = self.store.case_messages(user.id, case_id).await?;

@@ -19,8 +19,9 @@ impl Cases {
         client_address: &str,
     ) -> Result<i64, CaseProblem> {
         self.prosecution_case(actor, case_id).await?;
+        let keys = self.intake.keys(actor, identity).await?;
         let (case, details) = self
-            .case_for(actor, identity, case_id)
+            .case_for(actor, &keys, case_id)
             .await?
             .ok_or(CaseProblem::NotFound)?;
         let email = EmailAddress::parse(email)
@@ -127,8 +128,9 @@ impl Cases {
         client_address: &str,
     ) -> Result<(), CaseProblem> {
         self.prosecution_case(actor, case_id).await?;
+        let keys = self.intake.keys(actor, identity).await?;
         let (_, details) = self
-            .case_for(actor, identity, case_id)
+            .case_for(actor, &keys, case_id)
             .await?
             .ok_or(CaseProblem::NotFound)?;
         let now = self.clock.now();

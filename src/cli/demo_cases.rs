@@ -103,7 +103,11 @@ pub async fn seed(
     };
     let (case, _) = app
         .cases
-        .case_for(&fiscal, &fiscal_key, case_id)
+        .case_for(
+            &fiscal,
+            &app.intake.keys(&fiscal, &fiscal_key).await?,
+            case_id,
+        )
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo case missing"))?;
     let offer = PleaRequest::Offer {
@@ -117,7 +121,7 @@ pub async fn seed(
     let (agent, agent_key) = signed_in(app, CASES[0].agent, password).await?;
     let (case, _) = app
         .cases
-        .case_for(&agent, &agent_key, case_id)
+        .case_for(&agent, &app.intake.keys(&agent, &agent_key).await?, case_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo case missing for the agent"))?;
     let counter = PleaRequest::Counter {

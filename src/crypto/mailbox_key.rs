@@ -166,6 +166,30 @@ impl MailboxKeys {
     }
 }
 
+impl MailboxKeys {
+    /// Opens the owner's copy of a case's details, whichever way it is sealed.
+    pub fn open_case_copy<T: DeserializeOwned>(
+        &self,
+        case_id: i64,
+        sealed: &[u8],
+    ) -> Result<T, KeyError> {
+        self.key
+            .open_either(&self.identity, &case_context(case_id), sealed)
+    }
+
+    pub fn seal_case_copy<T: Serialize>(
+        &self,
+        case_id: i64,
+        item: &T,
+    ) -> Result<Vec<u8>, KeyError> {
+        self.key.seal(&case_context(case_id), item)
+    }
+}
+
+fn case_context(case_id: i64) -> String {
+    format!("case {case_id}")
+}
+
 fn summary_context(entry_id: i64) -> String {
     format!("summary {entry_id}")
 }

@@ -178,6 +178,28 @@ impl Store {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    /// Replaces a participant's copy of case details with the same details re-sealed under
+    /// their mailbox key, unless the copy has changed meanwhile (details edited).
+    pub async fn reseal_case_copy(
+        &self,
+        user_id: i64,
+        case_id: i64,
+        was: &[u8],
+        resealed: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE case_participants SET details = $1 \
+             WHERE user_id = $2 AND case_id = $3 AND details = $4",
+        )
+        .bind(resealed)
+        .bind(user_id)
+        .bind(case_id)
+        .bind(was)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn participants(&self, case_id: i64) -> StoreResult<Vec<ParticipantRow>> {
         let rows = sqlx::query_as(
             "SELECT u.id AS user_id, u.name, u.email, o.name AS organisation, p.side, p.added_at, \

@@ -1,6 +1,7 @@
 //! Cases: only participants see a case and its conversations; details stay encrypted;
 //! participants are added, removed and ask to join.
 
+use casemail::crypto::is_mailbox_sealed;
 use casemail::domain::OrganisationKind;
 
 use crate::database_dump::{contains, raw_bytes};
@@ -204,6 +205,19 @@ async fn cases_keep_their_details_encrypted_and_references_unique(backend: Backe
     let dump = raw_bytes(&p.app).await;
     for marker in ["TITLE-MARKER-a1", "ACCUSED-MARKER-b2", "CHARGE-MARKER-d4"] {
         assert!(!contains(&dump, marker), "{marker} stored in clear");
+    }
+    // Listing her cases keeps her copy under her mailbox key from then on.
+    assert!(p.fiscal.text("/cases").await.contains("TITLE-MARKER-a1"));
+    let fiona = p.app.id_of("fiona@pf.example").await;
+    let copy = &p.app.store.cases_for_user(fiona).await.expect("her cases")[0];
+    assert!(is_mailbox_sealed(&copy.details), "re-sealed once opened");
+    assert!(
+        p.fiscal.text("/cases").await.contains("TITLE-MARKER-a1"),
+        "the re-sealed copy lists as before"
+    );
+    let dump = raw_bytes(&p.app).await;
+    for marker in ["TITLE-MARKER-a1", "ACCUSED-MARKER-b2", "CHARGE-MARKER-d4"] {
+        assert!(!contains(&dump, marker), "{marker} in clear after re-sealing");
     }
     let again = p
         .fiscal

@@ -57,7 +57,7 @@ pub async fn list(
 ) -> Result<CasesPage, AppError> {
     let cases = app
         .cases
-        .list(&user.account, &user.identity()?)
+        .list(&user.account, &user.mailbox_keys(&app).await?)
         .await?
         .into_iter()
         .map(|listed| {

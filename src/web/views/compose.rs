@@ -50,7 +50,7 @@ impl ComposePage {
             max_attachment: format::size(app.config.max_attachment_bytes()),
             cases: app
                 .cases
-                .open_cases(&user.account, &user.identity()?)
+                .open_cases(&user.account, &user.mailbox_keys(app).await?)
                 .await?
                 .into_iter()
                 .map(|c| (c.case.id, c.case.reference, c.title))

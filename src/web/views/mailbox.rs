@@ -63,7 +63,7 @@ pub async fn folder(
     let listing = list(&app, &user, &keys, &view, query.after.as_deref()).await?;
     let cases = app
         .cases
-        .list(&user.account, &keys.identity)
+        .list(&user.account, &keys)
         .await?
         .into_iter()
         .map(|c| (c.case.id, c.case.reference, c.title))

@@ -130,17 +130,18 @@ async fn render(
     errors: FieldErrors,
     typed: Option<OfferTerms>,
 ) -> Result<PleaPage, AppError> {
-    let identity = user.identity()?;
+    let keys = user.mailbox_keys(app).await?;
+    let identity = &keys.identity;
     let (case, details) = app
         .cases
-        .case_for(&user.account, &identity, case_id)
+        .case_for(&user.account, &keys, case_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let negotiation = app.plea.negotiation(case_id).await?;
     let mut offers: Vec<ShownOffer> = match &negotiation {
         Some(row) => app
             .plea
-            .offers(&identity, row)
+            .offers(identity, row)
             .await?
             .into_iter()
             .map(|Offer { row: offer, terms }| ShownOffer {
@@ -204,10 +205,10 @@ pub async fn act(
             .map(|(_, v)| v.trim().to_string())
             .unwrap_or_default()
     };
-    let identity = user.identity()?;
+    let keys = user.mailbox_keys(&app).await?;
     let (case, details) = app
         .cases
-        .case_for(&user.account, &identity, case_id)
+        .case_for(&user.account, &keys, case_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::default();
