@@ -217,7 +217,10 @@ async fn cases_keep_their_details_encrypted_and_references_unique(backend: Backe
     );
     let dump = raw_bytes(&p.app).await;
     for marker in ["TITLE-MARKER-a1", "ACCUSED-MARKER-b2", "CHARGE-MARKER-d4"] {
-        assert!(!contains(&dump, marker), "{marker} in clear after re-sealing");
+        assert!(
+            !contains(&dump, marker),
+            "{marker} in clear after re-sealing"
+        );
     }
     let again = p
         .fiscal
