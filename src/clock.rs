@@ -79,6 +79,33 @@ pub fn iso_time(unix_seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The day a moment falls on in the deployment's zone.
+pub fn local_date(unix_seconds: i64) -> Option<jiff::civil::Date> {
+    zoned(unix_seconds).map(|at| at.date())
+}
+
+/// The last second of `day` in the deployment's zone: a date people give ("reply by
+/// 5 December") means the whole of that day where they are.
+pub fn end_of_local_day(day: jiff::civil::Date) -> Option<i64> {
+    let next = day.tomorrow().ok()?;
+    let start = next.to_zoned_datetime(display_zone().clone()).ok()?;
+    Some(start.timestamp().as_second() - 1)
+}
+
+/// "5 December 2026": a day as people write it.
+pub fn display_date(unix_seconds: i64) -> String {
+    zoned(unix_seconds)
+        .map(|at| at.strftime("%-d %B %Y").to_string())
+        .unwrap_or_else(|| "unknown date".to_string())
+}
+
+/// "5 Dec": a day in a list's mark.
+pub fn short_date(unix_seconds: i64) -> String {
+    zoned(unix_seconds)
+        .map(|at| at.strftime("%-d %b").to_string())
+        .unwrap_or_else(|| "unknown date".to_string())
+}
+
 /// How a list shows when a message came, as a mail client does: the time for today,
 /// the weekday within the last six days, the date otherwise (with the year if not this one).
 pub fn short_time(unix_seconds: i64, now: i64) -> String {
@@ -136,6 +163,21 @@ mod tests {
         assert_eq!(short_time(WINTER - 86_400, WINTER), "Sun 18:02");
         assert_eq!(short_time(WINTER - 10 * 86_400, WINTER), "13 Nov");
         assert_eq!(short_time(WINTER - 400 * 86_400, WINTER), "19 Oct 2025");
+    }
+
+    #[test]
+    fn a_day_ends_at_local_midnight_in_summer_and_winter() {
+        let winter = jiff::civil::date(2026, 12, 5);
+        let summer = jiff::civil::date(2026, 7, 1);
+        // 23:59:59 GMT is 23:59:59 UTC; in summer it is 22:59:59 UTC.
+        assert_eq!(end_of_local_day(winter), Some(1_796_515_199));
+        assert_eq!(end_of_local_day(summer), Some(1_782_946_799));
+        assert_eq!(local_date(1_796_515_199), Some(winter));
+        assert_eq!(
+            local_date(1_796_515_200),
+            Some(jiff::civil::date(2026, 12, 6))
+        );
+        assert_eq!(display_date(1_796_515_199), "5 December 2026");
     }
 
     #[test]

@@ -74,8 +74,9 @@ async fn sweep_blobs(app: AppState) {
     }
 }
 
-/// Notification email every half minute; the inactivity policy every ten minutes (the
-/// job lock makes one instance run it when several share a database).
+/// Reply-by reminders and notification email every half minute; the inactivity policy
+/// every ten minutes (the job lock makes one instance run it when several share a
+/// database; reminders claim each copy, so every instance may run them).
 async fn run_scheduled_jobs(app: AppState) {
     let holder = uuid::Uuid::new_v4().to_string();
     let mut tick = tokio::time::interval(Duration::from_secs(30));
@@ -89,6 +90,9 @@ async fn run_scheduled_jobs(app: AppState) {
                 .await
         {
             tracing::warn!(%error, "inactivity policy run failed");
+        }
+        if let Err(error) = app.mail.send_reply_reminders(app.clock.now()).await {
+            tracing::warn!(%error, "reply-by reminders failed");
         }
         if let Err(error) = app.notifications.deliver().await {
             tracing::warn!(%error, "notification delivery failed");

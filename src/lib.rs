@@ -10,7 +10,8 @@
 //!   `search`, `cases`, `plea`.
 //! - `store` (all SQL, and the blob store), `crypto` (every use of age), `auth` (password
 //!   hashing and session tokens).
-//! - `domain`: validated values and rules, no I/O; `config` and `clock` beside it.
+//! - `domain`: validated values and rules, no I/O; `config` beside it, and `clock` (time as a
+//!   value, and the deployment's zone) below everything.
 
 #[macro_use]
 mod macros;

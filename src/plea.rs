@@ -264,6 +264,8 @@ impl Plea {
                     forwarded_from: None,
                     reply_to: None,
                     client_address: client_address.to_string(),
+                    // Offers carry their own respond-by date, and lapse by it.
+                    reply_by: None,
                 },
                 &[],
             )

@@ -70,7 +70,7 @@ impl Search {
         ids.truncate(query.limit);
         let rows = self.store.mailbox_rows(user.id, &ids).await?;
         Ok(Found {
-            messages: ListedMessage::open_all(keys, rows, false),
+            messages: self.mail.listed(keys, rows, false).await?,
             truncated,
         })
     }
@@ -156,7 +156,7 @@ impl Search {
         let mut rows = self.store.mailbox_rows(user.id, &ids).await?;
         rows.sort_by_key(|row| ids.iter().position(|id| *id == row.entry_id));
         Ok(Some(FolderPage {
-            messages: ListedMessage::open_all(keys, rows, folder == Folder::Sent),
+            messages: self.mail.listed(keys, rows, folder == Folder::Sent).await?,
             older: None,
             next_page,
             case,

@@ -70,6 +70,7 @@ pub async fn large_mailbox(
                 sender_org_id: sender.organisation.id,
                 client_address: String::new(),
                 reply_to: None,
+                reply_by: None,
             });
             n += 1;
         }

@@ -1,9 +1,10 @@
 //! A sender's view of what happened to a message: for each recipient, when it was
 //! delivered, opened and its attachments downloaded. Read from the audit trail, so it shows
-//! what a court would be shown.
+//! what a court would be shown; where a reply was asked for, how each recipient's copy
+//! stands comes from the copy itself.
 
 use super::Audit;
-use crate::domain::{EventKind, Folder, SubjectKind};
+use crate::domain::{EventKind, Folder, ReplyMark, SubjectKind};
 use crate::store::{EventFilter, EventRow};
 
 /// One recipient's line in a sender's timeline. Times are Unix seconds.
@@ -15,6 +16,8 @@ pub struct RecipientTimeline {
     pub opened_at: Vec<i64>,
     /// (attachment position, time) of every download, newest first.
     pub downloads: Vec<(usize, i64)>,
+    /// Where the reply asked of this recipient stands at `now`, and since when if closed.
+    pub reply: Option<(ReplyMark, Option<i64>)>,
 }
 
 impl Audit {
@@ -23,6 +26,7 @@ impl Audit {
         &self,
         sender_id: i64,
         message_id: i64,
+        now: i64,
     ) -> anyhow::Result<Option<Vec<RecipientTimeline>>> {
         let events = self
             .store
@@ -41,6 +45,7 @@ impl Audit {
             .filter_map(|e| payload_i64(e, "recipient"))
             .collect();
         let names = self.store.user_names(&recipients).await?;
+        let copies = self.store.delivery_receipts(message_id).await?;
         let mut timeline = Vec::with_capacity(recipients.len());
         for recipient in recipients {
             let of = |kind: EventKind| {
@@ -65,12 +70,20 @@ impl Audit {
                 .get(&recipient)
                 .cloned()
                 .unwrap_or_else(|| ("A former user".to_string(), String::new()));
+            let reply = copies
+                .iter()
+                .find(|c| c.user_id == recipient)
+                .and_then(|c| {
+                    ReplyMark::of_copy(c.reply_state, c.reply_by, now)
+                        .map(|m| (m, c.reply_closed_at))
+                });
             timeline.push(RecipientTimeline {
                 name,
                 email,
                 delivered_at,
                 opened_at,
                 downloads,
+                reply,
             });
         }
         Ok(Some(timeline))

@@ -286,6 +286,19 @@ const ROUTINE_MAIL: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Two of the demo letters ask the fiscal for a reply: one due tomorrow, one in a week.
+fn demo_reply_by(app: &AppState, subject: &str) -> Option<i64> {
+    let days = match subject {
+        "HMA v Young: request to view productions" => 1,
+        "HMA v Paterson: interpreter required" => 7,
+        _ => return None,
+    };
+    let day = crate::clock::local_date(app.clock.now())?
+        .checked_add(jiff::Span::new().days(days))
+        .ok()?;
+    crate::clock::end_of_local_day(day)
+}
+
 /// Sends the demo letters; the conversation of each subject, for filing under cases.
 async fn seed_mail(app: &AppState) -> anyhow::Result<HashMap<&'static str, i64>> {
     use crate::domain::{AddressList, Body, Subject};
@@ -336,6 +349,7 @@ async fn seed_mail(app: &AppState) -> anyhow::Result<HashMap<&'static str, i64>>
             reply_to: if is_reply { previous } else { None },
             forward_of: None,
             case_id: None,
+            reply_by: demo_reply_by(app, subject),
         };
         let delivered = app
             .mail

@@ -38,6 +38,8 @@ event_kinds! {
     MessageOpened = "message.opened" => "Message opened",
     MessageReplied = "message.replied" => "Reply sent",
     MessageForwarded = "message.forwarded" => "Message forwarded",
+    ReplyNotNeeded = "message.reply_not_needed" => "Marked as needing no reply",
+    ReplyReminderSent = "message.reply_reminder_sent" => "Reply-by reminder emailed",
     AttachmentDownloaded = "attachment.downloaded" => "Attachment downloaded",
     PleaOffered = "plea.offered" => "Plea offer made",
     PleaAccepted = "plea.accepted" => "Plea offer accepted",

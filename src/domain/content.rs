@@ -45,6 +45,9 @@ pub struct Composition {
     pub forward_of: Option<i64>,
     #[serde(default)]
     pub case_id: Option<i64>,
+    /// "Reply needed by", as typed (2026-12-05), empty for none.
+    #[serde(default)]
+    pub reply_by: String,
 }
 
 const SNIPPET_CHARS: usize = 120;

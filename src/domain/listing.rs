@@ -9,6 +9,8 @@ pub struct ListFilter {
     pub with_attachments: bool,
     /// The sender's organisation.
     pub organisation_id: Option<i64>,
+    /// Only letters whose sender still awaits the owner's reply.
+    pub needs_reply: bool,
 }
 
 impl ListFilter {
@@ -23,10 +25,18 @@ pub enum SortKey {
     Sender,
     Subject,
     Case,
+    /// Reply-by date, soonest first; letters without one last.
+    ReplyBy,
 }
 
 impl SortKey {
-    pub const ALL: [Self; 4] = [Self::Date, Self::Sender, Self::Subject, Self::Case];
+    pub const ALL: [Self; 5] = [
+        Self::Date,
+        Self::Sender,
+        Self::Subject,
+        Self::Case,
+        Self::ReplyBy,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +44,7 @@ impl SortKey {
             Self::Sender => "sender",
             Self::Subject => "subject",
             Self::Case => "case",
+            Self::ReplyBy => "reply_by",
         }
     }
 

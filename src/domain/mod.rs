@@ -17,6 +17,7 @@ mod passkey;
 mod password;
 mod person_name;
 mod plea;
+mod reply_by;
 mod search_terms;
 mod throttle;
 mod user;
@@ -41,6 +42,7 @@ pub use plea::{
     ChargePosition, Negotiation, NegotiationState, OfferOutcome, PleaAction, Refusal, Side,
     Transition,
 };
+pub use reply_by::{ReplyCount, ReplyMark, ReplyState, parse_reply_by, reminder_due};
 pub use search_terms::{Postings, bucket_name, index_terms, matching_in, query_words};
 pub use throttle::{ThrottleRule, minutes_until};
 pub use user::{Role, UserStatus};
@@ -104,6 +106,7 @@ stored_as_text!(
     UserStatus,
     OrganisationKind,
     Folder,
+    ReplyState,
     CaseStatus,
     Side,
     NegotiationState,

@@ -9,6 +9,7 @@ use crate::clock::display_time;
 use crate::crypto::{UserIdentity, open_item};
 use crate::domain::{
     AddressList, Addressing, Body, Composition, EnvelopeContent, FieldErrors, Subject, UserStatus,
+    parse_reply_by,
 };
 use crate::store::UserAccount;
 
@@ -54,6 +55,10 @@ impl Mail {
         let cc = problem.check("cc", AddressList::parse(&composition.cc));
         let subject = problem.check("subject", Subject::parse(&composition.subject));
         let body = problem.check("body", Body::parse(&composition.body));
+        let reply_by = problem.check(
+            "reply_by",
+            parse_reply_by(&composition.reply_by, self.clock.now()),
+        );
         let addressees = match (&to, &cc) {
             (Some(to), Some(cc)) => match self.resolve_addressees(sender, to, cc).await {
                 Ok(addressees) => Some(addressees),
@@ -65,8 +70,8 @@ impl Mail {
             },
             _ => None,
         };
-        let (Some(to), Some(cc), Some(subject), Some(body), Some(addressees)) =
-            (to, cc, subject, body, addressees)
+        let (Some(to), Some(cc), Some(subject), Some(body), Some(addressees), Some(reply_by)) =
+            (to, cc, subject, body, addressees, reply_by)
         else {
             return Ok(Err(problem));
         };
@@ -122,6 +127,7 @@ impl Mail {
                 } else {
                     case_id
                 },
+                reply_by,
             },
             addressees,
         )))

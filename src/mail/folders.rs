@@ -3,7 +3,7 @@
 
 use super::Mail;
 use crate::crypto::{MailboxKeys, is_mailbox_sealed};
-use crate::domain::{Folder, ListFilter, MailSort, Summary};
+use crate::domain::{Folder, ListFilter, MailSort, ReplyCount, ReplyMark, ReplyState, Summary};
 use crate::store::{CaseRow, Cursor, MailboxRow, UserAccount};
 
 pub const PAGE_SIZE: i64 = 50;
@@ -26,6 +26,10 @@ pub struct ListedMessage {
     pub case_reference: Option<String>,
     /// The summary is still as it arrived (not yet taken in under the mailbox key).
     pub waiting: bool,
+    pub reply_by: Option<i64>,
+    pub reply_state: ReplyState,
+    /// On the sender's own copy of a reply-by letter: how the answers stand.
+    pub replies: Option<ReplyCount>,
 }
 
 impl ListedMessage {
@@ -61,6 +65,23 @@ impl ListedMessage {
             sender_name: row.sender_name,
             case_reference: row.case_reference,
             waiting,
+            reply_by: row.reply_by,
+            reply_state: row.reply_state,
+            replies: None,
+        }
+    }
+
+    /// The sender's own copy of a letter that asked for a reply keeps the date and asks
+    /// nothing of its owner.
+    pub fn asked_for_reply(&self) -> bool {
+        self.reply_by.is_some() && self.reply_state == ReplyState::None
+    }
+
+    /// What the list shows about the reply asked for, at `now`.
+    pub fn reply_mark(&self, now: i64) -> Option<ReplyMark> {
+        match self.replies {
+            Some(answers) => ReplyMark::of_sent(self.reply_by, answers, now),
+            None => ReplyMark::of_copy(self.reply_state, self.reply_by, now),
         }
     }
 
@@ -133,11 +154,41 @@ impl Mail {
             (true, false) => (None, Some(page + 1)),
         };
         Ok(Some(FolderPage {
-            messages: ListedMessage::open_all(keys, rows, folder == Folder::Sent),
+            messages: self.listed(keys, rows, folder == Folder::Sent).await?,
             older,
             next_page,
             case,
         }))
+    }
+
+    /// Rows opened for listing, the sender's own reply-by letters with how the answers
+    /// stand.
+    pub async fn listed(
+        &self,
+        keys: &MailboxKeys,
+        rows: Vec<MailboxRow>,
+        sent_folder: bool,
+    ) -> anyhow::Result<Vec<ListedMessage>> {
+        let mut listed = ListedMessage::open_all(keys, rows, sent_folder);
+        let asked: Vec<i64> = listed
+            .iter()
+            .filter(|m| m.asked_for_reply())
+            .map(|m| m.message_id)
+            .collect();
+        if asked.is_empty() {
+            return Ok(listed);
+        }
+        let counts = self.store.reply_counts(&asked).await?;
+        for message in listed.iter_mut().filter(|m| m.asked_for_reply()) {
+            message.replies = Some(
+                counts
+                    .iter()
+                    .find(|(id, _)| *id == message.message_id)
+                    .map(|(_, count)| *count)
+                    .unwrap_or_default(),
+            );
+        }
+        Ok(listed)
     }
 
     /// The case a list's filter names: Some(None) when it names none, None when it names

@@ -6,6 +6,7 @@ mod compose;
 mod drafts;
 mod folders;
 mod read;
+mod replies;
 mod send;
 mod storage;
 
@@ -22,6 +23,7 @@ pub use compose::{AddressProblem, Prefill};
 pub use drafts::ListedDraft;
 pub use folders::{FolderAction, FolderPage, ListedMessage, PAGE_SIZE};
 pub use read::{Download, OpenedThread, ThreadMessage};
+pub use replies::DUE_LIMIT;
 pub use send::{DeliveryRoute, StageProblem};
 pub use storage::ORPHAN_BLOB_AGE;
 
@@ -36,6 +38,8 @@ pub struct Outgoing {
     pub forward_of: Option<i64>,
     /// The case a new thread is tagged with (replies keep their thread's case).
     pub case_id: Option<i64>,
+    /// When an answer is needed from the To addressees (Unix seconds).
+    pub reply_by: Option<i64>,
 }
 
 /// The people a message goes to, checked to exist and be able to receive.

@@ -82,7 +82,7 @@ impl Mail {
             let content = open_item(identity, &row.envelope).ok();
             let timeline = if row.sender_id == user.id {
                 self.audit
-                    .delivery_timeline(user.id, row.message_id)
+                    .delivery_timeline(user.id, row.message_id, now)
                     .await?
             } else {
                 None

@@ -23,6 +23,8 @@ pub struct DeliveryRoute {
     pub reply_to: Option<i64>,
     /// Where the sender is, for the audit trail.
     pub client_address: String,
+    /// When an answer is needed from the To addressees.
+    pub reply_by: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +95,7 @@ impl Mail {
                     forwarded_from: outgoing.forward_of,
                     reply_to: outgoing.reply_to,
                     client_address: client_address.to_string(),
+                    reply_by: outgoing.reply_by,
                 },
                 attachments,
             )
@@ -175,6 +178,7 @@ impl Mail {
             sender_org_id: sender.organisation.id,
             client_address: route.client_address,
             reply_to: route.reply_to,
+            reply_by: route.reply_by,
             to: addressees.to.iter().map(|r| r.id).collect(),
             cc: addressees.cc.iter().map(|r| r.id).collect(),
             entries,

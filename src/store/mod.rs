@@ -43,7 +43,7 @@ pub use lifecycle::{
 };
 pub use mail::{
     AddresseeRow, AttachmentRow, Cursor, Delivered, Delivery, MailboxRow, NewAttachment, NewEntry,
-    ReceiptRow, ThreadMessageRow,
+    ReceiptRow, ReminderRow, ThreadMessageRow,
 };
 pub use organisations::{AdminUserRow, Organisation, OrganisationListing};
 pub use passkeys::{NewPasskey, StoredPasskey};

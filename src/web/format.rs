@@ -1,6 +1,9 @@
-//! How values are shown on pages: times and sizes.
+//! How values are shown on pages: times, sizes and reply-by marks.
 
 use std::borrow::Borrow;
+
+use crate::domain::ReplyMark;
+use crate::mail::ListedMessage;
 
 /// "23 November 2026, 18:02 GMT". Templates pass references, code passes values.
 pub fn time(unix_seconds: impl Borrow<i64>) -> String {
@@ -29,5 +32,44 @@ pub fn size(bytes: impl Borrow<u64>) -> String {
         format!("{:.1} MB", b / KIB / KIB)
     } else {
         format!("{:.2} GB", b / KIB / KIB / KIB)
+    }
+}
+
+/// A reply-by mark in words, and the colour of the tag it is shown in.
+pub struct ShownReply {
+    pub label: String,
+    pub class: &'static str,
+}
+
+/// What a listed letter shows about the reply asked for: to its recipient what is asked
+/// of them, to its sender how the answers stand.
+pub fn reply(message: &ListedMessage, now: impl Borrow<i64>) -> Option<ShownReply> {
+    let sent = message.replies.is_some();
+    Some(reply_mark(message.reply_mark(*now.borrow())?, sent))
+}
+
+pub fn reply_mark(mark: ReplyMark, sent: bool) -> ShownReply {
+    let date = crate::clock::short_date;
+    match mark {
+        ReplyMark::Due(by) => ShownReply {
+            label: if sent {
+                format!("Awaiting reply by {}", date(by))
+            } else {
+                format!("Reply by {}", date(by))
+            },
+            class: "govuk-tag--yellow",
+        },
+        ReplyMark::Overdue(by) => ShownReply {
+            label: format!("Overdue: reply was due {}", date(by)),
+            class: "govuk-tag--red",
+        },
+        ReplyMark::Answered => ShownReply {
+            label: "Answered".to_string(),
+            class: "govuk-tag--green",
+        },
+        ReplyMark::NotNeeded => ShownReply {
+            label: "No reply needed".to_string(),
+            class: "govuk-tag--grey",
+        },
     }
 }

@@ -46,9 +46,11 @@ fn pages() -> Router<AppState> {
         .route("/mail/unread", get(views::mailbox::unread_count))
         .route("/mail/bulk", post(views::mailbox::bulk))
         .route("/mail/deleted/empty", post(views::mailbox::empty_deleted))
+        .route("/mail/due", get(views::due::show))
         .route("/mail/{folder}", get(views::mailbox::folder))
         .route("/mail/{folder}/rows", get(views::mailbox::rows))
         .route("/threads/{id}", get(views::thread::show))
+        .route("/threads/{id}/no-reply", post(views::due::no_reply_needed))
         .route(
             "/messages/{id}/attachments/{position}",
             get(views::thread::download),

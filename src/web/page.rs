@@ -39,6 +39,9 @@ pub struct NavUser {
     pub organisation: String,
     /// Unread messages in the inbox, shown in the navigation.
     pub unread: i64,
+    /// Letters awaiting the user's reply, and how many of them are overdue.
+    pub due: i64,
+    pub overdue: i64,
     pub is_service_admin: bool,
     pub is_admin: bool,
 }
@@ -83,6 +86,7 @@ impl Page {
         section: Section,
     ) -> Result<Self, AppError> {
         let unread = app.mail.unread_count(&user.account).await?;
+        let (due, overdue) = app.mail.due_count(&user.account).await?;
         let account = &user.account;
         Ok(Self {
             assets: asset_version(),
@@ -91,6 +95,8 @@ impl Page {
                 name: account.name.clone(),
                 organisation: account.organisation.name.clone(),
                 unread,
+                due,
+                overdue,
                 is_service_admin: account.role == crate::domain::Role::ServiceAdmin,
                 is_admin: account.role.is_admin(),
             }),

@@ -28,7 +28,8 @@ const LAYERS: &[&[&str]] = &[
     &["store", "auth"],
     &["crypto"],
     &["config"],
-    &["domain", "clock"],
+    &["domain"],
+    &["clock"],
 ];
 
 /// The services' layer: plea uses cases and mail, nothing uses plea.

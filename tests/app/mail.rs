@@ -316,6 +316,7 @@ async fn delivery_is_all_or_nothing(backend: Backend) {
         sender_org_id: 1,
         client_address: String::new(),
         reply_to: None,
+        reply_by: None,
     };
     let mut change = o.app.change().await;
     assert!(change.deliver(&delivery).await.is_err());

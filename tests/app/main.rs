@@ -27,6 +27,7 @@ mod password;
 mod plea;
 mod recovery;
 mod registration;
+mod replies;
 mod schema;
 mod search;
 mod second_factor;

@@ -203,6 +203,40 @@ test("a fiscal sends disclosure with an attachment and the agent replies", async
   }
 });
 
+test("a letter asking for a reply by a date is due, answered, and seen answered", async () => {
+  const fiscal = await person();
+  await signIn(fiscal.page, "fiona.fiscal@pf.example");
+  await fiscal.page.goto(`${base}/compose`);
+  await fiscal.page.fill("#to", "deborah@brodiewylie.example");
+  await fiscal.page.fill("#subject", "Browser journey: reply by");
+  await fiscal.page.fill("#body", "Please confirm the trial diet suits.");
+  const by = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+  await fiscal.page.fill("#reply_by", by);
+  await fiscal.page.click("button:has-text('Send')");
+  await fiscal.page.waitForSelector("text=You asked for a reply by");
+
+  const agent = await person();
+  await signIn(agent.page, "deborah@brodiewylie.example");
+  await agent.page.click("a:has-text('Needs reply')");
+  await agent.page.waitForURL(/\/mail\/due/);
+  const row = agent.page.locator("tr:has-text('Browser journey: reply by')");
+  assert.match(await row.textContent(), /Reply by \d+ \w+/, "the due mark is in the list");
+  await accessible(agent.page, "needs reply");
+  await shot(agent.page, "needs-reply");
+  await row.locator("a.app-mail-row__open").click();
+  await agent.page.waitForSelector("text=needs your reply by");
+  await agent.page.click(".app-reply-awaited + form a:has-text('Reply')");
+  await agent.page.fill("#body", "The diet suits.");
+  await agent.page.click("button:has-text('Send')");
+  await agent.page.waitForSelector("text=The diet suits.");
+  assert.equal(await agent.page.locator("text=needs your reply by").count(), 0, "answered by the reply");
+
+  await fiscal.page.goto(`${base}/mail/sent`);
+  const sent = fiscal.page.locator("tr:has-text('Browser journey: reply by')").first();
+  assert.match(await sent.textContent(), /Answered/, "the sender sees it answered");
+  for (const p of [fiscal, agent]) await p.context.close();
+});
+
 test("a plea negotiation runs between two browsers to a minute of agreement", async () => {
   const fiscal = await person();
   const agent = await person();
@@ -469,7 +503,7 @@ test("no page is wider than a 320 px phone", async () => {
   await phone.page.waitForURL(/\/threads\/\d+/);
   const thread = new URL(phone.page.url()).pathname;
   const pages = [
-    "/mail/inbox", "/mail/inbox?sort=subject&unread=1", "/mail/sent", "/mail/archive", "/drafts", thread,
+    "/mail/inbox", "/mail/inbox?sort=subject&unread=1", "/mail/sent", "/mail/archive", "/mail/due", "/drafts", thread,
     `${thread}?print=1`, "/compose", "/cases", "/directory", "/search?q=hma", "/account", ...casePages.map((p) => new URL(p).pathname),
   ];
   for (const path of pages) {

@@ -2,7 +2,7 @@
 //! mailbox entry per reader and the audit events, all in the caller's change.
 
 use super::{Delivered, Delivery};
-use crate::domain::{Addressing, EventKind, SubjectKind};
+use crate::domain::{Addressing, EventKind, ReplyState, SubjectKind};
 use crate::store::audit::{NewEvent, append};
 use crate::store::{Change, Store, StoreResult, flag};
 
@@ -138,24 +138,38 @@ pub(in crate::store) async fn insert_delivery(
         .await?;
     }
     let has_attachments = flag(!delivery.attachments.is_empty());
+    // Writing in a conversation answers what it asked of the writer.
+    if delivery.thread_id.is_some() {
+        sqlx::query(
+            "UPDATE mailbox_entries SET reply_state = 'answered', reply_closed_at = $3 \
+             WHERE user_id = $1 AND thread_id = $2 AND reply_state = 'open'",
+        )
+        .bind(delivery.sender_id)
+        .bind(thread_id)
+        .bind(delivery.sent_at)
+        .execute(&mut **tx)
+        .await?;
+    }
     for chunk in delivery.entries.chunks(100) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let b = 6 + 4 * i;
+                let b = 6 + 6 * i;
                 format!(
-                    "(${}, $1, $2, ${}, ${}, ${}, $3, $3, $4, ${}, $5)",
+                    "(${}, $1, $2, ${}, ${}, ${}, $3, $3, $4, ${}, $5, ${}, ${})",
                     b,
                     b + 1,
                     b + 1,
                     b + 2,
-                    b + 3
+                    b + 3,
+                    b + 4,
+                    b + 5
                 )
             })
             .collect();
         let sql = format!(
             "INSERT INTO mailbox_entries (user_id, message_id, thread_id, folder, \
-             restore_folder, is_read, sent_at, delivered_at, has_attachments, summary, case_id) \
-             VALUES {}",
+             restore_folder, is_read, sent_at, delivered_at, has_attachments, summary, case_id, \
+             reply_by, reply_state) VALUES {}",
             rows.join(", ")
         );
         let mut query = sqlx::query(&sql)
@@ -165,11 +179,14 @@ pub(in crate::store) async fn insert_delivery(
             .bind(has_attachments)
             .bind(case_id);
         for entry in chunk {
+            let (reply_by, state) = entry_reply(delivery, entry.user_id);
             query = query
                 .bind(entry.user_id)
                 .bind(entry.folder.as_str())
                 .bind(flag(entry.is_read))
-                .bind(&entry.summary);
+                .bind(&entry.summary)
+                .bind(reply_by)
+                .bind(state.as_str());
         }
         query.execute(&mut **tx).await?;
     }
@@ -182,6 +199,16 @@ pub(in crate::store) async fn insert_delivery(
         message_id,
         thread_id,
     })
+}
+
+/// What a reply-by date asks of one copy: an answer from each To addressee; the sender's
+/// own copy keeps the date to show how the answers stand; Cc copies are told nothing.
+fn entry_reply(delivery: &Delivery, user_id: i64) -> (Option<i64>, ReplyState) {
+    match delivery.reply_by {
+        Some(by) if user_id == delivery.sender_id => (Some(by), ReplyState::None),
+        Some(by) if delivery.to.contains(&user_id) => (Some(by), ReplyState::Open),
+        _ => (None, ReplyState::None),
+    }
 }
 
 /// Sent, replied or forwarded, and delivered to each mailbox: recorded with the delivery.
@@ -216,6 +243,7 @@ fn delivery_events(
             "cc": delivery.cc.len(),
             "attachments": delivery.attachments.len(),
             "size": delivery.size,
+            "reply_by": delivery.reply_by,
         }),
     )];
     if let Some(original) = delivery.reply_to {

@@ -83,6 +83,10 @@ impl Store {
             SortKey::Case => {
                 format!("c.reference IS NULL, c.reference {direction}, e.sent_at DESC, e.id DESC")
             }
+            // Letters without a date last either way.
+            SortKey::ReplyBy => {
+                format!("e.reply_by IS NULL, e.reply_by {direction}, e.sent_at DESC, e.id DESC")
+            }
         };
         let query = format!(
             "SELECT {MAILBOX_COLUMNS} {MAILBOX_FROM} \
@@ -203,7 +207,7 @@ impl Store {
         let rows: Vec<StoredThreadMessage> = sqlx::query_as(&format!(
             "SELECT e.id AS entry_id, e.message_id, e.folder, e.is_read, m.sent_at, m.envelope, \
              m.sender_id, u.name AS sender_name, u.email AS sender_email, \
-             o.name AS sender_organisation \
+             o.name AS sender_organisation, e.reply_by, e.reply_state \
              FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
              JOIN users u ON u.id = m.sender_id \
              JOIN organisations o ON o.id = u.organisation_id \
@@ -302,7 +306,9 @@ impl Store {
     /// Delivery and first opening of every copy of a message (the sender's included).
     pub async fn delivery_receipts(&self, message_id: i64) -> StoreResult<Vec<ReceiptRow>> {
         let rows = sqlx::query_as(
-            "SELECT user_id, folder, delivered_at, first_read_at FROM mailbox_entries \
+            "SELECT user_id, folder, delivered_at, first_read_at, reply_by, reply_state, \
+             reply_closed_at \
+             FROM mailbox_entries \
              WHERE message_id = $1 ORDER BY user_id",
         )
         .bind(message_id)
@@ -350,6 +356,9 @@ fn filter_conditions(filter: &ListFilter, first: usize) -> (String, Vec<i64>) {
     }
     if filter.with_attachments {
         sql.push_str(" AND e.has_attachments = 1");
+    }
+    if filter.needs_reply {
+        sql.push_str(" AND e.reply_state = 'open'");
     }
     for (column, value) in [
         ("e.case_id", filter.case_id),

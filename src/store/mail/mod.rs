@@ -3,11 +3,14 @@
 
 mod delivery;
 mod mailbox;
+mod replies;
 mod storage;
 
 use sqlx::FromRow;
 
-use crate::domain::{Addressing, Folder};
+use crate::domain::{Addressing, Folder, ReplyState};
+
+pub use replies::ReminderRow;
 
 pub(super) use delivery::insert_delivery;
 
@@ -46,6 +49,8 @@ pub struct Delivery {
     pub sender_org_id: i64,
     pub client_address: String,
     pub reply_to: Option<i64>,
+    /// When the sender needs an answer from the To addressees (Unix seconds).
+    pub reply_by: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +73,8 @@ pub struct MailboxRow {
     pub sender_email: String,
     pub sender_organisation: String,
     pub case_reference: Option<String>,
+    pub reply_by: Option<i64>,
+    pub reply_state: ReplyState,
 }
 
 #[derive(FromRow)]
@@ -84,6 +91,9 @@ pub(super) struct StoredMailboxRow {
     sender_email: String,
     sender_organisation: String,
     case_reference: Option<String>,
+    reply_by: Option<i64>,
+    #[sqlx(try_from = "String")]
+    reply_state: ReplyState,
 }
 
 impl From<StoredMailboxRow> for MailboxRow {
@@ -101,6 +111,8 @@ impl From<StoredMailboxRow> for MailboxRow {
             sender_email: row.sender_email,
             sender_organisation: row.sender_organisation,
             case_reference: row.case_reference,
+            reply_by: row.reply_by,
+            reply_state: row.reply_state,
         }
     }
 }
@@ -121,6 +133,9 @@ pub struct ThreadMessageRow {
     pub sender_name: String,
     pub sender_email: String,
     pub sender_organisation: String,
+    /// The reader's copy: the answer asked of them, if any.
+    pub reply_by: Option<i64>,
+    pub reply_state: ReplyState,
 }
 
 #[derive(FromRow)]
@@ -136,6 +151,9 @@ pub(super) struct StoredThreadMessage {
     sender_name: String,
     sender_email: String,
     sender_organisation: String,
+    reply_by: Option<i64>,
+    #[sqlx(try_from = "String")]
+    reply_state: ReplyState,
 }
 
 impl From<StoredThreadMessage> for ThreadMessageRow {
@@ -151,6 +169,8 @@ impl From<StoredThreadMessage> for ThreadMessageRow {
             sender_name: row.sender_name,
             sender_email: row.sender_email,
             sender_organisation: row.sender_organisation,
+            reply_by: row.reply_by,
+            reply_state: row.reply_state,
         }
     }
 }
@@ -182,6 +202,10 @@ pub struct ReceiptRow {
     pub folder: Folder,
     pub delivered_at: i64,
     pub first_read_at: Option<i64>,
+    pub reply_by: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub reply_state: ReplyState,
+    pub reply_closed_at: Option<i64>,
 }
 
 /// Where a folder listing continues from: the last row shown.
@@ -193,7 +217,8 @@ pub struct Cursor {
 
 pub(super) const MAILBOX_COLUMNS: &str = "e.id AS entry_id, e.message_id, e.thread_id, e.is_read, \
      e.sent_at, e.delivered_at, e.has_attachments, e.summary, u.name AS sender_name, \
-     u.email AS sender_email, o.name AS sender_organisation, c.reference AS case_reference";
+     u.email AS sender_email, o.name AS sender_organisation, c.reference AS case_reference, \
+     e.reply_by, e.reply_state";
 
 pub(super) const MAILBOX_FROM: &str = "FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
      JOIN users u ON u.id = m.sender_id JOIN organisations o ON o.id = u.organisation_id \

@@ -27,6 +27,8 @@ pub struct Receipt {
     pub last_opened: Option<String>,
     pub opens: usize,
     pub downloads: Vec<String>,
+    /// Where the reply asked of this recipient stands, with when it was closed.
+    pub reply: Option<(format::ShownReply, Option<String>)>,
 }
 
 /// A message's timeline in words, naming attachments by position.
@@ -48,10 +50,18 @@ pub fn receipts(timeline: Vec<RecipientTimeline>, attachment_names: &[String]) -
                     format!("{name}, {}", format::time(at))
                 })
                 .collect(),
+            reply: line
+                .reply
+                .map(|(mark, closed)| (format::reply_mark(mark, false), closed.map(format::time))),
             name: line.name,
             email: line.email,
         })
         .collect()
+}
+
+/// Whether the message asked any recipient for a reply (the table then has a column for it).
+pub fn asks_reply(receipts: &[Receipt]) -> bool {
+    receipts.iter().any(|r| r.reply.is_some())
 }
 
 #[derive(Template, WebTemplate)]
@@ -74,7 +84,7 @@ pub async fn receipts_partial(
         .ok_or(AppError::NotFound)?;
     let timeline = app
         .audit
-        .delivery_timeline(user.account.id, message_id)
+        .delivery_timeline(user.account.id, message_id, app.clock.now())
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(ReceiptsPartial {

@@ -57,6 +57,8 @@ pub struct ListQuery {
     #[serde(default)]
     pub attachments: Option<String>,
     #[serde(default)]
+    pub reply: Option<String>,
+    #[serde(default)]
     pub sort: Option<String>,
     #[serde(default)]
     pub order: Option<String>,
@@ -95,6 +97,7 @@ impl ListView {
                 unread_only: flag(&query.unread),
                 with_attachments: flag(&query.attachments),
                 organisation_id: number(&query.org),
+                needs_reply: flag(&query.reply),
             },
             sort: MailSort { key, descending },
             page: number(&query.page).unwrap_or(0).clamp(0, 100_000),
@@ -116,6 +119,9 @@ impl ListView {
         }
         if filter.with_attachments {
             pairs.push(("attachments".into(), "1".into()));
+        }
+        if filter.needs_reply {
+            pairs.push(("reply".into(), "1".into()));
         }
         if !sort.is_default() {
             pairs.push(("sort".into(), sort.key.as_str().into()));
@@ -213,6 +219,7 @@ impl ListView {
             "org" => filter.organisation_id = None,
             "unread" => filter.unread_only = false,
             "attachments" => filter.with_attachments = false,
+            "reply" => filter.needs_reply = false,
             _ => filter = ListFilter::default(),
         }
         self.href_with(self.query(&filter, self.sort), &[])
@@ -235,19 +242,20 @@ mod tests {
     fn filters_and_order_survive_the_round_trip_through_the_address() {
         let view = ListView::from_query(
             Folder::Inbox,
-            &query("case=7&org=&unread=1&sort=sender&order=desc&page=2"),
+            &query("case=7&org=&unread=1&reply=1&sort=sender&order=desc&page=2"),
         );
+        assert!(view.filter.needs_reply);
         assert_eq!(view.filter.case_id, Some(7));
         assert_eq!(view.filter.organisation_id, None);
         assert!(view.filter.unread_only && !view.filter.with_attachments);
         assert_eq!(view.page, 2);
         assert_eq!(
             view.href(),
-            "/mail/inbox?case=7&unread=1&sort=sender&order=desc"
+            "/mail/inbox?case=7&unread=1&reply=1&sort=sender&order=desc"
         );
         assert_eq!(
             view.without("unread"),
-            "/mail/inbox?case=7&sort=sender&order=desc"
+            "/mail/inbox?case=7&reply=1&sort=sender&order=desc"
         );
     }
 

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod compose;
 pub mod directory;
 pub mod drafts;
+pub mod due;
 pub mod health;
 pub mod invitations;
 pub mod mail_list;

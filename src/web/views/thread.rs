@@ -10,13 +10,17 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::cases::CaseProblem;
-use crate::domain::{AttachmentRisk, EnvelopeContent, Folder, clean_file_name, safe_media_type};
+use crate::clock::display_date;
+use crate::domain::{
+    AttachmentRisk, EnvelopeContent, Folder, ReplyMark, ReplyState, clean_file_name,
+    safe_media_type,
+};
 use crate::mail::ThreadMessage;
 use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::extract::{ClientInfo, CurrentUser};
-use crate::web::format;
+use crate::web::format::{self, ShownReply};
 use crate::web::page::{Page, Section};
 
 pub struct ShownAttachment {
@@ -46,6 +50,15 @@ pub struct ShownMessage {
     pub expanded: bool,
     /// The delivery and read timeline, for messages the viewer sent.
     pub receipts: Option<Vec<super::audit::Receipt>>,
+    /// The reply asked for: of the viewer on a received letter, or by them on their own.
+    pub reply: Option<ShownReply>,
+}
+
+/// A letter in the conversation still waiting for the viewer's reply.
+pub struct AwaitedReply {
+    pub sender: String,
+    pub by: String,
+    pub overdue: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -66,6 +79,9 @@ pub struct ThreadPage {
     print: bool,
     /// Some of the reader's copies can be archived or deleted from here.
     can_file: bool,
+    /// The soonest letter here that awaits the reader's reply.
+    awaited: Option<AwaitedReply>,
+    no_reply_notice: bool,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +92,8 @@ pub struct ThreadQuery {
     sent: Option<String>,
     #[serde(default)]
     tag_error: Option<String>,
+    #[serde(default)]
+    no_reply: Option<String>,
 }
 
 pub async fn show(
@@ -93,11 +111,23 @@ pub async fn show(
         .ok_or(AppError::NotFound)?;
     let count = opened.messages.len();
     let print = query.print.is_some();
+    let now = app.clock.now();
+    let awaited = opened
+        .messages
+        .iter()
+        .filter(|m| m.row.reply_state == ReplyState::Open)
+        .filter_map(|m| Some((m.row.reply_by?, &m.row.sender_name)))
+        .min_by_key(|(by, _)| *by)
+        .map(|(by, sender)| AwaitedReply {
+            sender: sender.clone(),
+            by: display_date(by),
+            overdue: now > by,
+        });
     let messages: Vec<ShownMessage> = opened
         .messages
         .into_iter()
         .enumerate()
-        .map(|(index, message)| shown(message, &user, index + 1 == count || print))
+        .map(|(index, message)| shown(message, &user, index + 1 == count || print, now))
         .collect();
     let subject = messages
         .first()
@@ -121,11 +151,22 @@ pub async fn show(
         tag_error: query.tag_error.filter(|e| e.len() < 300),
         print,
         can_file,
+        awaited,
+        no_reply_notice: query.no_reply.is_some(),
     })
 }
 
-fn shown(message: ThreadMessage, user: &CurrentUser, last: bool) -> ShownMessage {
+fn shown(message: ThreadMessage, user: &CurrentUser, last: bool, now: i64) -> ShownMessage {
     let row = message.row;
+    let from_me = row.sender_id == user.account.id;
+    let reply = match (from_me, row.reply_by) {
+        (true, Some(by)) => Some(ShownReply {
+            label: format!("You asked for a reply by {}", display_date(by)),
+            class: "govuk-tag--blue",
+        }),
+        _ => ReplyMark::of_copy(row.reply_state, row.reply_by, now)
+            .map(|mark| format::reply_mark(mark, false)),
+    };
     // A copy addressed to keys this person no longer has (new keys were issued) stays
     // unreadable; say so rather than fail the whole conversation.
     let content = message.content.unwrap_or_else(|| EnvelopeContent {
@@ -169,7 +210,8 @@ fn shown(message: ThreadMessage, user: &CurrentUser, last: bool) -> ShownMessage
                 warning: AttachmentRisk::of(&a.name).warning(),
             })
             .collect(),
-        from_me: row.sender_id == user.account.id,
+        from_me,
+        reply,
         deleted: row.folder == Folder::Deleted,
         expanded: !row.is_read || last,
     }

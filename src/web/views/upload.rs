@@ -28,6 +28,8 @@ pub struct ComposeFields {
     pub forward_of: Option<i64>,
     pub draft_id: Option<i64>,
     pub case_id: Option<i64>,
+    /// "Reply needed by", as typed.
+    pub reply_by: String,
     pub action: String,
 }
 
@@ -43,6 +45,7 @@ impl ComposeFields {
             "forward_of" => self.forward_of = number(),
             "draft_id" => self.draft_id = number(),
             "case_id" => self.case_id = number(),
+            "reply_by" => self.reply_by = value,
             "action" => self.action = value,
             _ => {}
         }
@@ -57,6 +60,7 @@ impl ComposeFields {
             reply_to: self.reply_to,
             forward_of: self.forward_of,
             case_id: self.case_id,
+            reply_by: self.reply_by.clone(),
         }
     }
 
@@ -69,6 +73,7 @@ impl ComposeFields {
             reply_to: composition.reply_to,
             forward_of: composition.forward_of,
             case_id: composition.case_id,
+            reply_by: composition.reply_by,
             draft_id,
             action: String::new(),
         }
