@@ -60,7 +60,7 @@ pub fn reply_mark(mark: ReplyMark, sent: bool) -> ShownReply {
             class: "govuk-tag--yellow",
         },
         ReplyMark::Overdue(by) => ShownReply {
-            label: format!("Overdue: reply was due {}", date(by)),
+            label: format!("Overdue, due {}", date(by)),
             class: "govuk-tag--red",
         },
         ReplyMark::Answered => ShownReply {

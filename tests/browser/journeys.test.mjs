@@ -179,7 +179,7 @@ test("a fiscal sends disclosure with an attachment and the agent replies", async
   await agent.page.waitForSelector("text=productions.txt");
   await accessible(agent.page, "thread (recipient)");
   await shot(agent.page, "thread");
-  await agent.page.click("a:has-text('Reply'):visible >> nth=0");
+  await agent.page.click(".app-message a:has-text('Reply'):visible >> nth=0");
   await agent.page.fill("#body", "Received, thank you.");
   await agent.page.click("button:has-text('Send')");
   await agent.page.waitForSelector("text=Received, thank you.");
@@ -225,6 +225,8 @@ test("a letter asking for a reply by a date is due, answered, and seen answered"
   await shot(agent.page, "needs-reply");
   await row.locator("a.app-mail-row__open").click();
   await agent.page.waitForSelector("text=needs your reply by");
+  await accessible(agent.page, "thread awaiting a reply");
+  await shot(agent.page, "thread-needs-reply");
   await agent.page.click(".app-reply-awaited + form a:has-text('Reply')");
   await agent.page.fill("#body", "The diet suits.");
   await agent.page.click("button:has-text('Send')");
