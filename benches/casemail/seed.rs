@@ -71,6 +71,7 @@ pub async fn large_mailbox(
                 client_address: String::new(),
                 reply_to: None,
                 reply_by: None,
+                sent_by: None,
             });
             n += 1;
         }

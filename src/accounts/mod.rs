@@ -4,6 +4,7 @@
 //! Every change is written with its audit event in one store change.
 
 mod create;
+mod delegation;
 mod password;
 mod profile;
 mod recovery;
@@ -21,6 +22,7 @@ use crate::config::Config;
 use crate::store::Store;
 
 pub use create::{AccountDraft, CreateAccountError};
+pub use delegation::{DelegatedMailbox, DelegationProblem};
 pub use password::ChangePasswordError;
 pub use recovery::{RecoveryError, new_recovery_code, normalise_recovery_code};
 pub use registration::{

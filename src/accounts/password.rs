@@ -56,6 +56,7 @@ impl Accounts {
             actor_id: Some(user_id),
             actor_org_id: Some(record.organisation_id),
             client_address: client_address.to_string(),
+            on_behalf_of: None,
         };
         let now = self.clock.now();
         let Some((new_hash, rewrapped)) = outcome else {

@@ -161,6 +161,7 @@ impl Accounts {
             actor_id: Some(user_id),
             actor_org_id: Some(organisation_id),
             client_address: client_address.to_string(),
+            on_behalf_of: None,
         };
         change
             .record(&[origin.user_event(
@@ -197,6 +198,7 @@ impl Accounts {
             actor_id: None,
             actor_org_id: None,
             client_address: client_address.to_string(),
+            on_behalf_of: None,
         };
         let mut change = self.store.begin(now).await?;
         change
@@ -264,6 +266,7 @@ impl Accounts {
             actor_id: Some(user_id),
             actor_org_id: Some(invitation.organisation_id),
             client_address: client_address.to_string(),
+            on_behalf_of: None,
         };
         change
             .record(&[origin.user_event(
@@ -343,6 +346,7 @@ impl Accounts {
             actor_id: Some(user_id),
             actor_org_id: Some(organisation_id),
             client_address: client_address.to_string(),
+            on_behalf_of: None,
         };
         change
             .record(&[origin.user_event(

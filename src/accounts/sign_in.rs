@@ -292,6 +292,7 @@ fn attempt_event(
         actor_id: account.map(|(id, _)| id),
         actor_org_id: account.map(|(_, org)| org),
         client_address: attempt.client_address.to_string(),
+        on_behalf_of: None,
     };
     origin.event(
         now,

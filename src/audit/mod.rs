@@ -16,20 +16,41 @@ use crate::store::{CaseRow, EventFilter, EventRow, NewEvent, Store, UserAccount}
 pub use timeline::RecipientTimeline;
 pub use verify::{ChainBreak, Verification};
 
+/// The mailbox owner an event's delegate acted for, if any.
+pub fn on_behalf_of(event: &EventRow) -> Option<i64> {
+    serde_json::from_str::<serde_json::Value>(&event.payload)
+        .ok()?
+        .get("on_behalf_of")?
+        .as_i64()
+}
+
 /// Who did something and from where.
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
     pub actor_id: Option<i64>,
     pub actor_org_id: Option<i64>,
     pub client_address: String,
+    /// The mailbox owner a delegate acted for; every event then names both.
+    pub on_behalf_of: Option<i64>,
 }
 
 impl Origin {
+    /// The person at the keyboard: a delegate working in `account`'s mailbox is the actor,
+    /// on behalf of its owner.
     pub fn user(account: &UserAccount, client_address: &str) -> Self {
-        Self {
-            actor_id: Some(account.id),
-            actor_org_id: Some(account.organisation.id),
-            client_address: client_address.to_string(),
+        match &account.acting_delegate {
+            Some(delegate) => Self {
+                actor_id: Some(delegate.id),
+                actor_org_id: Some(delegate.organisation_id),
+                client_address: client_address.to_string(),
+                on_behalf_of: Some(account.id),
+            },
+            None => Self {
+                actor_id: Some(account.id),
+                actor_org_id: Some(account.organisation.id),
+                client_address: client_address.to_string(),
+                on_behalf_of: None,
+            },
         }
     }
 
@@ -53,8 +74,11 @@ impl Origin {
         kind: EventKind,
         subject_type: SubjectKind,
         subject_id: Option<i64>,
-        payload: serde_json::Value,
+        mut payload: serde_json::Value,
     ) -> NewEvent {
+        if let (Some(owner), Some(fields)) = (self.on_behalf_of, payload.as_object_mut()) {
+            fields.insert("on_behalf_of".into(), owner.into());
+        }
         NewEvent {
             at,
             kind,

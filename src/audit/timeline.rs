@@ -48,10 +48,13 @@ impl Audit {
         let copies = self.store.delivery_receipts(message_id).await?;
         let mut timeline = Vec::with_capacity(recipients.len());
         for recipient in recipients {
+            // The recipient's delegates open and download on their behalf.
             let of = |kind: EventKind| {
-                events
-                    .iter()
-                    .filter(move |e| e.kind == kind && e.actor_id == Some(recipient))
+                events.iter().filter(move |e| {
+                    e.kind == kind
+                        && (e.actor_id == Some(recipient)
+                            || super::on_behalf_of(e) == Some(recipient))
+                })
             };
             let delivered_at = events
                 .iter()

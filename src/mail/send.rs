@@ -70,6 +70,9 @@ impl Mail {
         attachments: &mut [StagedAttachment],
         client_address: &str,
     ) -> anyhow::Result<Delivered> {
+        if sender.acting_delegate.as_ref().is_some_and(|d| !d.can_send) {
+            anyhow::bail!("a read-only delegate tried to send");
+        }
         let thread_id = match outgoing.reply_to {
             Some(message_id) => Some(
                 self.thread_of(sender.id, message_id)
@@ -179,6 +182,10 @@ impl Mail {
             client_address: route.client_address,
             reply_to: route.reply_to,
             reply_by: route.reply_by,
+            sent_by: sender
+                .acting_delegate
+                .as_ref()
+                .map(|d| (d.id, d.organisation_id)),
             to: addressees.to.iter().map(|r| r.id).collect(),
             cc: addressees.cc.iter().map(|r| r.id).collect(),
             entries,

@@ -41,6 +41,11 @@ impl Change {
         &mut self.tx
     }
 
+    /// When the change is made.
+    pub(super) fn now(&self) -> i64 {
+        self.now
+    }
+
     /// Appends events to the audit chain as part of this change.
     pub async fn record(&mut self, events: &[NewEvent]) -> StoreResult<()> {
         append(&mut self.tx, events).await

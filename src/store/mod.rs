@@ -9,6 +9,7 @@ mod audit;
 pub mod blobs;
 mod cases;
 mod change;
+mod delegations;
 mod devices;
 mod directory;
 mod drafts;
@@ -36,6 +37,7 @@ pub use audit::{
 pub use blobs::BlobStore;
 pub use cases::{AccessRequestRow, CaseRow, ParticipantCopy, ParticipantRow};
 pub use change::{Change, NewNotification};
+pub use delegations::DelegationRow;
 pub use directory::{AddressRecord, DirectoryEntry};
 pub use drafts::DraftRow;
 pub use lifecycle::{
@@ -53,7 +55,7 @@ pub use second_factor::TotpState;
 pub use sessions::{NewSession, SessionUser};
 pub use throttle::Reservation;
 pub use unavailable::storage_unavailable;
-pub use users::{NewUser, SignInRecord, UserAccount};
+pub use users::{ActingDelegate, NewUser, SignInRecord, UserAccount};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -27,6 +27,8 @@ pub struct SessionUser {
     pub expires_at: i64,
     /// Passed the password, not yet the second factor.
     pub second_factor_pending: bool,
+    /// The owner of the delegated mailbox this session works in, if it has switched.
+    pub acting_for: Option<i64>,
     pub account: UserAccount,
 }
 
@@ -38,6 +40,7 @@ struct SessionRow {
     last_seen_at: i64,
     expires_at: i64,
     second_factor_pending: i64,
+    acting_for: Option<i64>,
     #[sqlx(flatten)]
     account: AccountRow,
 }
@@ -46,7 +49,8 @@ impl Store {
     pub async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionUser>> {
         let row: Option<SessionRow> = sqlx::query_as(&format!(
             "SELECT s.token_hash, s.wrapped_identity, s.created_at AS session_created_at, \
-             s.last_seen_at, s.expires_at, s.second_factor_pending, {ACCOUNT_COLUMNS} \
+             s.last_seen_at, s.expires_at, s.second_factor_pending, s.acting_for, \
+             {ACCOUNT_COLUMNS} \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              JOIN organisations o ON o.id = u.organisation_id WHERE s.token_hash = $1"
         ))
@@ -61,6 +65,7 @@ impl Store {
                 last_seen_at: row.last_seen_at,
                 expires_at: row.expires_at,
                 second_factor_pending: row.second_factor_pending != 0,
+                acting_for: row.acting_for,
                 account: row.account.try_into()?,
             })
         })

@@ -38,6 +38,18 @@ pub struct UserAccount {
     /// How many passkeys the account has registered.
     pub passkeys: i64,
     pub must_change_password: bool,
+    /// The colleague working in this mailbox as the owner's delegate, when the request is
+    /// theirs rather than the owner's: the audit trail names them as the actor.
+    pub acting_delegate: Option<ActingDelegate>,
+}
+
+/// A delegate at work in someone else's mailbox.
+#[derive(Debug, Clone)]
+pub struct ActingDelegate {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub name: String,
+    pub can_send: bool,
 }
 
 impl UserAccount {
@@ -112,6 +124,7 @@ impl TryFrom<AccountRow> for UserAccount {
             totp_enrolled: row.totp_enrolled != 0,
             passkeys: row.passkey_count,
             must_change_password: row.must_change_password != 0,
+            acting_delegate: None,
         })
     }
 }
@@ -379,13 +392,18 @@ impl Change {
         .execute(self.conn())
         .await?;
         // The mailbox key was wrapped to the old identity: it and the index sealed under
-        // it go with it.
+        // it go with it, and so do delegations: their wraps hold the old identity of the
+        // owner, or are sealed to the old identity of the delegate.
         for table in ["search_postings", "mailbox_keys"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
                 .bind(user_id)
                 .execute(self.conn())
                 .await?;
         }
+        sqlx::query("DELETE FROM delegations WHERE owner_id = $1 OR delegate_id = $1")
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
@@ -415,6 +433,14 @@ impl Change {
                 .execute(self.conn())
                 .await?;
         }
+        sqlx::query("DELETE FROM delegations WHERE owner_id = $1 OR delegate_id = $1")
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        sqlx::query("UPDATE sessions SET acting_for = NULL WHERE acting_for = $1")
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 

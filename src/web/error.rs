@@ -25,6 +25,9 @@ pub enum AppError {
     TimedOut,
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// A delegate asked for something that belongs to the mailbox's owner alone.
+    #[error("not open to a delegate")]
+    OwnerOnly { can_send: bool },
     /// A form field that is not valid UTF-8 text: refused rather than silently altered.
     #[error("field {field} is not valid text")]
     InvalidText { field: String },
@@ -79,6 +82,20 @@ impl IntoResponse for AppError {
                 StatusCode::BAD_REQUEST,
                 "There is a problem with your request",
                 message.to_string(),
+                None,
+            ),
+            Self::OwnerOnly { can_send } => (
+                StatusCode::FORBIDDEN,
+                "This is for the mailbox's owner",
+                if can_send {
+                    "You are working in someone else's mailbox as their delegate. Account \
+                     settings, cases and administration stay with the owner: switch back to \
+                     your own mailbox to reach yours."
+                } else {
+                    "You can read this mailbox as a delegate, but not send from it or change \
+                     it. Switch back to your own mailbox to write."
+                }
+                .to_string(),
                 None,
             ),
             Self::InvalidText { field } => (

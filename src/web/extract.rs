@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Method, header};
 
 use super::error::AppError;
 use super::session;
@@ -16,19 +16,36 @@ use crate::store::UserAccount;
 /// The person making the request, with a live session. Extracting it enforces the idle
 /// and absolute session limits and the account's status on every request.
 pub struct CurrentUser {
+    /// The mailbox the request works in: the user's own, or, for a delegate who has
+    /// switched, the owner's (with `acting_delegate` naming the delegate).
     pub account: UserAccount,
     pub token_hash: String,
     wrapped_identity: Vec<u8>,
     session_key: SessionKey,
+    /// For a delegate at work: their own account, and the owner's identity wrapped to them.
+    delegated: Option<(UserAccount, Vec<u8>)>,
 }
 
 impl CurrentUser {
-    /// Unwraps the user's private identity with the key from their cookie. Only content
-    /// pages need this; most requests never do.
+    /// Unwraps the identity of the mailbox with the key from the cookie (through the
+    /// delegate's own identity, for a delegate). Only content pages need this.
     pub fn identity(&self) -> Result<UserIdentity, AppError> {
-        self.session_key
+        let own = self
+            .session_key
             .open(&self.wrapped_identity)
-            .map_err(|e| AppError::Internal(e.into()))
+            .map_err(|e| AppError::Internal(e.into()))?;
+        match &self.delegated {
+            None => Ok(own),
+            Some((_, wrapped)) => UserIdentity::unwrap_with(wrapped, own.age_identity())
+                .map_err(|e| AppError::Internal(e.into())),
+        }
+    }
+
+    /// The person signed in: the delegate when working in someone else's mailbox.
+    pub fn person(&self) -> &UserAccount {
+        self.delegated
+            .as_ref()
+            .map_or(&self.account, |(own, _)| own)
     }
 
     /// The keys for reading the user's own mailbox: their identity and the mailbox key.
@@ -103,12 +120,67 @@ async fn authenticate(parts: &Parts, app: &AppState, touch: bool) -> Result<Curr
         app.accounts.keep_alive(&session).await?;
     }
     let session = *session;
-    Ok(CurrentUser {
+    let mut user = CurrentUser {
         account: session.account,
         token_hash,
         wrapped_identity: session.wrapped_identity,
         session_key,
-    })
+        delegated: None,
+    };
+    if let Some(owner_id) = session.acting_for {
+        match app
+            .accounts
+            .delegated_mailbox(&user.account, owner_id)
+            .await?
+        {
+            Some(mailbox) => {
+                let can_send = mailbox
+                    .owner
+                    .acting_delegate
+                    .as_ref()
+                    .is_some_and(|d| d.can_send);
+                if !delegate_may(&parts.method, path, can_send) {
+                    return Err(AppError::OwnerOnly { can_send });
+                }
+                let own = std::mem::replace(&mut user.account, mailbox.owner);
+                user.delegated = Some((own, mailbox.wrapped_identity));
+            }
+            // Withdrawn (or the owner has gone): the session is the user's own again.
+            None => {
+                app.accounts
+                    .switch_mailbox(&user.account, &user.token_hash, None, "")
+                    .await?;
+            }
+        }
+    }
+    Ok(user)
+}
+
+/// What a delegate may reach in someone else's mailbox: its mail, read; with sending
+/// rights also writing, drafts and filing. Everything else (the owner's account settings,
+/// cases, administration) stays with the owner. A list of what is open, so that a page
+/// added later is closed to delegates until it is put here.
+fn delegate_may(method: &Method, path: &str, can_send: bool) -> bool {
+    const READING: [&str; 6] = [
+        "/mail/",
+        "/threads/",
+        "/messages/",
+        "/search",
+        "/directory",
+        "/delegations",
+    ];
+    let writing = path == "/compose" || path.starts_with("/drafts");
+    if method == Method::GET || method == Method::HEAD {
+        return path == "/" || READING.iter().any(|p| path.starts_with(p)) || (can_send && writing);
+    }
+    if method == Method::POST {
+        if path == "/delegations/switch" || path == "/sign-out" {
+            return true;
+        }
+        let no_reply = path.starts_with("/threads/") && path.ends_with("/no-reply");
+        return can_send && (writing || no_reply || path == "/mail/bulk");
+    }
+    false
 }
 
 /// Where a request comes from, for throttling and the session list.

@@ -107,6 +107,16 @@ fn pages() -> Router<AppState> {
         .route("/cases/{id}/audit.csv", get(views::audit::case_audit_csv))
         .route("/account/activity", get(views::audit::own_activity))
         .route(
+            "/account/delegates",
+            get(views::delegates::show).post(views::delegates::grant),
+        )
+        .route(
+            "/account/delegates/{id}/withdraw",
+            post(views::delegates::withdraw),
+        )
+        .route("/delegations", get(views::delegates::mailboxes))
+        .route("/delegations/switch", post(views::delegates::switch))
+        .route(
             "/admin",
             get(|| async { axum::response::Redirect::to("/admin/users") }),
         )

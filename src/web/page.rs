@@ -42,6 +42,10 @@ pub struct NavUser {
     /// Letters awaiting the user's reply, and how many of them are overdue.
     pub due: i64,
     pub overdue: i64,
+    /// For a delegate at work: whose mailbox this is, and whether they may send from it.
+    pub working_in: Option<(String, bool)>,
+    /// Someone has made this person their delegate.
+    pub has_delegated_mailboxes: bool,
     pub is_service_admin: bool,
     pub is_admin: bool,
 }
@@ -88,15 +92,24 @@ impl Page {
         let unread = app.mail.unread_count(&user.account).await?;
         let (due, overdue) = app.mail.due_count(&user.account).await?;
         let account = &user.account;
+        let person = user.person();
+        let working_in = account
+            .acting_delegate
+            .as_ref()
+            .map(|d| (account.name.clone(), d.can_send));
+        let has_delegated_mailboxes =
+            working_in.is_some() || !app.accounts.delegated_mailboxes(person).await?.is_empty();
         Ok(Self {
             assets: asset_version(),
             csrf: csrf.0.clone(),
             user: Some(NavUser {
-                name: account.name.clone(),
-                organisation: account.organisation.name.clone(),
+                name: person.name.clone(),
+                organisation: person.organisation.name.clone(),
                 unread,
                 due,
                 overdue,
+                working_in,
+                has_delegated_mailboxes,
                 is_service_admin: account.role == crate::domain::Role::ServiceAdmin,
                 is_admin: account.role.is_admin(),
             }),

@@ -317,6 +317,7 @@ async fn delivery_is_all_or_nothing(backend: Backend) {
         client_address: String::new(),
         reply_to: None,
         reply_by: None,
+        sent_by: None,
     };
     let mut change = o.app.change().await;
     assert!(change.deliver(&delivery).await.is_err());

@@ -13,6 +13,7 @@ mod audit;
 mod browser;
 mod cases;
 mod crash;
+mod delegates;
 mod directory;
 mod edges;
 mod keys;

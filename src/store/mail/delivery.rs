@@ -93,7 +93,8 @@ pub(in crate::store) async fn insert_delivery(
     };
     let (message_id,): (i64,) = sqlx::query_as(
         "INSERT INTO messages (thread_id, sender_id, sent_at, envelope, size, \
-             attachment_count, forwarded_from) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+             attachment_count, forwarded_from, sent_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             RETURNING id",
     )
     .bind(thread_id)
     .bind(delivery.sender_id)
@@ -102,6 +103,7 @@ pub(in crate::store) async fn insert_delivery(
     .bind(delivery.size)
     .bind(delivery.attachments.len() as i64)
     .bind(delivery.forwarded_from)
+    .bind(delivery.sent_by.map(|(id, _)| id))
     .fetch_one(&mut **tx)
     .await?;
     let addressees: Vec<(i64, Addressing)> = delivery
@@ -218,11 +220,16 @@ fn delivery_events(
     thread_id: i64,
     case_id: Option<i64>,
 ) -> Vec<NewEvent> {
-    let event = |kind: EventKind, actor: Option<i64>, payload: serde_json::Value| NewEvent {
+    // A delegate sending is the actor, on behalf of the mailbox's owner.
+    let (actor_id, actor_org_id) = delivery
+        .sent_by
+        .unwrap_or((delivery.sender_id, delivery.sender_org_id));
+    let on_behalf_of = delivery.sent_by.map(|_| delivery.sender_id);
+    let event = |kind: EventKind, actor: Option<i64>, mut payload: serde_json::Value| NewEvent {
         at: delivery.sent_at,
         kind,
         actor_id: actor,
-        actor_org_id: actor.map(|_| delivery.sender_org_id),
+        actor_org_id: actor.map(|_| actor_org_id),
         subject_type: SubjectKind::Message,
         subject_id: Some(message_id),
         case_id,
@@ -231,9 +238,16 @@ fn delivery_events(
         } else {
             String::new()
         },
-        payload: payload.to_string(),
+        payload: {
+            if let (Some(owner), Some(fields), Some(_)) =
+                (on_behalf_of, payload.as_object_mut(), actor)
+            {
+                fields.insert("on_behalf_of".into(), owner.into());
+            }
+            payload.to_string()
+        },
     };
-    let sender = Some(delivery.sender_id);
+    let sender = Some(actor_id);
     let mut events = vec![event(
         EventKind::MessageSent,
         sender,

@@ -51,6 +51,9 @@ pub struct Delivery {
     pub reply_to: Option<i64>,
     /// When the sender needs an answer from the To addressees (Unix seconds).
     pub reply_by: Option<i64>,
+    /// The delegate who pressed Send, when it was not the mailbox's owner (`sender_id`),
+    /// with their organisation.
+    pub sent_by: Option<(i64, i64)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -136,6 +139,8 @@ pub struct ThreadMessageRow {
     /// The reader's copy: the answer asked of them, if any.
     pub reply_by: Option<i64>,
     pub reply_state: ReplyState,
+    /// The delegate who sent it on the sender's behalf.
+    pub sent_by_name: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -154,6 +159,7 @@ pub(super) struct StoredThreadMessage {
     reply_by: Option<i64>,
     #[sqlx(try_from = "String")]
     reply_state: ReplyState,
+    sent_by_name: Option<String>,
 }
 
 impl From<StoredThreadMessage> for ThreadMessageRow {
@@ -171,6 +177,7 @@ impl From<StoredThreadMessage> for ThreadMessageRow {
             sender_organisation: row.sender_organisation,
             reply_by: row.reply_by,
             reply_state: row.reply_state,
+            sent_by_name: row.sent_by_name,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod case_participants;
 pub mod cases;
 pub mod compose;
+pub mod delegates;
 pub mod directory;
 pub mod drafts;
 pub mod due;

@@ -37,6 +37,8 @@ pub struct ShownMessage {
     pub entry_id: i64,
     pub fileable: bool,
     pub sender: String,
+    /// "Sent by … on behalf of …", when a delegate sent it.
+    pub sent_by: Option<String>,
     pub sender_email: String,
     pub organisation: String,
     pub to: String,
@@ -191,6 +193,9 @@ fn shown(message: ThreadMessage, user: &CurrentUser, last: bool, now: i64) -> Sh
         message_id: row.message_id,
         entry_id: row.entry_id,
         fileable: !matches!(row.folder, Folder::Deleted | Folder::Sent),
+        sent_by: row
+            .sent_by_name
+            .map(|delegate| format!("Sent by {delegate} on behalf of {}", row.sender_name)),
         sender: row.sender_name,
         sender_email: row.sender_email,
         organisation: row.sender_organisation,
