@@ -239,6 +239,45 @@ test("a letter asking for a reply by a date is due, answered, and seen answered"
   for (const p of [fiscal, agent]) await p.context.close();
 });
 
+test("a depute works in a fiscal's mailbox as a delegate and sends on her behalf", async () => {
+  const owner = await person();
+  await signIn(owner.page, "fiona.fiscal@pf.example");
+  await owner.page.goto(`${base}/account/delegates`);
+  await owner.page.fill("#email", "duncan.depute@pf.example");
+  await owner.page.check("#access-send");
+  await owner.page.click("button:has-text('Save delegate')");
+  await owner.page.waitForSelector("text=Your delegate can now open your mailbox");
+
+  const depute = await person();
+  await signIn(depute.page, "duncan.depute@pf.example");
+  await depute.page.click("a:has-text('Mailboxes delegated to you')");
+  await depute.page.click("button:has-text('Open Fiona Fiscal')");
+  await depute.page.waitForSelector("text=Working as a delegate");
+  await accessible(depute.page, "delegated inbox");
+  await shot(depute.page, "delegated-inbox");
+  await depute.page.goto(`${base}/compose`);
+  await depute.page.fill("#to", "deborah@brodiewylie.example");
+  await depute.page.fill("#subject", "Browser journey: on behalf");
+  await depute.page.fill("#body", "The fiscal asks me to confirm the diet.");
+  await depute.page.click("button:has-text('Send')");
+  await depute.page.waitForSelector("text=Sent by Duncan Depute on behalf of Fiona Fiscal");
+  await depute.page.click("button:has-text('Back to your own mailbox')");
+  await depute.page.waitForURL(/\/mail\/inbox/);
+  assert.equal(await depute.page.locator("text=Working as a delegate").count(), 0);
+
+  const agent = await person();
+  await signIn(agent.page, "deborah@brodiewylie.example");
+  await agent.page.click("a.govuk-link:has-text('Browser journey: on behalf')");
+  await agent.page.waitForSelector("text=Sent by Duncan Depute on behalf of Fiona Fiscal");
+
+  await owner.page.goto(`${base}/account/delegates`);
+  const did = await owner.page.textContent("table:has-text('What happened')");
+  assert.match(did, /Message sent/, "the owner sees what the delegate did");
+  await accessible(owner.page, "delegates");
+  await shot(owner.page, "delegates");
+  for (const p of [owner, depute, agent]) await p.context.close();
+});
+
 test("a plea negotiation runs between two browsers to a minute of agreement", async () => {
   const fiscal = await person();
   const agent = await person();
@@ -506,7 +545,7 @@ test("no page is wider than a 320 px phone", async () => {
   const thread = new URL(phone.page.url()).pathname;
   const pages = [
     "/mail/inbox", "/mail/inbox?sort=subject&unread=1", "/mail/sent", "/mail/archive", "/mail/due", "/drafts", thread,
-    `${thread}?print=1`, "/compose", "/cases", "/directory", "/search?q=hma", "/account", ...casePages.map((p) => new URL(p).pathname),
+    `${thread}?print=1`, "/compose", "/cases", "/directory", "/search?q=hma", "/account", "/account/delegates", "/delegations", ...casePages.map((p) => new URL(p).pathname),
   ];
   for (const path of pages) {
     await phone.page.goto(`${base}${path}`);
