@@ -82,12 +82,7 @@ async fn a_delegate_reads_and_sends_on_behalf_and_the_audit_names_both(backend: 
         );
     }
 
-    let page = clerk.text(&thread).await;
-    let at = page.rfind("reply_to=").expect("a reply link") + "reply_to=".len();
-    let original: String = page[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let original = clerk.last_message_id(&thread).await;
     clerk
         .send_ok(&Outgoing {
             extra: &[("reply_to", &original)],

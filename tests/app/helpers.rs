@@ -540,6 +540,16 @@ impl Browser {
         self.post_multipart("/compose", form).await
     }
 
+    /// The message a conversation page offers replies to last.
+    pub async fn last_message_id(&self, thread: &str) -> String {
+        let page = self.text(thread).await;
+        let at = page.rfind("reply_to=").expect("a reply link") + "reply_to=".len();
+        page[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect()
+    }
+
     /// Sends and returns the new thread's path.
     pub async fn send_ok(&self, message: &Outgoing<'_>) -> String {
         let response = self.send(message).await;

@@ -2,7 +2,7 @@
 //! clock, is reminded of by email (without content, once each), and closes when its
 //! recipient replies or says no reply is needed; the sender sees how the answers stand.
 
-use crate::helpers::{Backend, Browser, Outgoing, location};
+use crate::helpers::{Backend, Outgoing, location};
 use crate::mail::office;
 use crate::on_both_backends;
 
@@ -21,16 +21,6 @@ fn day_after(now: i64, days: i64) -> String {
         .checked_add(jiff::Span::new().days(days))
         .expect("a later day")
         .to_string()
-}
-
-/// The message a conversation page offers replies to last.
-async fn last_message_id(browser: &Browser, thread: &str) -> String {
-    let page = browser.text(thread).await;
-    let at = page.rfind("reply_to=").expect("a reply link") + "reply_to=".len();
-    page[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect()
 }
 
 async fn a_reply_by_letter_goes_overdue_is_reminded_of_and_closes_with_a_reply(backend: Backend) {
@@ -115,7 +105,7 @@ async fn a_reply_by_letter_goes_overdue_is_reminded_of_and_closes_with_a_reply(b
         );
     }
     // Replying answers it.
-    let original = last_message_id(&o.ann, &thread).await;
+    let original = o.ann.last_message_id(&thread).await;
     o.ann
         .send_ok(&Outgoing {
             extra: &[("reply_to", &original)],
@@ -244,7 +234,7 @@ async fn no_reply_needed_closes_a_letter_for_that_person_only_and_is_audited(bac
     );
 
     // Bob's reply leaves nobody awaited: answered.
-    let original = last_message_id(&o.bob, &thread).await;
+    let original = o.bob.last_message_id(&thread).await;
     o.bob
         .send_ok(&Outgoing {
             extra: &[("reply_to", &original)],
