@@ -7,7 +7,7 @@ use crate::audit::Origin;
 use crate::clock::display_date;
 use crate::crypto::MailboxKeys;
 use crate::domain::{EventKind, SubjectKind, reminder_due};
-use crate::store::{NewNotification, ReminderRow, UserAccount};
+use crate::store::{NavigationCounts, NewNotification, ReminderRow, UserAccount};
 
 /// The most letters the Due view lists at once.
 pub const DUE_LIMIT: i64 = 200;
@@ -25,9 +25,17 @@ impl Mail {
         self.listed(keys, rows, false).await
     }
 
-    /// How many letters await the user's reply, and how many of them are overdue.
-    pub async fn due_count(&self, user: &UserAccount) -> anyhow::Result<(i64, i64)> {
-        Ok(self.store.due_count(user.id, self.clock.now()).await?)
+    /// What the navigation counts for the mailbox `user` works in, signed in as `person`
+    /// (the same, or its delegate).
+    pub async fn navigation_counts(
+        &self,
+        user: &UserAccount,
+        person: &UserAccount,
+    ) -> anyhow::Result<NavigationCounts> {
+        Ok(self
+            .store
+            .navigation_counts(user.id, person.id, self.clock.now())
+            .await?)
     }
 
     /// Closes what a conversation asks of the user as needing no reply, recorded in the

@@ -44,8 +44,8 @@ pub use lifecycle::{
     InvitationRow, NewInvitation, NotificationRow, PolicyCandidate, QueuedNotification,
 };
 pub use mail::{
-    AddresseeRow, AttachmentRow, Cursor, Delivered, Delivery, MailboxRow, NewAttachment, NewEntry,
-    ReceiptRow, ReminderRow, ThreadMessageRow,
+    AddresseeRow, AttachmentRow, Cursor, Delivered, Delivery, MailboxRow, NavigationCounts,
+    NewAttachment, NewEntry, ReceiptRow, ReminderRow, ThreadMessageRow,
 };
 pub use organisations::{AdminUserRow, Organisation, OrganisationListing};
 pub use passkeys::{NewPasskey, StoredPasskey};

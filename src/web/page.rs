@@ -82,34 +82,31 @@ impl Page {
         }
     }
 
-    /// For signed-in pages; reads the unread count for the navigation.
+    /// For signed-in pages; reads the navigation's counts in one query.
     pub async fn signed_in(
         app: &AppState,
         csrf: &CsrfToken,
         user: &CurrentUser,
         section: Section,
     ) -> Result<Self, AppError> {
-        let unread = app.mail.unread_count(&user.account).await?;
-        let (due, overdue) = app.mail.due_count(&user.account).await?;
         let account = &user.account;
         let person = user.person();
+        let counts = app.mail.navigation_counts(account, person).await?;
         let working_in = account
             .acting_delegate
             .as_ref()
             .map(|d| (account.name.clone(), d.can_send));
-        let has_delegated_mailboxes =
-            working_in.is_some() || !app.accounts.delegated_mailboxes(person).await?.is_empty();
         Ok(Self {
             assets: asset_version(),
             csrf: csrf.0.clone(),
             user: Some(NavUser {
                 name: person.name.clone(),
                 organisation: person.organisation.name.clone(),
-                unread,
-                due,
-                overdue,
+                unread: counts.unread,
+                due: counts.due,
+                overdue: counts.overdue,
+                has_delegated_mailboxes: working_in.is_some() || counts.delegated_mailboxes > 0,
                 working_in,
-                has_delegated_mailboxes,
                 is_service_admin: account.role == crate::domain::Role::ServiceAdmin,
                 is_admin: account.role.is_admin(),
             }),

@@ -10,7 +10,7 @@ use sqlx::FromRow;
 
 use crate::domain::{Addressing, Folder, ReplyState};
 
-pub use replies::ReminderRow;
+pub use replies::{NavigationCounts, ReminderRow};
 
 pub(super) use delivery::insert_delivery;
 

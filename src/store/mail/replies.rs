@@ -9,6 +9,15 @@ use crate::domain::ReplyCount;
 use crate::store::cases::CASE_VISIBLE;
 use crate::store::{Change, Store, StoreResult};
 
+/// The counts a page's navigation shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NavigationCounts {
+    pub unread: i64,
+    pub due: i64,
+    pub overdue: i64,
+    pub delegated_mailboxes: i64,
+}
+
 /// A copy awaiting its owner's reply whose owner is due a reminder.
 #[derive(FromRow)]
 pub struct ReminderRow {
@@ -73,20 +82,39 @@ impl Store {
         Ok(listing(rows))
     }
 
-    /// How many letters await the person's reply (counted up to the unread cap), and how
-    /// many of those are overdue at `now`.
-    pub async fn due_count(&self, user_id: i64, now: i64) -> StoreResult<(i64, i64)> {
-        let (due, overdue): (i64, Option<i64>) = sqlx::query_as(&format!(
-            "SELECT COUNT(*), SUM(CASE WHEN t.reply_by < $2 THEN 1 ELSE 0 END) FROM \
-             (SELECT e.reply_by FROM mailbox_entries e WHERE e.user_id = $1 \
-              AND e.reply_state = 'open' AND e.folder <> 'deleted' AND {CASE_VISIBLE} \
-              LIMIT {UNREAD_CAP}) t"
+    /// What the navigation of every page counts, in one round trip: unread inbox copies,
+    /// letters awaiting the owner's reply and how many of them are overdue at `now` (each
+    /// counted up to the unread cap), and the mailboxes delegated to `person_id`.
+    pub async fn navigation_counts(
+        &self,
+        user_id: i64,
+        person_id: i64,
+        now: i64,
+    ) -> StoreResult<NavigationCounts> {
+        let awaiting = format!(
+            "FROM mailbox_entries e WHERE e.user_id = $1 AND e.reply_state = 'open' \
+             AND e.folder <> 'deleted' AND {CASE_VISIBLE}"
+        );
+        let (unread, due, overdue, delegated): (i64, i64, i64, i64) = sqlx::query_as(&format!(
+            "SELECT \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM mailbox_entries e WHERE e.user_id = $1 \
+              AND e.folder = 'inbox' AND e.is_read = 0 AND {CASE_VISIBLE} LIMIT {UNREAD_CAP}) u), \
+             (SELECT COUNT(*) FROM (SELECT 1 {awaiting} LIMIT {UNREAD_CAP}) d), \
+             (SELECT COUNT(*) FROM (SELECT 1 {awaiting} AND e.reply_by < $3 \
+              LIMIT {UNREAD_CAP}) o), \
+             (SELECT COUNT(*) FROM delegations WHERE delegate_id = $2)"
         ))
         .bind(user_id)
+        .bind(person_id)
         .bind(now)
         .fetch_one(&self.pool)
         .await?;
-        Ok((due, overdue.unwrap_or(0)))
+        Ok(NavigationCounts {
+            unread,
+            due,
+            overdue,
+            delegated_mailboxes: delegated,
+        })
     }
 
     /// Copies awaiting an active owner's reply that are due a reminder at `now`: the day
