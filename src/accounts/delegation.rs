@@ -183,14 +183,16 @@ impl Accounts {
         }))
     }
 
-    /// What the owner's current delegates did in the mailbox, newest first.
+    /// What the owner's current delegates (`grants`, from `delegates`) did in the mailbox,
+    /// newest first.
     pub async fn delegate_activity(
         &self,
         owner: &UserAccount,
+        grants: &[DelegationRow],
         limit: i64,
     ) -> anyhow::Result<Vec<EventRow>> {
         let mut events = Vec::new();
-        for grant in self.store.delegates_of(owner.id).await? {
+        for grant in grants {
             let theirs = self
                 .store
                 .audit_events(&EventFilter {

@@ -38,19 +38,15 @@ impl Origin {
     /// The person at the keyboard: a delegate working in `account`'s mailbox is the actor,
     /// on behalf of its owner.
     pub fn user(account: &UserAccount, client_address: &str) -> Self {
-        match &account.acting_delegate {
-            Some(delegate) => Self {
-                actor_id: Some(delegate.id),
-                actor_org_id: Some(delegate.organisation_id),
-                client_address: client_address.to_string(),
-                on_behalf_of: Some(account.id),
-            },
-            None => Self {
-                actor_id: Some(account.id),
-                actor_org_id: Some(account.organisation.id),
-                client_address: client_address.to_string(),
-                on_behalf_of: None,
-            },
+        let (actor_id, actor_org_id, on_behalf_of) = match &account.acting_delegate {
+            Some(delegate) => (delegate.id, delegate.organisation_id, Some(account.id)),
+            None => (account.id, account.organisation.id, None),
+        };
+        Self {
+            actor_id: Some(actor_id),
+            actor_org_id: Some(actor_org_id),
+            client_address: client_address.to_string(),
+            on_behalf_of,
         }
     }
 

@@ -5,7 +5,7 @@
 
 use super::Audit;
 use crate::domain::{EventKind, Folder, ReplyMark, SubjectKind};
-use crate::store::{EventFilter, EventRow};
+use crate::store::{EventFilter, EventRow, ReceiptRow};
 
 /// One recipient's line in a sender's timeline. Times are Unix seconds.
 pub struct RecipientTimeline {
@@ -36,7 +36,8 @@ impl Audit {
                 ..EventFilter::default()
             })
             .await?;
-        if !self.sent_by(sender_id, message_id).await? {
+        let copies = self.store.delivery_receipts(message_id).await?;
+        if !self.sent_by(sender_id, message_id, &copies).await? {
             return Ok(None);
         }
         let recipients: Vec<i64> = events
@@ -45,7 +46,6 @@ impl Audit {
             .filter_map(|e| payload_i64(e, "recipient"))
             .collect();
         let names = self.store.user_names(&recipients).await?;
-        let copies = self.store.delivery_receipts(message_id).await?;
         let mut timeline = Vec::with_capacity(recipients.len());
         for recipient in recipients {
             // The recipient's delegates open and download on their behalf.
@@ -94,9 +94,13 @@ impl Audit {
 
     /// Whether `user_id` sent the message: their copy is in Sent, or the trail says so
     /// (a copy since deleted).
-    async fn sent_by(&self, user_id: i64, message_id: i64) -> anyhow::Result<bool> {
-        let receipts = self.store.delivery_receipts(message_id).await?;
-        if receipts
+    async fn sent_by(
+        &self,
+        user_id: i64,
+        message_id: i64,
+        copies: &[ReceiptRow],
+    ) -> anyhow::Result<bool> {
+        if copies
             .iter()
             .any(|r| r.user_id == user_id && r.folder == Folder::Sent)
         {

@@ -105,7 +105,8 @@ impl Page {
                 unread: counts.unread,
                 due: counts.due,
                 overdue: counts.overdue,
-                has_delegated_mailboxes: working_in.is_some() || counts.delegated_mailboxes > 0,
+                // Counted for the person signed in, so a delegate at work counts this one.
+                has_delegated_mailboxes: counts.delegated_mailboxes > 0,
                 working_in,
                 is_service_admin: account.role == crate::domain::Role::ServiceAdmin,
                 is_admin: account.role.is_admin(),

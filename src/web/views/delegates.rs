@@ -55,7 +55,7 @@ async fn delegates_page(
     let delegates = app.accounts.delegates(&user.account).await?;
     let actions = app
         .accounts
-        .delegate_activity(&user.account, 50)
+        .delegate_activity(&user.account, &delegates, 50)
         .await?
         .into_iter()
         .map(|event| DelegateAction {
