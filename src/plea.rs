@@ -238,6 +238,7 @@ impl Plea {
                 name: p.name.clone(),
                 status: p.status,
                 public_recipient: p.public_recipient.clone(),
+                is_team: 0,
             })
             .collect();
         let addressees = Addressees {

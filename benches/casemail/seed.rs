@@ -72,6 +72,7 @@ pub async fn large_mailbox(
                 reply_to: None,
                 reply_by: None,
                 sent_by: None,
+                teams: Vec::new(),
             });
             n += 1;
         }

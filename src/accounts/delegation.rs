@@ -124,8 +124,8 @@ impl Accounts {
         Ok(self.store.mailboxes_delegated_to(user.id).await?)
     }
 
-    /// Points the user's session at a mailbox delegated to them (recorded), or back at
-    /// their own with None. False when there is no such delegation.
+    /// Points the user's session at a mailbox delegated to them or a team's they belong to
+    /// (recorded), or back at their own with None. False when there is neither.
     pub async fn switch_mailbox(
         &self,
         user: &UserAccount,
@@ -134,14 +134,18 @@ impl Accounts {
         client_address: &str,
     ) -> anyhow::Result<bool> {
         if let Some(owner_id) = owner_id {
-            if self.store.delegation(owner_id, user.id).await?.is_none() {
+            let kind = if self.store.delegation(owner_id, user.id).await?.is_some() {
+                EventKind::DelegateEntered
+            } else if self.store.membership(owner_id, user.id).await?.is_some() {
+                EventKind::TeamEntered
+            } else {
                 return Ok(false);
-            }
+            };
             let now = self.clock.now();
             self.store
                 .audit(&[Origin::user(user, client_address).user_event(
                     now,
-                    EventKind::DelegateEntered,
+                    kind,
                     owner_id,
                     serde_json::json!({}),
                 )])
@@ -151,8 +155,9 @@ impl Accounts {
         Ok(true)
     }
 
-    /// The owner's mailbox as `delegate` works in it; None once the delegation is gone
-    /// or the owner can no longer use the service. The owner's account is returned without
+    /// The owner's mailbox as `delegate` works in it (or a team's, as its member does);
+    /// None once the delegation or membership is gone or the owner can no longer use the
+    /// service. The owner's account is returned without
     /// any administrator's role: a delegate never acts as an administrator.
     pub async fn delegated_mailbox(
         &self,
@@ -160,7 +165,7 @@ impl Accounts {
         owner_id: i64,
     ) -> anyhow::Result<Option<DelegatedMailbox>> {
         let Some((can_send, wrapped)) = self.store.delegation(owner_id, delegate.id).await? else {
-            return Ok(None);
+            return self.team_mailbox(delegate, owner_id).await;
         };
         let Some(mut owner) = self
             .store

@@ -12,6 +12,7 @@ mod recovery_key;
 mod registration;
 mod sessions;
 mod sign_in;
+mod teams;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use registration::{
 };
 pub use sessions::SessionCheck;
 pub use sign_in::{DEVICE_REMEMBERED_SECONDS, SignInAttempt, SignInError, SignedIn};
+pub use teams::{TeamDraft, TeamProblem};
 
 #[derive(Clone)]
 pub struct Accounts {

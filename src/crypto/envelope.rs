@@ -110,9 +110,7 @@ pub fn opening_reader<R: BufRead>(
 ) -> Result<impl Read, KeyError> {
     let decryptor = age::Decryptor::new_buffered(input).map_err(|_| KeyError::Malformed)?;
     decryptor
-        .decrypt(std::iter::once(
-            identity.age_identity() as &dyn age::Identity
-        ))
+        .decrypt(identity.age_identities())
         .map_err(|_| KeyError::Unwrap)
 }
 

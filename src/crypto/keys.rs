@@ -29,22 +29,46 @@ pub enum KeyError {
     Encrypt(String),
 }
 
-/// A user's private identity, unwrapped in memory for the length of one operation.
+/// A mailbox's private identity, unwrapped in memory for the length of one operation.
+/// A person's has one key. A team's gains a key each time it is rotated (when a member
+/// leaves): new mail is sealed to the newest key only, and the earlier keys travel with
+/// it so that the members who remain still read the team's history.
 #[derive(Clone)]
-pub struct UserIdentity(x25519::Identity);
+pub struct UserIdentity {
+    current: x25519::Identity,
+    earlier: Vec<x25519::Identity>,
+}
 
 impl UserIdentity {
     pub fn generate() -> Self {
-        Self(x25519::Identity::generate())
+        Self {
+            current: x25519::Identity::generate(),
+            earlier: Vec::new(),
+        }
     }
 
-    /// The public half, stored in clear so that anyone can encrypt to this user.
+    /// A new current key, keeping this identity's keys as earlier ones.
+    pub fn rotated(&self) -> Self {
+        let mut earlier = Vec::with_capacity(self.earlier.len() + 1);
+        earlier.push(self.current.clone());
+        earlier.extend(self.earlier.iter().cloned());
+        Self {
+            current: x25519::Identity::generate(),
+            earlier,
+        }
+    }
+
+    /// The public half of the current key, stored in clear so that anyone can encrypt to
+    /// this mailbox.
     pub fn recipient(&self) -> String {
-        self.0.to_public().to_string()
+        self.current.to_public().to_string()
     }
 
-    pub fn age_identity(&self) -> &x25519::Identity {
-        &self.0
+    /// Every key, newest first, for opening what was sealed to any of them.
+    pub fn age_identities(&self) -> impl Iterator<Item = &dyn age::Identity> {
+        iter::once(&self.current)
+            .chain(self.earlier.iter())
+            .map(|key| key as &dyn age::Identity)
     }
 
     pub fn wrap_with_password(&self, password: &SecretString) -> Result<Vec<u8>, KeyError> {
@@ -84,8 +108,19 @@ impl UserIdentity {
         Self::unwrap(wrapped, identity)
     }
 
+    /// Unwraps what was wrapped to `holder` (a mailbox identity wrapped to a member or a
+    /// delegate).
+    pub fn unwrap_for(wrapped: &[u8], holder: &Self) -> Result<Self, KeyError> {
+        Self::unwrap_any(wrapped, holder.age_identities())
+    }
+
     fn wrap(&self, recipient: &dyn age::Recipient) -> Result<Vec<u8>, KeyError> {
-        let secret = self.0.to_string();
+        // One key per line, the current one first.
+        let mut secret = Zeroizing::new(self.current.to_string().expose_secret().to_string());
+        for key in &self.earlier {
+            secret.push('\n');
+            secret.push_str(key.to_string().expose_secret());
+        }
         let encryptor = age::Encryptor::with_recipients(iter::once(recipient))
             .map_err(|e| KeyError::Encrypt(e.to_string()))?;
         let mut out = Vec::with_capacity(256);
@@ -93,24 +128,34 @@ impl UserIdentity {
             .wrap_output(&mut out)
             .map_err(|e| KeyError::Encrypt(e.to_string()))?;
         writer
-            .write_all(secret.expose_secret().as_bytes())
+            .write_all(secret.as_bytes())
             .and_then(|()| writer.finish().map(drop))
             .map_err(|e| KeyError::Encrypt(e.to_string()))?;
         Ok(out)
     }
 
     fn unwrap(wrapped: &[u8], identity: &dyn age::Identity) -> Result<Self, KeyError> {
+        Self::unwrap_any(wrapped, iter::once(identity))
+    }
+
+    fn unwrap_any<'a>(
+        wrapped: &[u8],
+        identities: impl Iterator<Item = &'a dyn age::Identity>,
+    ) -> Result<Self, KeyError> {
         let decryptor = age::Decryptor::new_buffered(wrapped).map_err(|_| KeyError::Malformed)?;
         let mut reader = decryptor
-            .decrypt(iter::once(identity))
+            .decrypt(identities)
             .map_err(|_| KeyError::Unwrap)?;
         let mut plain = Zeroizing::new(String::new());
         reader
             .read_to_string(&mut plain)
             .map_err(|_| KeyError::Unwrap)?;
-        x25519::Identity::from_str(plain.trim())
-            .map(Self)
-            .map_err(|_| KeyError::Malformed)
+        let mut keys = plain
+            .lines()
+            .map(|line| x25519::Identity::from_str(line.trim()).map_err(|_| KeyError::Malformed));
+        let current = keys.next().ok_or(KeyError::Malformed)??;
+        let earlier = keys.collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { current, earlier })
     }
 }
 
@@ -179,7 +224,7 @@ mod tests {
     fn wrapped_key_does_not_contain_the_secret() -> Result<(), KeyError> {
         let identity = UserIdentity::generate();
         let wrapped = identity.wrap_with_password(&secret("correct horse battery"))?;
-        let plain = identity.0.to_string();
+        let plain = identity.current.to_string();
         let needle = plain.expose_secret().as_bytes();
         assert!(!wrapped.windows(needle.len()).any(|w| w == needle));
         Ok(())
@@ -207,6 +252,30 @@ mod tests {
             UserIdentity::unwrap_with(&wrapped, &custodian)?.recipient(),
             identity.recipient()
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_rotated_identity_opens_old_and_new_mail_and_the_old_one_only_old() -> Result<(), KeyError>
+    {
+        let team = UserIdentity::generate();
+        let before = crate::crypto::seal(
+            &crate::crypto::Recipients::parse([team.recipient().as_str()])?,
+            b"history",
+        )?;
+        let rotated = team.rotated();
+        assert_ne!(rotated.recipient(), team.recipient());
+        let after = crate::crypto::seal(
+            &crate::crypto::Recipients::parse([rotated.recipient().as_str()])?,
+            b"later",
+        )?;
+        // The rotated identity survives a wrap to a member with every key.
+        let member = UserIdentity::generate();
+        let wrapped = rotated.wrap_to(&parse_recipient(&member.recipient())?)?;
+        let unwrapped = UserIdentity::unwrap_for(&wrapped, &member)?;
+        assert_eq!(crate::crypto::open(&unwrapped, &before)?, b"history");
+        assert_eq!(crate::crypto::open(&unwrapped, &after)?, b"later");
+        assert!(crate::crypto::open(&team, &after).is_err());
         Ok(())
     }
 }

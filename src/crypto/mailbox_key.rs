@@ -7,6 +7,8 @@
 //! It has two halves: a sealing key (XChaCha20-Poly1305) and a naming key (HMAC-SHA256)
 //! that gives search terms bucket numbers the database cannot reverse.
 
+use std::iter;
+
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
@@ -28,6 +30,9 @@ const KEY_LEN: usize = 32;
 pub struct MailboxKey {
     sealing: Zeroizing<[u8; KEY_LEN]>,
     naming: Zeroizing<[u8; KEY_LEN]>,
+    /// Sealing keys replaced by a rotation (a team member left), newest first: items
+    /// sealed before still open, nothing new is sealed under them.
+    earlier: Vec<Zeroizing<[u8; KEY_LEN]>>,
 }
 
 impl MailboxKey {
@@ -37,27 +42,58 @@ impl MailboxKey {
         getrandom::fill(sealing.as_mut())
             .and_then(|()| getrandom::fill(naming.as_mut()))
             .map_err(|e| KeyError::Encrypt(e.to_string()))?;
-        Ok(Self { sealing, naming })
+        Ok(Self {
+            sealing,
+            naming,
+            earlier: Vec::new(),
+        })
     }
 
-    /// The key sealed with age to the mailbox's public key, for storing.
+    /// A new sealing key, keeping this one for what it sealed. The naming key stays, so
+    /// the search postings keep their buckets: it names buckets, it seals nothing.
+    pub fn rotated(&self) -> Result<Self, KeyError> {
+        let mut sealing = Zeroizing::new([0u8; KEY_LEN]);
+        getrandom::fill(sealing.as_mut()).map_err(|e| KeyError::Encrypt(e.to_string()))?;
+        let mut earlier = Vec::with_capacity(self.earlier.len() + 1);
+        earlier.push(self.sealing.clone());
+        earlier.extend(self.earlier.iter().cloned());
+        Ok(Self {
+            sealing,
+            naming: self.naming.clone(),
+            earlier,
+        })
+    }
+
+    /// The key sealed with age to the mailbox's public key, for storing: the sealing key,
+    /// the naming key, then any earlier sealing keys.
     pub fn wrap(&self, public_recipient: &str) -> Result<Vec<u8>, KeyError> {
-        let mut both = Zeroizing::new(Vec::with_capacity(2 * KEY_LEN));
-        both.extend_from_slice(self.sealing.as_ref());
-        both.extend_from_slice(self.naming.as_ref());
-        seal(&Recipients::parse([public_recipient])?, &both)
+        let mut all = Zeroizing::new(Vec::with_capacity((2 + self.earlier.len()) * KEY_LEN));
+        all.extend_from_slice(self.sealing.as_ref());
+        all.extend_from_slice(self.naming.as_ref());
+        for key in &self.earlier {
+            all.extend_from_slice(key.as_ref());
+        }
+        seal(&Recipients::parse([public_recipient])?, &all)
     }
 
     pub fn unwrap(identity: &UserIdentity, wrapped: &[u8]) -> Result<Self, KeyError> {
-        let both = Zeroizing::new(open(identity, wrapped)?);
-        if both.len() != 2 * KEY_LEN {
+        let all = Zeroizing::new(open(identity, wrapped)?);
+        if all.len() < 2 * KEY_LEN || all.len() % KEY_LEN != 0 {
             return Err(KeyError::Malformed);
         }
-        let mut sealing = Zeroizing::new([0u8; KEY_LEN]);
-        let mut naming = Zeroizing::new([0u8; KEY_LEN]);
-        sealing.copy_from_slice(&both[..KEY_LEN]);
-        naming.copy_from_slice(&both[KEY_LEN..]);
-        Ok(Self { sealing, naming })
+        let mut keys = all.chunks_exact(KEY_LEN).map(|chunk| {
+            let mut key = Zeroizing::new([0u8; KEY_LEN]);
+            key.copy_from_slice(chunk);
+            key
+        });
+        let (Some(sealing), Some(naming)) = (keys.next(), keys.next()) else {
+            return Err(KeyError::Malformed);
+        };
+        Ok(Self {
+            sealing,
+            naming,
+            earlier: keys.collect(),
+        })
     }
 
     /// Seals an item as JSON. `context` names what and where the item is (for example
@@ -100,15 +136,17 @@ impl MailboxKey {
             return Err(KeyError::Malformed);
         }
         let (nonce, body) = rest.split_at(NONCE_LEN);
-        self.cipher()
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: body,
-                    aad: context.as_bytes(),
-                },
-            )
-            .map_err(|_| KeyError::Unwrap)
+        let payload = || Payload {
+            msg: body,
+            aad: context.as_bytes(),
+        };
+        let nonce = XNonce::from_slice(nonce);
+        // Almost always the current key; the earlier ones only for a rotated mailbox's
+        // older items.
+        iter::once(&self.sealing)
+            .chain(self.earlier.iter())
+            .find_map(|key| cipher(key).decrypt(nonce, payload()).ok())
+            .ok_or(KeyError::Unwrap)
     }
 
     /// Opens an item kept under this key, or, if it is still the age item it arrived as,
@@ -137,8 +175,12 @@ impl MailboxKey {
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(Key::from_slice(self.sealing.as_ref()))
+        cipher(&self.sealing)
     }
+}
+
+fn cipher(key: &[u8; KEY_LEN]) -> XChaCha20Poly1305 {
+    XChaCha20Poly1305::new(Key::from_slice(key))
 }
 
 /// What an owner reads their mailbox with: their identity, for items as they arrived,
@@ -218,6 +260,22 @@ mod tests {
         );
         let needle = b"HMA v Smith";
         assert!(!sealed.windows(needle.len()).any(|w| w == needle));
+        Ok(())
+    }
+
+    #[test]
+    fn a_rotated_key_opens_what_came_before_and_the_old_key_not_what_comes_after()
+    -> Result<(), KeyError> {
+        let team = UserIdentity::generate();
+        let old = MailboxKey::generate()?;
+        let before = old.seal("summary 1", &1u8)?;
+        let rotated = old.rotated()?;
+        let after = rotated.seal("summary 2", &2u8)?;
+        let back = MailboxKey::unwrap(&team, &rotated.wrap(&team.recipient())?)?;
+        assert_eq!(back.open::<u8>("summary 1", &before)?, 1);
+        assert_eq!(back.open::<u8>("summary 2", &after)?, 2);
+        assert!(old.open::<u8>("summary 2", &after).is_err());
+        assert_eq!(back.bucket("smith", 1024)?, old.bucket("smith", 1024)?);
         Ok(())
     }
 

@@ -71,18 +71,20 @@ pub enum ReplyMark {
     Overdue(i64),
     Answered,
     NotNeeded,
+    /// An answer is awaited without a date (a letter to a team).
+    Awaited,
 }
 
 impl ReplyMark {
     /// A recipient's copy: what is asked of its owner.
     pub fn of_copy(state: ReplyState, reply_by: Option<i64>, now: i64) -> Option<Self> {
-        let by = reply_by?;
-        match state {
-            ReplyState::None => None,
-            ReplyState::Open if now > by => Some(Self::Overdue(by)),
-            ReplyState::Open => Some(Self::Due(by)),
-            ReplyState::Answered => Some(Self::Answered),
-            ReplyState::NotNeeded => Some(Self::NotNeeded),
+        match (state, reply_by) {
+            (ReplyState::None, _) => None,
+            (ReplyState::Open, Some(by)) if now > by => Some(Self::Overdue(by)),
+            (ReplyState::Open, Some(by)) => Some(Self::Due(by)),
+            (ReplyState::Open, None) => Some(Self::Awaited),
+            (ReplyState::Answered, _) => Some(Self::Answered),
+            (ReplyState::NotNeeded, _) => Some(Self::NotNeeded),
         }
     }
 
@@ -104,7 +106,7 @@ impl ReplyMark {
     }
 
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Due(_) | Self::Overdue(_))
+        matches!(self, Self::Due(_) | Self::Overdue(_) | Self::Awaited)
     }
 }
 
@@ -175,7 +177,10 @@ mod tests {
             Some(ReplyMark::Answered)
         );
         assert_eq!(ReplyMark::of_copy(ReplyState::None, Some(by), NOW), None);
-        assert_eq!(ReplyMark::of_copy(ReplyState::Open, None, NOW), None);
+        assert_eq!(
+            ReplyMark::of_copy(ReplyState::Open, None, NOW),
+            Some(ReplyMark::Awaited)
+        );
     }
 
     #[test]

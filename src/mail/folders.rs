@@ -30,6 +30,9 @@ pub struct ListedMessage {
     pub reply_state: ReplyState,
     /// On the sender's own copy of a reply-by letter: how the answers stand.
     pub replies: Option<ReplyCount>,
+    pub assigned_to: Option<i64>,
+    /// On a team's copy: the name of the member who has it in hand.
+    pub with: Option<String>,
 }
 
 impl ListedMessage {
@@ -68,6 +71,8 @@ impl ListedMessage {
             reply_by: row.reply_by,
             reply_state: row.reply_state,
             replies: None,
+            assigned_to: row.assigned_to,
+            with: None,
         }
     }
 
@@ -170,6 +175,18 @@ impl Mail {
         sent_folder: bool,
     ) -> anyhow::Result<Vec<ListedMessage>> {
         let mut listed = ListedMessage::open_all(keys, rows, sent_folder);
+        let mut holders: Vec<i64> = listed.iter().filter_map(|m| m.assigned_to).collect();
+        holders.sort_unstable();
+        holders.dedup();
+        if !holders.is_empty() {
+            let names = self.store.user_names(&holders).await?;
+            for message in &mut listed {
+                message.with = message
+                    .assigned_to
+                    .and_then(|id| names.get(&id))
+                    .map(|(name, _)| name.clone());
+            }
+        }
         let asked: Vec<i64> = listed
             .iter()
             .filter(|m| m.asked_for_reply())

@@ -5,6 +5,7 @@
 mod compose;
 mod drafts;
 mod folders;
+mod handling;
 mod read;
 mod replies;
 mod send;
@@ -22,6 +23,7 @@ use crate::store::{AddressRecord, BlobStore, Store, UserAccount};
 pub use compose::{AddressProblem, Prefill};
 pub use drafts::ListedDraft;
 pub use folders::{FolderAction, FolderPage, ListedMessage, PAGE_SIZE};
+pub use handling::AssignProblem;
 pub use read::{Download, OpenedThread, ThreadMessage};
 pub use replies::DUE_LIMIT;
 pub use send::{DeliveryRoute, StageProblem};

@@ -86,7 +86,7 @@ impl Mail {
                 if !change.mark_reminded(row.entry_id, level).await? {
                     continue;
                 }
-                change.notify(&[self.reminder(row, level)]).await?;
+                change.notify(&self.reminders(row, level).await?).await?;
                 let mut event = Origin::system().event(
                     now,
                     EventKind::ReplyReminderSent,
@@ -108,8 +108,34 @@ impl Mail {
         }
     }
 
+    /// Who is reminded of a copy: its owner; for a team's, the member who has it in hand,
+    /// or every member while nobody has.
+    async fn reminders(
+        &self,
+        row: &ReminderRow,
+        level: i64,
+    ) -> anyhow::Result<Vec<NewNotification>> {
+        if row.is_team == 0 {
+            return Ok(vec![self.reminder(row, &row.email, &row.name, level)]);
+        }
+        let people = match (&row.assignee_email, &row.assignee_name) {
+            (Some(email), Some(name)) => vec![(email.clone(), name.clone())],
+            _ => self
+                .store
+                .member_addresses(&[row.user_id])
+                .await?
+                .into_iter()
+                .map(|(_, email, name)| (email, name))
+                .collect(),
+        };
+        Ok(people
+            .iter()
+            .map(|(email, name)| self.reminder(row, email, name, level))
+            .collect())
+    }
+
     /// The reminder email: who wrote and by when, never the subject, the case or the text.
-    fn reminder(&self, row: &ReminderRow, level: i64) -> NewNotification {
+    fn reminder(&self, row: &ReminderRow, email: &str, name: &str, level: i64) -> NewNotification {
         let date = display_date(row.reply_by);
         let (subject, line) = if level == 2 {
             (
@@ -129,14 +155,19 @@ impl Mail {
             )
         };
         NewNotification {
-            recipient: row.email.clone(),
+            recipient: email.to_string(),
             subject,
             body: format!(
                 "Dear {},\n\n{line} Sign in to see your letters that need a reply: {}/mail/due\n\nIf no reply is needed, you can say so on the letter.\n",
-                row.name,
+                name,
                 self.config.public_url()
             ),
-            dedupe_key: Some(format!("reply-reminder:{}:{level}", row.entry_id)),
+            // One per copy and level; a team's per member told.
+            dedupe_key: Some(if row.is_team == 0 {
+                format!("reply-reminder:{}:{level}", row.entry_id)
+            } else {
+                format!("reply-reminder:{}:{level}:{email}", row.entry_id)
+            }),
         }
     }
 }

@@ -106,7 +106,7 @@ impl Mail {
         let mut change = self.store.begin(delivery.sent_at).await?;
         let delivered = change.deliver(&delivery).await?;
         change
-            .notify(&self.new_mail_notifications(sender, addressees))
+            .notify(&self.new_mail_notifications(sender, addressees).await?)
             .await?;
         // From the moment the commit is attempted the blobs may belong to a message (the
         // commit can succeed after this request is gone): they are no longer removed on
@@ -186,6 +186,12 @@ impl Mail {
                 .acting_delegate
                 .as_ref()
                 .map(|d| (d.id, d.organisation_id)),
+            teams: addressees
+                .to
+                .iter()
+                .filter(|r| r.is_team())
+                .map(|r| r.id)
+                .collect(),
             to: addressees.to.iter().map(|r| r.id).collect(),
             cc: addressees.cc.iter().map(|r| r.id).collect(),
             entries,
@@ -200,28 +206,48 @@ impl Mail {
     }
 
     /// Tells each recipient by email that mail is waiting, without any of its content:
-    /// not the subject, not the case.
-    fn new_mail_notifications(
+    /// not the subject, not the case. A team's address has no inbox outside Casemail:
+    /// its members are told instead.
+    async fn new_mail_notifications(
         &self,
         sender: &UserAccount,
         addressees: &Addressees,
-    ) -> Vec<NewNotification> {
-        addressees
+    ) -> anyhow::Result<Vec<NewNotification>> {
+        let teams: Vec<&crate::store::AddressRecord> =
+            addressees.all().filter(|r| r.is_team()).collect();
+        let team_ids: Vec<i64> = teams.iter().map(|t| t.id).collect();
+        let members = self.store.member_addresses(&team_ids).await?;
+        let from = format!("{} ({})", sender.name, sender.organisation.name);
+        let url = self.config.public_url();
+        let personal = addressees
             .all()
+            .filter(|r| !r.is_team())
             .map(|record| NewNotification {
                 recipient: record.email.clone(),
                 subject: "You have a new message in Casemail".to_string(),
                 body: format!(
-                    "Dear {},\n\nYou have a new message in Casemail from {} ({}). Sign in to \
-                     read it: {}/mail/inbox\n",
+                    "Dear {},\n\nYou have a new message in Casemail from {from}. Sign in to \
+                 read it: {url}/mail/inbox\n",
                     record.name,
-                    sender.name,
-                    sender.organisation.name,
-                    self.config.public_url()
                 ),
                 dedupe_key: None,
-            })
-            .collect()
+            });
+        let for_members = members.into_iter().map(|(team_id, email, name)| {
+            let team = teams
+                .iter()
+                .find(|t| t.id == team_id)
+                .map_or("", |t| t.name.as_str());
+            NewNotification {
+                recipient: email,
+                subject: "Your team has a new message in Casemail".to_string(),
+                body: format!(
+                    "Dear {name},\n\nThe team mailbox {team} has a new message in Casemail \
+                     from {from}. Sign in and open the team's mailbox to read it: {url}/teams\n",
+                ),
+                dedupe_key: None,
+            }
+        });
+        Ok(personal.chain(for_members).collect())
     }
 
     /// Re-encrypts the attachments of a message the forwarder can read for a new set of

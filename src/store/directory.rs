@@ -12,6 +12,14 @@ pub struct DirectoryEntry {
     pub organisation: String,
     #[sqlx(try_from = "String")]
     pub organisation_kind: OrganisationKind,
+    /// 1 for a team mailbox (shown as a team, not a person).
+    pub is_team: i64,
+}
+
+impl DirectoryEntry {
+    pub fn is_team(&self) -> bool {
+        self.is_team != 0
+    }
 }
 
 /// An addressee of a message: who they are, whether they can receive, and their public key.
@@ -23,9 +31,16 @@ pub struct AddressRecord {
     #[sqlx(try_from = "String")]
     pub status: UserStatus,
     pub public_recipient: String,
+    pub is_team: i64,
 }
 
 impl AddressRecord {
+    /// A team mailbox: its letters await an answer from the team, and its members are
+    /// told of them.
+    pub fn is_team(&self) -> bool {
+        self.is_team != 0
+    }
+
     pub fn can_receive(&self) -> bool {
         self.status == UserStatus::Active
     }
@@ -40,7 +55,7 @@ impl Store {
     ) -> StoreResult<Vec<DirectoryEntry>> {
         let pattern = format!("%{}%", escape_like(&query.trim().to_lowercase()));
         let rows = sqlx::query_as(
-            "SELECT u.name, u.email, o.name AS organisation, o.kind AS organisation_kind \
+            "SELECT u.name, u.email, o.name AS organisation, o.kind AS organisation_kind, u.is_team \
              FROM users u JOIN organisations o ON o.id = u.organisation_id \
              WHERE u.status = 'active' AND u.ex_directory = 0 \
                AND (LOWER(u.name) LIKE $1 ESCAPE '\\' OR u.email LIKE $1 ESCAPE '\\' \
@@ -56,7 +71,7 @@ impl Store {
 
     pub async fn address_record(&self, email: &EmailAddress) -> StoreResult<Option<AddressRecord>> {
         let row = sqlx::query_as(
-            "SELECT id, email, name, status, public_recipient FROM users WHERE email = $1",
+            "SELECT id, email, name, status, public_recipient, is_team FROM users WHERE email = $1",
         )
         .bind(email.as_str())
         .fetch_optional(&self.pool)
@@ -71,7 +86,7 @@ impl Store {
         }
         let placeholders: Vec<String> = (1..=emails.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
-            "SELECT id, email, name, status, public_recipient FROM users WHERE email IN ({})",
+            "SELECT id, email, name, status, public_recipient, is_team FROM users WHERE email IN ({})",
             placeholders.join(", ")
         );
         let mut query = sqlx::query_as(&sql);

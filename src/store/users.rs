@@ -38,6 +38,8 @@ pub struct UserAccount {
     /// How many passkeys the account has registered.
     pub passkeys: i64,
     pub must_change_password: bool,
+    /// A team mailbox: it never signs in; its members work in it.
+    pub is_team: bool,
     /// The colleague working in this mailbox as the owner's delegate, when the request is
     /// theirs rather than the owner's: the audit trail names them as the actor.
     pub acting_delegate: Option<ActingDelegate>,
@@ -74,7 +76,7 @@ pub(super) const ACCOUNT_COLUMNS: &str = "u.id, u.email, u.name, u.status, u.is_
      u.public_recipient, u.created_at, u.last_sign_in_at, u.password_changed_at, \
      CASE WHEN u.totp_secret IS NULL THEN 0 ELSE 1 END AS totp_enrolled, \
      (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id) AS passkey_count, \
-     u.must_change_password, \
+     u.must_change_password, u.is_team, \
      o.id AS organisation_id, o.kind AS organisation_kind, o.name AS organisation_name, \
      o.jurisdiction AS organisation_jurisdiction";
 
@@ -92,6 +94,7 @@ pub(super) struct AccountRow {
     totp_enrolled: i64,
     passkey_count: i64,
     must_change_password: i64,
+    is_team: i64,
     organisation_id: i64,
     organisation_kind: String,
     organisation_name: String,
@@ -124,6 +127,7 @@ impl TryFrom<AccountRow> for UserAccount {
             totp_enrolled: row.totp_enrolled != 0,
             passkeys: row.passkey_count,
             must_change_password: row.must_change_password != 0,
+            is_team: row.is_team != 0,
             acting_delegate: None,
         })
     }
@@ -404,6 +408,11 @@ impl Change {
             .bind(user_id)
             .execute(self.conn())
             .await?;
+        // Team wraps were sealed to the old identity too: a manager adds them again.
+        sqlx::query("DELETE FROM team_members WHERE member_id = $1")
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
@@ -434,6 +443,10 @@ impl Change {
                 .await?;
         }
         sqlx::query("DELETE FROM delegations WHERE owner_id = $1 OR delegate_id = $1")
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        sqlx::query("DELETE FROM team_members WHERE member_id = $1")
             .bind(user_id)
             .execute(self.conn())
             .await?;

@@ -88,9 +88,9 @@ impl IntoResponse for AppError {
                 StatusCode::FORBIDDEN,
                 "This is for the mailbox's owner",
                 if can_send {
-                    "You are working in someone else's mailbox as their delegate. Account \
-                     settings, cases and administration stay with the owner: switch back to \
-                     your own mailbox to reach yours."
+                    "You are working in a team's mailbox or as a colleague's delegate. \
+                     Account settings, teams, cases and administration are reached from your \
+                     own mailbox: switch back to it to reach yours."
                 } else {
                     "You can read this mailbox as a delegate, but not send from it or change \
                      it. Switch back to your own mailbox to write."

@@ -36,8 +36,9 @@ impl CurrentUser {
             .map_err(|e| AppError::Internal(e.into()))?;
         match &self.delegated {
             None => Ok(own),
-            Some((_, wrapped)) => UserIdentity::unwrap_with(wrapped, own.age_identity())
-                .map_err(|e| AppError::Internal(e.into())),
+            Some((_, wrapped)) => {
+                UserIdentity::unwrap_for(wrapped, &own).map_err(|e| AppError::Internal(e.into()))
+            }
         }
     }
 
@@ -177,8 +178,9 @@ fn delegate_may(method: &Method, path: &str, can_send: bool) -> bool {
         if path == "/delegations/switch" || path == "/sign-out" {
             return true;
         }
-        let no_reply = path.starts_with("/threads/") && path.ends_with("/no-reply");
-        return can_send && (writing || no_reply || path == "/mail/bulk");
+        let handling = path.starts_with("/threads/")
+            && (path.ends_with("/no-reply") || path.ends_with("/assign"));
+        return can_send && (writing || handling || path == "/mail/bulk");
     }
     false
 }

@@ -71,5 +71,9 @@ pub fn reply_mark(mark: ReplyMark, sent: bool) -> ShownReply {
             label: "No reply needed".to_string(),
             class: "govuk-tag--grey",
         },
+        ReplyMark::Awaited => ShownReply {
+            label: "Needs reply".to_string(),
+            class: "govuk-tag--yellow",
+        },
     }
 }

@@ -117,6 +117,21 @@ fn pages() -> Router<AppState> {
         .route("/delegations", get(views::delegates::mailboxes))
         .route("/delegations/switch", post(views::delegates::switch))
         .route(
+            "/teams",
+            get(|| async { axum::response::Redirect::to("/delegations") }),
+        )
+        .route("/teams/{id}", get(views::teams::show))
+        .route("/teams/{id}/members", post(views::teams::add_member))
+        .route(
+            "/teams/{id}/members/{member}/remove",
+            post(views::teams::remove_member),
+        )
+        .route("/threads/{id}/assign", post(views::teams::assign))
+        .route(
+            "/admin/teams",
+            get(views::teams::admin_list).post(views::teams::create),
+        )
+        .route(
             "/admin",
             get(|| async { axum::response::Redirect::to("/admin/users") }),
         )

@@ -44,7 +44,9 @@ pub struct NavUser {
     pub overdue: i64,
     /// For a delegate at work: whose mailbox this is, and whether they may send from it.
     pub working_in: Option<(String, bool)>,
-    /// Someone has made this person their delegate.
+    /// The mailbox worked in is a team's (its member at work), not a delegated one.
+    pub in_team: bool,
+    /// Someone has made this person their delegate, or they belong to a team.
     pub has_delegated_mailboxes: bool,
     pub is_service_admin: bool,
     pub is_admin: bool,
@@ -108,6 +110,7 @@ impl Page {
                 // Counted for the person signed in, so a delegate at work counts this one.
                 has_delegated_mailboxes: counts.delegated_mailboxes > 0,
                 working_in,
+                in_team: account.is_team,
                 is_service_admin: account.role == crate::domain::Role::ServiceAdmin,
                 is_admin: account.role.is_admin(),
             }),

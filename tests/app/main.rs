@@ -35,4 +35,5 @@ mod second_factor;
 mod sessions;
 mod setup;
 mod sign_in;
+mod teams;
 mod web_baseline;

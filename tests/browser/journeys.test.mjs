@@ -250,7 +250,7 @@ test("a depute works in a fiscal's mailbox as a delegate and sends on her behalf
 
   const depute = await person();
   await signIn(depute.page, "duncan.depute@pf.example");
-  await depute.page.click("a:has-text('Mailboxes delegated to you')");
+  await depute.page.click("a:has-text('Team and delegated mailboxes')");
   await depute.page.click("button:has-text('Open Fiona Fiscal')");
   await depute.page.waitForSelector("text=Working as a delegate");
   await accessible(depute.page, "delegated inbox");

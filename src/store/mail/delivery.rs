@@ -204,11 +204,15 @@ pub(in crate::store) async fn insert_delivery(
 }
 
 /// What a reply-by date asks of one copy: an answer from each To addressee; the sender's
-/// own copy keeps the date to show how the answers stand; Cc copies are told nothing.
+/// own copy keeps the date to show how the answers stand; Cc copies are told nothing. A
+/// team's copy awaits the team's answer even without a date, so that its members see
+/// what is still to be handled.
 fn entry_reply(delivery: &Delivery, user_id: i64) -> (Option<i64>, ReplyState) {
+    let to_team = delivery.teams.contains(&user_id) && delivery.to.contains(&user_id);
     match delivery.reply_by {
         Some(by) if user_id == delivery.sender_id => (Some(by), ReplyState::None),
         Some(by) if delivery.to.contains(&user_id) => (Some(by), ReplyState::Open),
+        None if to_team => (None, ReplyState::Open),
         _ => (None, ReplyState::None),
     }
 }

@@ -54,6 +54,9 @@ pub struct Delivery {
     /// The delegate who pressed Send, when it was not the mailbox's owner (`sender_id`),
     /// with their organisation.
     pub sent_by: Option<(i64, i64)>,
+    /// The team mailboxes among the To addressees: each letter to a team awaits the
+    /// team's answer, with or without a reply-by date.
+    pub teams: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +81,8 @@ pub struct MailboxRow {
     pub case_reference: Option<String>,
     pub reply_by: Option<i64>,
     pub reply_state: ReplyState,
+    /// On a team's copy: the member who has it in hand.
+    pub assigned_to: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -97,6 +102,7 @@ pub(super) struct StoredMailboxRow {
     reply_by: Option<i64>,
     #[sqlx(try_from = "String")]
     reply_state: ReplyState,
+    assigned_to: Option<i64>,
 }
 
 impl From<StoredMailboxRow> for MailboxRow {
@@ -116,6 +122,7 @@ impl From<StoredMailboxRow> for MailboxRow {
             case_reference: row.case_reference,
             reply_by: row.reply_by,
             reply_state: row.reply_state,
+            assigned_to: row.assigned_to,
         }
     }
 }
@@ -225,7 +232,7 @@ pub struct Cursor {
 pub(super) const MAILBOX_COLUMNS: &str = "e.id AS entry_id, e.message_id, e.thread_id, e.is_read, \
      e.sent_at, e.delivered_at, e.has_attachments, e.summary, u.name AS sender_name, \
      u.email AS sender_email, o.name AS sender_organisation, c.reference AS case_reference, \
-     e.reply_by, e.reply_state";
+     e.reply_by, e.reply_state, e.assigned_to";
 
 pub(super) const MAILBOX_FROM: &str = "FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
      JOIN users u ON u.id = m.sender_id JOIN organisations o ON o.id = u.organisation_id \

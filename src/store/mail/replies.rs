@@ -31,6 +31,10 @@ pub struct ReminderRow {
     pub sender_name: String,
     pub sender_organisation: String,
     pub case_id: Option<i64>,
+    pub is_team: i64,
+    /// For a team's copy: the member who has it in hand, told instead of the whole team.
+    pub assignee_email: Option<String>,
+    pub assignee_name: Option<String>,
 }
 
 impl Store {
@@ -73,7 +77,7 @@ impl Store {
         let rows: Vec<StoredMailboxRow> = sqlx::query_as(&format!(
             "SELECT {MAILBOX_COLUMNS} {MAILBOX_FROM} \
              WHERE e.user_id = $1 AND e.reply_state = 'open' AND e.folder <> 'deleted' \
-             AND {CASE_VISIBLE} ORDER BY e.reply_by, e.id LIMIT $2"
+             AND {CASE_VISIBLE} ORDER BY e.reply_by IS NULL, e.reply_by, e.id LIMIT $2"
         ))
         .bind(user_id)
         .bind(limit)
@@ -84,7 +88,8 @@ impl Store {
 
     /// What the navigation of every page counts, in one round trip: unread inbox copies,
     /// letters awaiting the owner's reply and how many of them are overdue at `now` (each
-    /// counted up to the unread cap), and the mailboxes delegated to `person_id`.
+    /// counted up to the unread cap), and the mailboxes delegated to `person_id` or of teams
+    /// they belong to.
     pub async fn navigation_counts(
         &self,
         user_id: i64,
@@ -102,7 +107,8 @@ impl Store {
              (SELECT COUNT(*) FROM (SELECT 1 {awaiting} LIMIT {UNREAD_CAP}) d), \
              (SELECT COUNT(*) FROM (SELECT 1 {awaiting} AND e.reply_by < $3 \
               LIMIT {UNREAD_CAP}) o), \
-             (SELECT COUNT(*) FROM delegations WHERE delegate_id = $2)"
+             (SELECT COUNT(*) FROM delegations WHERE delegate_id = $2) + \
+             (SELECT COUNT(*) FROM team_members WHERE member_id = $2)"
         ))
         .bind(user_id)
         .bind(person_id)
@@ -122,8 +128,10 @@ impl Store {
     pub async fn reminders_due(&self, now: i64, limit: i64) -> StoreResult<Vec<ReminderRow>> {
         Ok(sqlx::query_as(
             "SELECT e.id AS entry_id, e.message_id, e.user_id, e.reply_by, e.reply_reminded, \
-             u.email, u.name, s.name AS sender_name, o.name AS sender_organisation, e.case_id \
+             u.email, u.name, s.name AS sender_name, o.name AS sender_organisation, e.case_id, \
+             u.is_team, a.email AS assignee_email, a.name AS assignee_name \
              FROM mailbox_entries e JOIN users u ON u.id = e.user_id \
+             LEFT JOIN users a ON a.id = e.assigned_to \
              JOIN messages m ON m.id = e.message_id JOIN users s ON s.id = m.sender_id \
              JOIN organisations o ON o.id = s.organisation_id \
              WHERE e.reply_state = 'open' AND e.reply_reminded < 2 AND e.reply_by <= $1 \

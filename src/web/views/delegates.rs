@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::accounts::DelegationProblem;
 use crate::domain::FieldErrors;
 use crate::state::AppState;
-use crate::store::DelegationRow;
+use crate::store::{DelegationRow, TeamRow};
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::extract::{ClientInfo, CurrentUser};
@@ -164,17 +164,19 @@ pub async fn withdraw(
 pub struct MailboxesPage {
     page: Page,
     mailboxes: Vec<DelegationRow>,
+    teams: Vec<TeamRow>,
     /// The owner whose mailbox the session works in now, if any.
     current: Option<i64>,
 }
 
-/// The mailboxes the signed-in person may work in as a delegate.
+/// The mailboxes the signed-in person may work in: their teams', and as a delegate.
 pub async fn mailboxes(
     State(app): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
 ) -> Result<MailboxesPage, AppError> {
     let mailboxes = app.accounts.delegated_mailboxes(user.person()).await?;
+    let teams = app.accounts.teams_of(user.person()).await?;
     let current = user
         .account
         .acting_delegate
@@ -183,6 +185,7 @@ pub async fn mailboxes(
     Ok(MailboxesPage {
         page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
         mailboxes,
+        teams,
         current,
     })
 }

@@ -24,5 +24,6 @@ pub mod search;
 pub mod second_factor;
 pub mod setup;
 pub mod sign_in;
+pub mod teams;
 pub mod thread;
 mod upload;

@@ -63,6 +63,19 @@ pub struct AwaitedReply {
     pub overdue: bool,
 }
 
+/// How a team's conversation is being handled, for its members.
+pub struct TeamHandling {
+    /// Whether the team still owes an answer.
+    pub open: bool,
+    pub state: &'static str,
+    /// The member who has it in hand.
+    pub assignee: Option<(i64, String)>,
+    /// The member reading, and the team's members to choose from.
+    pub me: i64,
+    pub members: Vec<(i64, String)>,
+    pub assigned_notice: bool,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/thread.html")]
 pub struct ThreadPage {
@@ -84,6 +97,7 @@ pub struct ThreadPage {
     /// The soonest letter here that awaits the reader's reply.
     awaited: Option<AwaitedReply>,
     no_reply_notice: bool,
+    team: Option<TeamHandling>,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +110,8 @@ pub struct ThreadQuery {
     tag_error: Option<String>,
     #[serde(default)]
     no_reply: Option<String>,
+    #[serde(default)]
+    assigned: Option<String>,
 }
 
 pub async fn show(
@@ -125,6 +141,19 @@ pub async fn show(
             by: display_date(by),
             overdue: now > by,
         });
+    let team = match user.account.is_team {
+        true => Some(
+            team_handling(
+                &app,
+                &user,
+                thread_id,
+                &opened.messages,
+                query.assigned.is_some(),
+            )
+            .await?,
+        ),
+        false => None,
+    };
     let messages: Vec<ShownMessage> = opened
         .messages
         .into_iter()
@@ -155,6 +184,43 @@ pub async fn show(
         can_file,
         awaited,
         no_reply_notice: query.no_reply.is_some(),
+        team,
+    })
+}
+
+/// Where a team's conversation stands: owed an answer, answered or needing none, and
+/// whose hands it is in.
+async fn team_handling(
+    app: &AppState,
+    user: &CurrentUser,
+    thread_id: i64,
+    messages: &[ThreadMessage],
+    assigned_notice: bool,
+) -> Result<TeamHandling, AppError> {
+    let states: Vec<ReplyState> = messages.iter().map(|m| m.row.reply_state).collect();
+    let open = states.contains(&ReplyState::Open);
+    let state = if open {
+        "Waiting for the team's reply"
+    } else if states.contains(&ReplyState::Answered) {
+        "Answered"
+    } else if states.contains(&ReplyState::NotNeeded) {
+        "No reply needed"
+    } else {
+        "Nothing asked of the team"
+    };
+    let members = app
+        .accounts
+        .team_for_member(user.person(), user.account.id)
+        .await?
+        .map(|(_, members)| members.into_iter().map(|m| (m.member_id, m.name)).collect())
+        .unwrap_or_default();
+    Ok(TeamHandling {
+        open,
+        state,
+        assignee: app.mail.assignee(&user.account, thread_id).await?,
+        me: user.person().id,
+        members,
+        assigned_notice,
     })
 }
 
