@@ -14,6 +14,8 @@ pub struct RecipientTimeline {
     pub delivered_at: Option<i64>,
     /// Every opening, oldest first.
     pub opened_at: Vec<i64>,
+    /// Who opened it for a team or a delegating owner: the members or delegates, by name.
+    pub opened_by: Vec<String>,
     /// (attachment position, time) of every download, newest first.
     pub downloads: Vec<(usize, i64)>,
     /// Where the reply asked of this recipient stands at `now`, and since when if closed.
@@ -45,7 +47,17 @@ impl Audit {
             .filter(|e| e.kind == EventKind::MessageDelivered)
             .filter_map(|e| payload_i64(e, "recipient"))
             .collect();
-        let names = self.store.user_names(&recipients).await?;
+        // The members and delegates who read for a recipient are named too.
+        let mut people = recipients.clone();
+        people.extend(
+            events
+                .iter()
+                .filter(|e| super::on_behalf_of(e).is_some())
+                .filter_map(|e| e.actor_id),
+        );
+        people.sort_unstable();
+        people.dedup();
+        let names = self.store.user_names(&people).await?;
         let mut timeline = Vec::with_capacity(recipients.len());
         for recipient in recipients {
             // The recipient's delegates open and download on their behalf.
@@ -66,6 +78,17 @@ impl Audit {
             // Events come newest first.
             let mut opened_at: Vec<i64> = of(EventKind::MessageOpened).map(|e| e.at).collect();
             opened_at.reverse();
+            let mut opened_by: Vec<String> = Vec::new();
+            for actor in of(EventKind::MessageOpened)
+                .filter(|e| e.actor_id != Some(recipient))
+                .filter_map(|e| e.actor_id)
+            {
+                if let Some((name, _)) = names.get(&actor)
+                    && !opened_by.contains(name)
+                {
+                    opened_by.push(name.clone());
+                }
+            }
             let downloads = of(EventKind::AttachmentDownloaded)
                 .filter_map(|e| Some((usize::try_from(payload_i64(e, "attachment")?).ok()?, e.at)))
                 .collect();
@@ -85,6 +108,7 @@ impl Audit {
                 email,
                 delivered_at,
                 opened_at,
+                opened_by,
                 downloads,
                 reply,
             });

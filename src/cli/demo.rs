@@ -84,6 +84,7 @@ pub async fn seed(app: &AppState) -> anyhow::Result<String> {
             lines.push(format!("  {email:<32} {role:<6} {}", organisation.name));
         }
     }
+    seed_team(app).await?;
     let threads = seed_mail(app).await?;
     super::demo_cases::seed(app, &password, &threads).await?;
     // One agent who has been away, so a newcomer can see an administrator unlock them.
@@ -105,12 +106,36 @@ pub async fn seed(app: &AppState) -> anyhow::Result<String> {
     tracing::warn!(
         "Demo deployment seeded. Every demo account's password is: {password}\n{}\n\
          To try: fiona.fiscal@pf.example has a working day's inbox, an unanswered request \
-         from Kirsty Kerr, and a counter-offer in HMA v Campbell waiting for her answer. \
+         from Kirsty Kerr, and a counter-offer in HMA v Campbell waiting for her answer; \
+         she and duncan.depute@pf.example share the Sheriff Summary Team's mailbox. \
          lachlan@kerrlegal.example is locked, as if away for 30 days: \
          morag.manager@pf.example (administrator for the area) can unlock it.",
         lines.join("\n")
     );
     Ok(password)
+}
+
+/// The office's sheriff summary team: Fiona manages it, Duncan is a member.
+async fn seed_team(app: &AppState) -> anyhow::Result<()> {
+    let admin = app
+        .accounts
+        .account_by_email(&EmailAddress::parse("morag.manager@pf.example")?)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo administrator missing"))?;
+    app.accounts
+        .create_team(
+            &admin,
+            &crate::accounts::TeamDraft {
+                name: "Sheriff Summary Team",
+                email: "summary.team@pf.example",
+                managers: "fiona.fiscal@pf.example",
+                members: "duncan.depute@pf.example",
+            },
+            "",
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
 }
 
 /// (from, to, cc, subject, body, attachment, reply to the previous message)
@@ -125,6 +150,17 @@ type DemoMessage = (
 );
 
 const DEMO_MAIL: &[DemoMessage] = &[
+    (
+        "deborah@brodiewylie.example",
+        "summary.team@pf.example",
+        "",
+        "HMA v Reid: motion to adjourn the intermediate diet",
+        "Dear Fiscal,\n\nOur client is in hospital and cannot attend the intermediate diet on \
+         Monday. We intend to move to adjourn and attach the medical certificate. Please let us \
+         know whether the Crown will oppose.\n\nDeborah Defence",
+        None,
+        false,
+    ),
     (
         "fiona.fiscal@pf.example",
         "deborah@brodiewylie.example",

@@ -38,6 +38,16 @@ impl Mail {
             .await?)
     }
 
+    /// How many letters in another mailbox (a team's, a delegated one) await a reply, and
+    /// how many of them are overdue.
+    pub async fn awaiting_in(&self, mailbox_id: i64) -> anyhow::Result<(i64, i64)> {
+        let counts = self
+            .store
+            .navigation_counts(mailbox_id, 0, self.clock.now())
+            .await?;
+        Ok((counts.due, counts.overdue))
+    }
+
     /// Closes what a conversation asks of the user as needing no reply, recorded in the
     /// audit trail. Returns how many letters it closed (none for a conversation the user
     /// holds nothing awaited in).

@@ -216,7 +216,8 @@ impl Store {
     /// Active staff of an organisation, with their public keys.
     pub async fn active_staff(&self, organisation_id: i64) -> StoreResult<Vec<(i64, String)>> {
         let rows = sqlx::query_as(
-            "SELECT id, public_recipient FROM users WHERE organisation_id = $1 AND status = 'active'",
+            "SELECT id, public_recipient FROM users WHERE organisation_id = $1 AND status = 'active' \
+             AND is_team = 0",
         )
         .bind(organisation_id)
         .fetch_all(&self.pool)

@@ -239,6 +239,11 @@ async fn members_assign_and_answer_and_the_audit_names_each_member(backend: Back
             "Please disclose the CCTV.",
         ))
         .await;
+    let due = o.duncan.text("/mail/due").await;
+    assert!(
+        due.contains("Summary Team") && due.contains("1 letter awaiting a reply"),
+        "a member's Due view counts the team's letters"
+    );
     enter(&o.duncan, o.team_id).await;
     let claimed = o
         .duncan
@@ -290,6 +295,10 @@ async fn members_assign_and_answer_and_the_audit_names_each_member(backend: Back
         seen.contains("summary@pf.example")
             && seen.contains("Sent by Test Person on behalf of Summary Team"),
         "the reply comes from the team, naming the member who wrote it"
+    );
+    assert!(
+        seen.contains("\">by Test Person</span>"),
+        "the sender's timeline names the members who opened the letter"
     );
 
     let named = |kind: &str, actor: i64| {

@@ -278,6 +278,45 @@ test("a depute works in a fiscal's mailbox as a delegate and sends on her behalf
   for (const p of [owner, depute, agent]) await p.context.close();
 });
 
+test("a team letter is taken by one member, answered by another and seen answered", async () => {
+  const depute = await person();
+  await signIn(depute.page, "duncan.depute@pf.example");
+  await depute.page.click("a:has-text('Team and delegated mailboxes')");
+  await depute.page.click("button:has-text('Open the Sheriff Summary Team mailbox')");
+  await depute.page.waitForSelector("text=Working in a team mailbox");
+  await accessible(depute.page, "team inbox");
+  await shot(depute.page, "team-inbox");
+  await depute.page.click("a.govuk-link:has-text('HMA v Reid')");
+  await depute.page.click("button:has-text('Take it myself')");
+  await depute.page.waitForSelector("text=Now with Duncan Depute");
+  await accessible(depute.page, "team letter");
+
+  const fiscal = await person();
+  await signIn(fiscal.page, "fiona.fiscal@pf.example");
+  await fiscal.page.goto(`${base}/delegations`);
+  await fiscal.page.click("button:has-text('Open the Sheriff Summary Team mailbox')");
+  await fiscal.page.waitForSelector("text=With Duncan Depute");
+  await fiscal.page.click("a.govuk-link:has-text('HMA v Reid')");
+  await fiscal.page.click("a:has-text('Reply from the team')");
+  await fiscal.page.fill("#body", "The Crown will not oppose the motion.");
+  await fiscal.page.click("button:has-text('Send')");
+  await fiscal.page.waitForSelector("text=Sent by Fiona Fiscal on behalf of Sheriff Summary Team");
+  await shot(fiscal.page, "team-letter");
+
+  await depute.page.reload();
+  await depute.page.waitForSelector(".app-team-handling >> text=Answered");
+  await depute.page.click("button:has-text('Back to your own mailbox')");
+  await depute.page.goto(`${base}/teams`);
+  await depute.page.click("a:has-text('Members')");
+  await accessible(depute.page, "team members");
+
+  const agent = await person();
+  await signIn(agent.page, "deborah@brodiewylie.example");
+  await agent.page.click("a.govuk-link:has-text('HMA v Reid')");
+  await agent.page.waitForSelector("text=Sent by Fiona Fiscal on behalf of Sheriff Summary Team");
+  for (const p of [depute, fiscal, agent]) await p.context.close();
+});
+
 test("a plea negotiation runs between two browsers to a minute of agreement", async () => {
   const fiscal = await person();
   const agent = await person();
@@ -553,6 +592,19 @@ test("no page is wider than a 320 px phone", async () => {
     assert.ok(width <= 320, `${path} is ${width} px wide at 320 px`);
     await accessible(phone.page, `${path} at 320 px`);
   }
+  // The team's members page and the team's own mailbox.
+  await phone.page.goto(`${base}/delegations`);
+  await phone.page.click("a:has-text('Members')");
+  await phone.page.waitForURL(/\/teams\/\d+/);
+  await phone.page.goto(`${base}/delegations`);
+  await phone.page.click("button:has-text('Open the Sheriff Summary Team mailbox')");
+  await phone.page.waitForSelector("text=Working in a team mailbox");
+  await phone.page.click("a.govuk-link:has-text('HMA v Reid')");
+  await phone.page.waitForURL(/\/threads\/\d+/);
+  const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 320, `a team letter is ${width} px wide at 320 px`);
+  await accessible(phone.page, "team letter at 320 px");
+  await phone.page.click("button:has-text('Back to your own mailbox')");
   await phone.context.close();
 });
 

@@ -26,6 +26,8 @@ pub struct Receipt {
     pub first_opened: Option<String>,
     pub last_opened: Option<String>,
     pub opens: usize,
+    /// The team members or delegates who opened it, by name.
+    pub opened_by: String,
     pub downloads: Vec<String>,
     /// Where the reply asked of this recipient stands, with when it was closed.
     pub reply: Option<(format::ShownReply, Option<String>)>,
@@ -40,6 +42,7 @@ pub fn receipts(timeline: Vec<RecipientTimeline>, attachment_names: &[String]) -
             first_opened: line.opened_at.first().map(format::time),
             last_opened: line.opened_at.last().map(format::time),
             opens: line.opened_at.len(),
+            opened_by: line.opened_by.join(", "),
             downloads: line
                 .downloads
                 .iter()

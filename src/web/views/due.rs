@@ -22,6 +22,17 @@ pub struct DuePage {
     due: Vec<ListedMessage>,
     /// More letters await a reply than the page lists.
     truncated: bool,
+    /// The person's team and delegated mailboxes with letters awaiting a reply there.
+    elsewhere: Vec<AwaitingElsewhere>,
+}
+
+/// Letters awaiting a reply in a mailbox the person may switch to.
+pub struct AwaitingElsewhere {
+    pub owner_id: i64,
+    pub name: String,
+    pub team: bool,
+    pub due: i64,
+    pub overdue: i64,
 }
 
 pub async fn show(
@@ -41,7 +52,40 @@ pub async fn show(
         overdue,
         due,
         truncated,
+        elsewhere: awaiting_elsewhere(&app, &user).await?,
     })
+}
+
+/// From the person's own mailbox: what awaits a reply in their teams' mailboxes and
+/// those delegated to them (switching shows the letters themselves).
+async fn awaiting_elsewhere(
+    app: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<AwaitingElsewhere>, AppError> {
+    if user.account.acting_delegate.is_some() {
+        return Ok(Vec::new());
+    }
+    let person = user.person();
+    let teams = app.accounts.teams_of(person).await?;
+    let delegated = app.accounts.delegated_mailboxes(person).await?;
+    let mailboxes = teams
+        .into_iter()
+        .map(|t| (t.id, t.name, true))
+        .chain(delegated.into_iter().map(|d| (d.owner_id, d.name, false)));
+    let mut out = Vec::new();
+    for (owner_id, name, team) in mailboxes {
+        let (due, overdue) = app.mail.awaiting_in(owner_id).await?;
+        if due > 0 {
+            out.push(AwaitingElsewhere {
+                owner_id,
+                name,
+                team,
+                due,
+                overdue,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Closes what the conversation asks of the user as needing no reply.
