@@ -319,10 +319,12 @@ impl Accounts {
 
     /// The teams of an administrator's organisation.
     pub async fn organisation_teams(&self, admin: &UserAccount) -> anyhow::Result<Vec<TeamRow>> {
-        Ok(self
-            .store
-            .teams_of_organisation(admin.organisation.id)
-            .await?)
+        self.office_teams(admin.organisation.id).await
+    }
+
+    /// The team mailboxes of an organisation (for giving a case to one).
+    pub async fn office_teams(&self, organisation_id: i64) -> anyhow::Result<Vec<TeamRow>> {
+        Ok(self.store.teams_of_organisation(organisation_id).await?)
     }
 
     /// A team and its members, for one of its members; None for anyone else.

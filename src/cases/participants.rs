@@ -66,6 +66,66 @@ impl Cases {
         Ok(account.id)
     }
 
+    /// Gives the case to a team mailbox of its office (adding the team to the case, its
+    /// copy of the details sealed to the team), or to no team with None. Letters written
+    /// "to the case" then reach that team.
+    pub async fn give_to_team(
+        &self,
+        actor: &UserAccount,
+        identity: &UserIdentity,
+        case_id: i64,
+        team_id: Option<i64>,
+        client_address: &str,
+    ) -> Result<(), CaseProblem> {
+        self.prosecution_case(actor, case_id).await?;
+        let keys = self.intake.keys(actor, identity).await?;
+        let (case, details) = self
+            .case_for(actor, &keys, case_id)
+            .await?
+            .ok_or(CaseProblem::NotFound)?;
+        let team = match team_id {
+            Some(id) => Some(
+                self.store
+                    .user_account(id)
+                    .await?
+                    .filter(|t| t.is_team && t.organisation.id == case.organisation_id)
+                    .ok_or(CaseProblem::NotFound)?,
+            ),
+            None => None,
+        };
+        let now = self.clock.now();
+        let mut change = self.store.begin(now).await?;
+        if let Some(team) = &team
+            && self.store.case_for_user(team.id, case_id).await?.is_none()
+        {
+            self.share(
+                &mut change,
+                actor,
+                case_id,
+                team,
+                Side::Prosecution,
+                &details,
+                now,
+            )
+            .await?;
+        }
+        change
+            .set_case_team(case_id, team.as_ref().map(|t| t.id))
+            .await?;
+        record(
+            &mut change,
+            actor,
+            client_address,
+            EventKind::CaseGivenToTeam,
+            case_id,
+            serde_json::json!({ "team": team_id }),
+            now,
+        )
+        .await?;
+        change.commit().await?;
+        Ok(())
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn share(
         &self,

@@ -56,6 +56,7 @@ event_kinds! {
     CaseRequestDeclined = "case.request_declined" => "Request to join declined",
     CaseStatusChanged = "case.status_changed" => "Case status changed",
     CaseThreadTagged = "case.thread_tagged" => "Conversation tagged with the case",
+    CaseGivenToTeam = "case.given_to_team" => "Case given to a team mailbox",
     SignedIn = "user.signed_in" => "Signed in",
     SignInFailed = "user.sign_in_failed" => "Failed sign-in",
     SignInRefused = "user.sign_in_refused" => "Sign-in refused",

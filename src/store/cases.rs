@@ -20,6 +20,8 @@ pub struct CaseRow {
     pub side: Side,
     pub details: Vec<u8>,
     pub plea_state: Option<NegotiationState>,
+    /// The team mailbox that holds the case, and its address.
+    pub owner_team: Option<(i64, String)>,
 }
 
 #[derive(FromRow)]
@@ -36,6 +38,8 @@ struct StoredCase {
     side: Side,
     details: Vec<u8>,
     plea_state: Option<String>,
+    owner_team_id: Option<i64>,
+    owner_team_email: Option<String>,
 }
 
 impl TryFrom<StoredCase> for CaseRow {
@@ -58,6 +62,7 @@ impl TryFrom<StoredCase> for CaseRow {
             side: row.side,
             details: row.details,
             plea_state,
+            owner_team: row.owner_team_id.zip(row.owner_team_email),
         })
     }
 }
@@ -94,17 +99,29 @@ pub struct ParticipantCopy {
 }
 
 const CASE_COLUMNS: &str = "c.id, c.organisation_id, o.name AS organisation_name, c.reference, \
-     c.court, c.status, c.created_at, p.side, p.details, n.state AS plea_state";
+     c.court, c.status, c.created_at, p.side, p.details, n.state AS plea_state, \
+     c.owner_team_id, t.email AS owner_team_email";
 
 const CASE_FROM: &str = "FROM cases c JOIN case_participants p ON p.case_id = c.id \
      JOIN organisations o ON o.id = c.organisation_id \
-     LEFT JOIN plea_negotiations n ON n.case_id = c.id";
+     LEFT JOIN plea_negotiations n ON n.case_id = c.id \
+     LEFT JOIN users t ON t.id = c.owner_team_id";
 
 /// Whether a user may see entries tagged with a case: true for untagged entries.
 pub(super) const CASE_VISIBLE: &str = "(e.case_id IS NULL OR EXISTS (SELECT 1 FROM \
      case_participants cp WHERE cp.case_id = e.case_id AND cp.user_id = e.user_id))";
 
 impl Change {
+    /// Gives a case to a team mailbox of its office (None: to no team).
+    pub async fn set_case_team(&mut self, case_id: i64, team_id: Option<i64>) -> StoreResult<()> {
+        sqlx::query("UPDATE cases SET owner_team_id = $1 WHERE id = $2")
+            .bind(team_id)
+            .bind(case_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
     /// Creates a case with its first participants. None if the office already has a case
     /// with this reference (drop the change then).
     pub async fn create_case(
@@ -318,6 +335,12 @@ impl Change {
                 .bind(user_id)
                 .execute(self.conn())
                 .await?;
+        // A team removed from the case no longer holds it.
+        sqlx::query("UPDATE cases SET owner_team_id = NULL WHERE id = $1 AND owner_team_id = $2")
+            .bind(case_id)
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 

@@ -80,6 +80,7 @@ fn pages() -> Router<AppState> {
         )
         .route("/cases/{id}", get(views::cases::show))
         .route("/cases/{id}/status", post(views::cases::set_status))
+        .route("/cases/{id}/team", post(views::cases::give_to_team))
         .route(
             "/cases/{id}/participants",
             post(views::case_participants::add_participant),

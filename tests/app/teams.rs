@@ -8,6 +8,7 @@ use casemail::crypto::{UserIdentity, open};
 use casemail::domain::{EmailAddress, OrganisationKind};
 use secrecy::SecretString;
 
+use crate::cases::{add, create_case};
 use crate::database_dump::{contains, raw_bytes};
 use crate::helpers::{Backend, Browser, Outgoing, PASSWORD, TestApp, location};
 use crate::on_both_backends;
@@ -16,6 +17,7 @@ on_both_backends!(
     team_mail_is_sealed_to_the_team_and_only_its_members_reach_it,
     members_assign_and_answer_and_the_audit_names_each_member,
     a_removed_member_is_out_at_once_and_a_rotation_keeps_later_mail_from_them,
+    a_letter_written_to_the_case_reaches_the_team_that_holds_it,
 );
 
 /// A fiscal office with a summary team (Fiona manages, Duncan is a member), an
@@ -505,4 +507,62 @@ async fn identity_of(app: &TestApp, email: &str) -> UserIdentity {
         &SecretString::from(PASSWORD.to_string()),
     )
     .expect("the password unwraps it")
+}
+
+async fn a_letter_written_to_the_case_reaches_the_team_that_holds_it(backend: Backend) {
+    let o = office(backend).await;
+    let case = create_case(&o.fiona, "PF/2026/000500", "Theft").await;
+    assert_eq!(
+        add(&o.fiona, case, "ann@brodie.example").await.status(),
+        303
+    );
+    let case_page = format!("/cases/{case}");
+    // The defence cannot choose who holds the case.
+    let refused = o
+        .ann
+        .submit(
+            &case_page,
+            &format!("{case_page}/team"),
+            &[("team", &o.team_id.to_string())],
+        )
+        .await;
+    assert_eq!(refused.status(), 404);
+    let given = o
+        .fiona
+        .submit(
+            &case_page,
+            &format!("{case_page}/team"),
+            &[("team", &o.team_id.to_string())],
+        )
+        .await;
+    assert_eq!(location(&given), format!("{case_page}?done=team"));
+    let seen = o.ann.text(&case_page).await;
+    assert!(
+        seen.contains("Write to the case") && seen.contains("to=summary%40pf.example"),
+        "the defence writes to the case without knowing who holds it"
+    );
+    o.ann
+        .send_ok(&Outgoing {
+            extra: &[("case_id", &case.to_string())],
+            ..Outgoing::to(
+                "summary@pf.example",
+                "CASELETTER for the team",
+                "About the theft.",
+            )
+        })
+        .await;
+    enter(&o.duncan, o.team_id).await;
+    let inbox = o.duncan.text("/mail/inbox").await;
+    assert!(
+        inbox.contains("CASELETTER") && inbox.contains("PF/2026/000500"),
+        "the team sees the letter tagged with the case"
+    );
+    assert_eq!(
+        o.app
+            .number(&format!(
+                "SELECT COUNT(*) FROM audit_events WHERE kind = 'case.given_to_team' AND case_id = {case}"
+            ))
+            .await,
+        1
+    );
 }

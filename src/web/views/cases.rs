@@ -208,6 +208,10 @@ pub struct CasePage {
     plea: &'static str,
     errors: FieldErrors,
     notice: Option<&'static str>,
+    /// The team holding the case: (id, name, address).
+    holder: Option<(i64, String, String)>,
+    /// For the prosecution: the office's team mailboxes the case can be given to.
+    teams: Vec<crate::store::TeamRow>,
 }
 
 pub async fn show(
@@ -236,6 +240,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "accepted" => Some("The request has been accepted."),
         "declined" => Some("The request has been declined."),
         "concluded" => Some("The case is marked as concluded."),
+        "team" => Some("Saved. Letters written to the case now reach the team that holds it."),
         "reopened" => Some("The case is open again."),
         _ => None,
     }
@@ -261,7 +266,21 @@ pub(super) async fn render_case(
         .case_file(&user.account, &user.mailbox_keys(app).await?, case_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let holder = case.owner_team.as_ref().map(|(id, email)| {
+        let name = participants
+            .iter()
+            .find(|p| p.user_id == *id)
+            .map_or_else(|| email.clone(), |p| p.name.clone());
+        (*id, name, email.clone())
+    });
+    let teams = if case.side == Side::Prosecution {
+        app.accounts.office_teams(case.organisation_id).await?
+    } else {
+        Vec::new()
+    };
     Ok(CasePage {
+        holder,
+        teams,
         page: Page::signed_in(app, csrf, user, Section::Cases).await?,
         created: format::time(case.created_at),
         plea: plea_label(case.plea_state),
@@ -293,6 +312,38 @@ fn shown_disclosure(d: Disclosure) -> ShownDisclosure {
 pub struct StatusForm {
     #[serde(default)]
     status: String,
+}
+
+#[derive(Deserialize)]
+pub struct TeamForm {
+    /// A team mailbox's id, or empty for none.
+    #[serde(default)]
+    team: String,
+}
+
+/// Gives the case to one of the office's team mailboxes (or to none).
+pub async fn give_to_team(
+    State(app): State<AppState>,
+    Path(case_id): Path<i64>,
+    user: CurrentUser,
+    client: ClientInfo,
+    Form(form): Form<TeamForm>,
+) -> Result<Redirect, AppError> {
+    let team = match form.team.trim() {
+        "" => None,
+        id => Some(id.parse::<i64>().map_err(|_| AppError::NotFound)?),
+    };
+    app.cases
+        .give_to_team(
+            &user.account,
+            &user.identity()?,
+            case_id,
+            team,
+            &client.address,
+        )
+        .await
+        .map_err(failed)?;
+    Ok(Redirect::to(&format!("/cases/{case_id}?done=team")))
 }
 
 pub async fn set_status(
