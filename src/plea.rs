@@ -267,6 +267,7 @@ impl Plea {
                     client_address: client_address.to_string(),
                     // Offers carry their own respond-by date, and lapse by it.
                     reply_by: None,
+                    fingerprint: None,
                 },
                 &[],
             )

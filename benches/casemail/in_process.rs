@@ -54,6 +54,7 @@ pub async fn send_figures(app: &AppState, people: &[UserAccount]) -> anyhow::Res
             forward_of: None,
             case_id: None,
             reply_by: None,
+            fingerprint: None,
         };
         app.mail
             .send(sender, outgoing, &addressees, Vec::new(), "127.0.0.1")

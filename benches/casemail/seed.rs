@@ -73,6 +73,7 @@ pub async fn large_mailbox(
                 reply_by: None,
                 sent_by: None,
                 teams: Vec::new(),
+                fingerprint: None,
             });
             n += 1;
         }

@@ -386,6 +386,7 @@ async fn seed_mail(app: &AppState) -> anyhow::Result<HashMap<&'static str, i64>>
             forward_of: None,
             case_id: None,
             reply_by: demo_reply_by(app, subject),
+            fingerprint: None,
         };
         let delivered = app
             .mail

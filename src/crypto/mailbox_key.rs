@@ -164,6 +164,25 @@ impl MailboxKey {
         }
     }
 
+    /// A keyed hash of a letter's parts (hex), equal for equal letters under this key and
+    /// meaningless without it: how the same letter sent twice is recognised.
+    pub fn fingerprint(&self, parts: &[&str]) -> Result<String, KeyError> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.naming.as_ref())
+            .map_err(|_| KeyError::Malformed)?;
+        mac.update(b"letter");
+        for part in parts {
+            // Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        Ok(mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    }
+
     /// A bucket number in `0..buckets` for a search term, stable for this key and
     /// meaningless without it.
     pub fn bucket(&self, term: &str, buckets: u32) -> Result<u32, KeyError> {

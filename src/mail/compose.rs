@@ -128,6 +128,7 @@ impl Mail {
                     case_id
                 },
                 reply_by,
+                fingerprint: None,
             },
             addressees,
         )))

@@ -33,6 +33,8 @@ pub struct ListedMessage {
     pub assigned_to: Option<i64>,
     /// On a team's copy: the name of the member who has it in hand.
     pub with: Option<String>,
+    /// The same letter already reached this office (a copy of an earlier message).
+    pub duplicate: bool,
 }
 
 impl ListedMessage {
@@ -73,6 +75,7 @@ impl ListedMessage {
             replies: None,
             assigned_to: row.assigned_to,
             with: None,
+            duplicate: row.duplicate_of.is_some(),
         }
     }
 

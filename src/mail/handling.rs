@@ -62,6 +62,19 @@ impl Mail {
         Ok(())
     }
 
+    /// The office's other mailboxes that the same letter as `message_id` reached (same
+    /// sender and fingerprint, close in time), as the mailbox `reader` sees it.
+    pub async fn same_letter(
+        &self,
+        reader: &UserAccount,
+        message_id: i64,
+    ) -> anyhow::Result<Vec<crate::store::SameLetter>> {
+        Ok(self
+            .store
+            .same_letter_elsewhere(message_id, reader.organisation.id, reader.id)
+            .await?)
+    }
+
     /// Who has the team's copy of a conversation in hand.
     pub async fn assignee(
         &self,

@@ -42,6 +42,22 @@ pub struct Outgoing {
     pub case_id: Option<i64>,
     /// When an answer is needed from the To addressees (Unix seconds).
     pub reply_by: Option<i64>,
+    /// The letter's keyed fingerprint (see `Outgoing::fingerprint`), for spotting it when
+    /// sent again into the same office.
+    pub fingerprint: Option<String>,
+}
+
+impl Outgoing {
+    /// Fingerprints the letter under the sending mailbox's key: the case, the subject
+    /// (without Re:/Fwd: and case) and the text, with spacing ignored.
+    pub fn fingerprint(&mut self, keys: &crate::crypto::MailboxKeys) -> anyhow::Result<()> {
+        let tidy = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let case = self.case_id.map(|c| c.to_string()).unwrap_or_default();
+        let subject = tidy(self.subject.as_str()).to_lowercase();
+        let body = tidy(self.body.as_str());
+        self.fingerprint = Some(keys.key.fingerprint(&[&case, &subject, &body])?);
+        Ok(())
+    }
 }
 
 /// The people a message goes to, checked to exist and be able to receive.

@@ -25,6 +25,7 @@ pub struct DeliveryRoute {
     pub client_address: String,
     /// When an answer is needed from the To addressees.
     pub reply_by: Option<i64>,
+    pub fingerprint: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +100,7 @@ impl Mail {
                     reply_to: outgoing.reply_to,
                     client_address: client_address.to_string(),
                     reply_by: outgoing.reply_by,
+                    fingerprint: outgoing.fingerprint,
                 },
                 attachments,
             )
@@ -186,6 +188,7 @@ impl Mail {
                 .acting_delegate
                 .as_ref()
                 .map(|d| (d.id, d.organisation_id)),
+            fingerprint: route.fingerprint,
             teams: addressees
                 .to
                 .iter()

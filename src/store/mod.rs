@@ -46,7 +46,7 @@ pub use lifecycle::{
 };
 pub use mail::{
     AddresseeRow, AttachmentRow, Cursor, Delivered, Delivery, MailboxRow, NavigationCounts,
-    NewAttachment, NewEntry, ReceiptRow, ReminderRow, ThreadMessageRow,
+    NewAttachment, NewEntry, ReceiptRow, ReminderRow, SameLetter, ThreadMessageRow,
 };
 pub use organisations::{AdminUserRow, Organisation, OrganisationListing};
 pub use passkeys::{NewPasskey, StoredPasskey};

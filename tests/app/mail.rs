@@ -319,6 +319,7 @@ async fn delivery_is_all_or_nothing(backend: Backend) {
         reply_by: None,
         sent_by: None,
         teams: Vec::new(),
+        fingerprint: None,
     };
     let mut change = o.app.change().await;
     assert!(change.deliver(&delivery).await.is_err());

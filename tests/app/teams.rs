@@ -18,6 +18,7 @@ on_both_backends!(
     members_assign_and_answer_and_the_audit_names_each_member,
     a_removed_member_is_out_at_once_and_a_rotation_keeps_later_mail_from_them,
     a_letter_written_to_the_case_reaches_the_team_that_holds_it,
+    the_same_letter_sent_twice_into_an_office_is_marked_and_linked,
 );
 
 /// A fiscal office with a summary team (Fiona manages, Duncan is a member), an
@@ -564,5 +565,79 @@ async fn a_letter_written_to_the_case_reaches_the_team_that_holds_it(backend: Ba
             ))
             .await,
         1
+    );
+}
+
+async fn the_same_letter_sent_twice_into_an_office_is_marked_and_linked(backend: Backend) {
+    let o = office(backend).await;
+    let first = o
+        .ann
+        .send_ok(&Outgoing::to(
+            "fiona@pf.example",
+            "DUPLETTER bail",
+            "Bail  review on Monday.",
+        ))
+        .await;
+    // The same letter (spacing aside) to the team, then a different one.
+    let second = o
+        .ann
+        .send_ok(&Outgoing::to(
+            "summary@pf.example",
+            "DUPLETTER bail",
+            "Bail review on Monday.",
+        ))
+        .await;
+    o.ann
+        .send_ok(&Outgoing::to(
+            "summary@pf.example",
+            "DUPLETTER bail",
+            "Bail review on Tuesday.",
+        ))
+        .await;
+    // The same words from someone else are their own letter.
+    let kirsty = o.app.browser();
+    kirsty.sign_in_ok("kirsty@pf.example").await;
+    kirsty
+        .send_ok(&Outgoing::to(
+            "summary@pf.example",
+            "DUPLETTER bail",
+            "Bail review on Monday.",
+        ))
+        .await;
+    let marked = |user: i64| {
+        format!(
+            "SELECT COUNT(*) FROM mailbox_entries WHERE user_id = {user} AND duplicate_of IS NOT NULL"
+        )
+    };
+    let fiona_id = o.app.id_of("fiona@pf.example").await;
+    assert_eq!(
+        o.app.number(&marked(o.team_id)).await,
+        1,
+        "only the repeat is marked"
+    );
+    assert_eq!(
+        o.app.number(&marked(fiona_id)).await,
+        0,
+        "the first copy is not"
+    );
+
+    enter(&o.duncan, o.team_id).await;
+    assert!(
+        o.duncan
+            .text("/mail/inbox")
+            .await
+            .contains(">Duplicate</strong>")
+    );
+    let repeat = o.duncan.text(&second).await;
+    assert!(
+        repeat.contains("had already reached your office")
+            && repeat.contains("Also in: Test Person"),
+        "the repeat links to where the letter went first"
+    );
+    let original = o.fiona.text(&first).await;
+    assert!(
+        original.contains("also reached other mailboxes")
+            && original.contains("Summary Team (team mailbox)"),
+        "the first copy links to the repeat"
     );
 }

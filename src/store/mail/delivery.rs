@@ -93,8 +93,8 @@ pub(in crate::store) async fn insert_delivery(
     };
     let (message_id,): (i64,) = sqlx::query_as(
         "INSERT INTO messages (thread_id, sender_id, sent_at, envelope, size, \
-             attachment_count, forwarded_from, sent_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             RETURNING id",
+             attachment_count, forwarded_from, sent_by, fingerprint) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(thread_id)
     .bind(delivery.sender_id)
@@ -104,6 +104,7 @@ pub(in crate::store) async fn insert_delivery(
     .bind(delivery.attachments.len() as i64)
     .bind(delivery.forwarded_from)
     .bind(delivery.sent_by.map(|(id, _)| id))
+    .bind(delivery.fingerprint.as_deref())
     .fetch_one(&mut **tx)
     .await?;
     let addressees: Vec<(i64, Addressing)> = delivery
@@ -192,6 +193,9 @@ pub(in crate::store) async fn insert_delivery(
         }
         query.execute(&mut **tx).await?;
     }
+    if let Some(fingerprint) = &delivery.fingerprint {
+        mark_duplicates(tx, delivery, fingerprint, message_id).await?;
+    }
     append(
         tx,
         &delivery_events(delivery, message_id, thread_id, case_id),
@@ -201,6 +205,36 @@ pub(in crate::store) async fn insert_delivery(
         message_id,
         thread_id,
     })
+}
+
+/// How long after a letter the same letter from the same sender counts as sent again.
+pub const DUPLICATE_WINDOW_SECONDS: i64 = 3 * 86_400;
+
+/// Marks this message's received copies whose organisation the same letter (same sender,
+/// same fingerprint) reached within the window: each points at the earliest such message.
+async fn mark_duplicates(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    delivery: &Delivery,
+    fingerprint: &str,
+    message_id: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE mailbox_entries SET duplicate_of = (\
+           SELECT MIN(m.id) FROM messages m \
+           JOIN message_addressees a ON a.message_id = m.id \
+           JOIN users r ON r.id = a.user_id \
+           WHERE m.sender_id = $1 AND m.fingerprint = $2 AND m.id < $3 AND m.sent_at >= $4 \
+           AND r.organisation_id = (SELECT u.organisation_id FROM users u \
+                                    WHERE u.id = mailbox_entries.user_id)) \
+         WHERE message_id = $3 AND folder <> 'sent'",
+    )
+    .bind(delivery.sender_id)
+    .bind(fingerprint)
+    .bind(message_id)
+    .bind(delivery.sent_at - DUPLICATE_WINDOW_SECONDS)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// What a reply-by date asks of one copy: an answer from each To addressee; the sender's
@@ -290,4 +324,42 @@ fn delivery_events(
         ));
     }
     events
+}
+
+/// Another copy of the same letter in an organisation: which message, whose mailbox, and
+/// when it was sent.
+#[derive(sqlx::FromRow, Debug)]
+pub struct SameLetter {
+    pub message_id: i64,
+    pub name: String,
+    pub is_team: i64,
+    pub sent_at: i64,
+}
+
+impl Store {
+    /// The other mailboxes of `organisation_id` that the same letter as `message_id` (same
+    /// sender and fingerprint, within the window either side) reached, oldest first.
+    pub async fn same_letter_elsewhere(
+        &self,
+        message_id: i64,
+        organisation_id: i64,
+        reader_id: i64,
+    ) -> StoreResult<Vec<SameLetter>> {
+        Ok(sqlx::query_as(
+            "SELECT m2.id AS message_id, r.name, r.is_team, m2.sent_at \
+             FROM messages m JOIN messages m2 ON m2.sender_id = m.sender_id \
+               AND m2.fingerprint = m.fingerprint \
+             JOIN message_addressees a ON a.message_id = m2.id \
+             JOIN users r ON r.id = a.user_id \
+             WHERE m.id = $1 AND m.fingerprint IS NOT NULL AND r.organisation_id = $2 \
+             AND r.id <> $3 AND m2.sent_at BETWEEN m.sent_at - $4 AND m.sent_at + $4 \
+             ORDER BY m2.sent_at, m2.id, r.name LIMIT 50",
+        )
+        .bind(message_id)
+        .bind(organisation_id)
+        .bind(reader_id)
+        .bind(DUPLICATE_WINDOW_SECONDS)
+        .fetch_all(&self.pool)
+        .await?)
+    }
 }

@@ -10,6 +10,7 @@ use sqlx::FromRow;
 
 use crate::domain::{Addressing, Folder, ReplyState};
 
+pub use delivery::SameLetter;
 pub use replies::{NavigationCounts, ReminderRow};
 
 pub(super) use delivery::insert_delivery;
@@ -57,6 +58,9 @@ pub struct Delivery {
     /// The team mailboxes among the To addressees: each letter to a team awaits the
     /// team's answer, with or without a reply-by date.
     pub teams: Vec<i64>,
+    /// The letter's keyed fingerprint; a copy reaching an organisation that the same
+    /// letter from the same sender reached shortly before is marked a duplicate.
+    pub fingerprint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -83,6 +87,8 @@ pub struct MailboxRow {
     pub reply_state: ReplyState,
     /// On a team's copy: the member who has it in hand.
     pub assigned_to: Option<i64>,
+    /// The earlier message this copy repeats (the same letter into the same office).
+    pub duplicate_of: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -103,6 +109,7 @@ pub(super) struct StoredMailboxRow {
     #[sqlx(try_from = "String")]
     reply_state: ReplyState,
     assigned_to: Option<i64>,
+    duplicate_of: Option<i64>,
 }
 
 impl From<StoredMailboxRow> for MailboxRow {
@@ -123,6 +130,7 @@ impl From<StoredMailboxRow> for MailboxRow {
             reply_by: row.reply_by,
             reply_state: row.reply_state,
             assigned_to: row.assigned_to,
+            duplicate_of: row.duplicate_of,
         }
     }
 }
@@ -232,7 +240,7 @@ pub struct Cursor {
 pub(super) const MAILBOX_COLUMNS: &str = "e.id AS entry_id, e.message_id, e.thread_id, e.is_read, \
      e.sent_at, e.delivered_at, e.has_attachments, e.summary, u.name AS sender_name, \
      u.email AS sender_email, o.name AS sender_organisation, c.reference AS case_reference, \
-     e.reply_by, e.reply_state, e.assigned_to";
+     e.reply_by, e.reply_state, e.assigned_to, e.duplicate_of";
 
 pub(super) const MAILBOX_FROM: &str = "FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
      JOIN users u ON u.id = m.sender_id JOIN organisations o ON o.id = u.organisation_id \

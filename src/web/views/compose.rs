@@ -148,7 +148,8 @@ pub async fn submit(
         drop(submitted.attachments);
         return kept_after_storage_failure(&app, &csrf, &user, form).await;
     }
-    if let (Some((outgoing, addressees)), true) = (submitted.ready, errors.is_empty()) {
+    if let (Some((mut outgoing, addressees)), true) = (submitted.ready, errors.is_empty()) {
+        outgoing.fingerprint(&user.mailbox_keys(&app).await?)?;
         let mut attachments = submitted.attachments;
         if let Some(original) = outgoing.forward_of {
             match app

@@ -54,6 +54,16 @@ pub struct ShownMessage {
     pub receipts: Option<Vec<super::audit::Receipt>>,
     /// The reply asked for: of the viewer on a received letter, or by them on their own.
     pub reply: Option<ShownReply>,
+    /// The same letter in the office's other mailboxes: a line saying where and whether
+    /// this copy repeats an earlier one.
+    pub same_letter: Option<SameLetterNote>,
+}
+
+pub struct SameLetterNote {
+    /// This copy repeats a letter that reached the office before.
+    pub duplicate: bool,
+    /// The other mailboxes, each with when it reached them.
+    pub elsewhere: String,
 }
 
 /// A letter in the conversation still waiting for the viewer's reply.
@@ -154,12 +164,35 @@ pub async fn show(
         ),
         false => None,
     };
-    let messages: Vec<ShownMessage> = opened
+    let mut messages: Vec<ShownMessage> = opened
         .messages
         .into_iter()
         .enumerate()
         .map(|(index, message)| shown(message, &user, index + 1 == count || print, now))
         .collect();
+    for message in messages.iter_mut().filter(|m| !m.from_me) {
+        let others = app
+            .mail
+            .same_letter(&user.account, message.message_id)
+            .await?;
+        if !others.is_empty() {
+            message.same_letter = Some(SameLetterNote {
+                duplicate: others.iter().any(|o| o.message_id < message.message_id),
+                elsewhere: others
+                    .iter()
+                    .map(|o| {
+                        let kind = if o.is_team != 0 {
+                            " (team mailbox)"
+                        } else {
+                            ""
+                        };
+                        format!("{}{kind}, {}", o.name, format::time(o.sent_at))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
+    }
     let subject = messages
         .first()
         .map(|m| m.subject.clone())
@@ -283,6 +316,7 @@ fn shown(message: ThreadMessage, user: &CurrentUser, last: bool, now: i64) -> Sh
             .collect(),
         from_me,
         reply,
+        same_letter: None,
         deleted: row.folder == Folder::Deleted,
         expanded: !row.is_read || last,
     }
