@@ -22,6 +22,7 @@ const binary = process.env.CASEMAIL_BIN || join(root, "target", "debug", "casema
 
 let server;
 let base;
+let data;
 let password;
 let browser;
 const problems = [];
@@ -38,16 +39,17 @@ function freePort() {
   });
 }
 
-before(async () => {
+/// Starts Casemail on the demo's data directory (`command` under `wrapper`, if any);
+/// resolves with the process and its address once it serves.
+async function serve(command, wrapper = []) {
   const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const data = mkdtempSync(join(tmpdir(), "casemail-browser-"));
-  server = spawn(binary, ["demo"], {
-    env: { ...process.env, CASEMAIL_BIND: `127.0.0.1:${port}`, CASEMAIL_DATA_DIR: data, RUST_LOG: "info", NO_COLOR: "1" },
+  const [program, ...args] = [...wrapper, binary, command];
+  const child = spawn(program, args, {
+    env: { ...process.env, CASEMAIL_BIND: `127.0.0.1:${port}`, CASEMAIL_DATA_DIR: data, RUST_LOG: "info", NO_COLOR: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
-  const ready = new Promise((resolve, reject) => {
+  await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 60_000);
     const read = (chunk) => {
       log += chunk.toString();
@@ -58,10 +60,17 @@ before(async () => {
         resolve();
       }
     };
-    server.stdout.on("data", read);
-    server.stderr.on("data", read);
+    child.stdout.on("data", read);
+    child.stderr.on("data", read);
   });
-  await ready;
+  return { child, origin: `http://127.0.0.1:${port}` };
+}
+
+before(async () => {
+  data = mkdtempSync(join(tmpdir(), "casemail-browser-"));
+  const started = await serve("demo");
+  server = started.child;
+  base = started.origin;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
@@ -606,6 +615,49 @@ test("no page is wider than a 320 px phone", async () => {
   await accessible(phone.page, "team letter at 320 px");
   await phone.page.click("button:has-text('Back to your own mailbox')");
   await phone.context.close();
+});
+
+// Last of the journeys: the second server's clock runs days ahead, and its background
+// jobs then see every earlier session as long idle.
+test("a reply-by letter goes overdue once its date has passed (on a clock moved ahead)", async () => {
+  const agent = await person();
+  await signIn(agent.page, "kirsty@kerrlegal.example");
+  await agent.page.goto(`${base}/compose`);
+  await agent.page.fill("#to", "fiona.fiscal@pf.example");
+  await agent.page.fill("#subject", "Browser journey: goes overdue");
+  await agent.page.fill("#body", "Please confirm the witness list.");
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  await agent.page.fill("#reply_by", tomorrow);
+  await agent.page.click("button:has-text('Send')");
+  await agent.page.waitForSelector("text=You asked for a reply by");
+  await agent.context.close();
+
+  // The same deployment, three days on: a second instance under libfaketime.
+  const later = await serve("serve", ["faketime", "-f", "+3d"]);
+  try {
+    const fiscal = await person();
+    await signIn(fiscal.page, "fiona.fiscal@pf.example", later.origin);
+    const row = fiscal.page.locator("tr:has-text('Browser journey: goes overdue')");
+    assert.match(await row.textContent(), /Overdue, due/, "the inbox marks it overdue");
+    await fiscal.page.click("a:has-text('Needs reply')");
+    await fiscal.page.waitForSelector("h2:has-text('Overdue')");
+    await accessible(fiscal.page, "overdue letters");
+    await shot(fiscal.page, "needs-reply-overdue");
+    await fiscal.page.locator("tr:has-text('Browser journey: goes overdue') a.app-mail-row__open").click();
+    await fiscal.page.waitForSelector("text=it is overdue");
+    await fiscal.page.click("button:has-text('No reply needed')");
+    await fiscal.page.waitForURL(/no_reply=1/);
+    await fiscal.context.close();
+
+    const sender = await person();
+    await signIn(sender.page, "kirsty@kerrlegal.example", later.origin);
+    await sender.page.goto(`${later.origin}/mail/sent`);
+    const sent = sender.page.locator("tr:has-text('Browser journey: goes overdue')").first();
+    assert.match(await sent.textContent(), /No reply needed/, "the sender sees how it was closed");
+    await sender.context.close();
+  } finally {
+    later.child.kill();
+  }
 });
 
 test("no console errors or CSP violations on any page", () => {
