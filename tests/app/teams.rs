@@ -127,17 +127,34 @@ async fn team_mail_is_sealed_to_the_team_and_only_its_members_reach_it(backend: 
             .contains("Team mailbox"),
         "the team is listed in the directory"
     );
+    let certificate = b"TEAMATTACHMENT medical certificate".to_vec();
     let thread = o
         .ann
-        .send_ok(&Outgoing::to(
-            "summary@pf.example",
-            "TEAMSUBJECT about the diet",
-            "TEAMBODY the defence asks for an adjournment",
-        ))
+        .send_ok(&Outgoing {
+            attachments: &[("TEAMNAME certificate.txt", certificate.clone())],
+            ..Outgoing::to(
+                "summary@pf.example",
+                "TEAMSUBJECT about the diet",
+                "TEAMBODY the defence asks for an adjournment",
+            )
+        })
         .await;
-    let dump = raw_bytes(&o.app).await;
-    for marker in ["TEAMSUBJECT", "TEAMBODY", "AGE-SECRET-KEY"] {
-        assert!(!contains(&dump, marker), "{marker} is not in the database");
+    let mut stored = raw_bytes(&o.app).await;
+    for file in crate::edges::files_under(&o.app.dir.path().join("blobs")) {
+        stored.extend(std::fs::read(file).expect("read a blob"));
+    }
+    assert!(
+        contains(&stored, "age-encryption.org/v1"),
+        "the blobs were read"
+    );
+    for marker in [
+        "TEAMSUBJECT",
+        "TEAMBODY",
+        "TEAMATTACHMENT",
+        "TEAMNAME",
+        "AGE-SECRET-KEY",
+    ] {
+        assert!(!contains(&stored, marker), "{marker} is stored in clear");
     }
     assert_eq!(
         o.app
@@ -182,6 +199,25 @@ async fn team_mail_is_sealed_to_the_team_and_only_its_members_reach_it(backend: 
             .await
             .contains("TEAMBODY the defence")
     );
+    let message = o.ann.last_message_id(&thread).await;
+    let download = o
+        .duncan
+        .get(&format!("/messages/{message}/attachments/0"))
+        .await;
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.bytes().await.expect("body").to_vec(), certificate);
+    let duncan_id = o.app.id_of("duncan@pf.example").await;
+    assert_eq!(
+        o.app
+            .number(&format!(
+                "SELECT COUNT(*) FROM audit_events WHERE kind = 'attachment.downloaded' \
+                 AND actor_id = {duncan_id} AND payload LIKE '%\"on_behalf_of\":{}%'",
+                o.team_id
+            ))
+            .await,
+        1,
+        "the download names the member and the team"
+    );
     let search = o.duncan.text("/search?q=adjournment").await;
     assert!(
         search.contains("TEAMSUBJECT"),
@@ -200,6 +236,7 @@ async fn team_mail_is_sealed_to_the_team_and_only_its_members_reach_it(backend: 
     assert_eq!(entered.status(), 404);
     for path in [
         thread.clone(),
+        format!("/messages/{message}/attachments/0"),
         format!("/teams/{}", o.team_id),
         format!("/admin/users/{}", o.team_id),
     ] {
