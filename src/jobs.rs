@@ -74,8 +74,8 @@ async fn sweep_blobs(app: AppState) {
     }
 }
 
-/// Reply-by reminders and notification email every half minute; the inactivity policy
-/// every ten minutes (the job lock makes one instance run it when several share a
+/// Reply-by reminders and notification email every half minute; the audit chain's new
+/// events checked every minute; the inactivity policy every ten minutes (the job lock makes one instance run it when several share a
 /// database; reminders claim each copy, so every instance may run them).
 async fn run_scheduled_jobs(app: AppState) {
     let holder = uuid::Uuid::new_v4().to_string();
@@ -90,6 +90,11 @@ async fn run_scheduled_jobs(app: AppState) {
                 .await
         {
             tracing::warn!(%error, "inactivity policy run failed");
+        }
+        if ticks.is_multiple_of(2)
+            && let Err(error) = app.audit.check_new_events(&holder, app.clock.now()).await
+        {
+            tracing::warn!(%error, "audit chain check failed");
         }
         if let Err(error) = app.mail.send_reply_reminders(app.clock.now()).await {
             tracing::warn!(%error, "reply-by reminders failed");

@@ -5,6 +5,7 @@
 //!
 //! Events are written by the service that makes each change, in the same store change.
 
+mod checkpoint;
 mod timeline;
 mod verify;
 
@@ -13,6 +14,7 @@ use std::collections::HashMap;
 use crate::domain::{EmailAddress, EventKind, Role, SubjectKind};
 use crate::store::{CaseRow, EventFilter, EventRow, NewEvent, Store, UserAccount};
 
+pub use checkpoint::ChainState;
 pub use timeline::RecipientTimeline;
 pub use verify::{ChainBreak, Verification};
 

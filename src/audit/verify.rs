@@ -119,7 +119,7 @@ impl Audit {
         })
     }
 
-    async fn check_link(
+    pub(super) async fn check_link(
         &self,
         previous: Option<&ChainRow>,
         row: &ChainRow,

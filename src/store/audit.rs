@@ -41,6 +41,15 @@ pub struct EventRow {
     pub payload: String,
 }
 
+/// How far the audit chain has been verified, and whether a break was found.
+#[derive(FromRow, Debug, Clone, PartialEq, Eq)]
+pub struct AuditCheckpoint {
+    pub up_to_seq: i64,
+    pub up_to_hash: String,
+    pub verified_at: i64,
+    pub broken: Option<String>,
+}
+
 /// A stored event exactly as its columns hold it, for verification: a tampered row may
 /// hold anything, and must be reported as tampered rather than fail to load.
 #[derive(FromRow, Debug, Clone)]
@@ -315,6 +324,32 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|(seq,)| seq))
+    }
+
+    /// How far the scheduled check has verified the chain.
+    pub async fn audit_checkpoint(&self) -> StoreResult<Option<AuditCheckpoint>> {
+        Ok(sqlx::query_as(
+            "SELECT up_to_seq, up_to_hash, verified_at, broken FROM audit_checkpoint WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Records how far the chain is verified (and the break found, if any).
+    pub async fn save_audit_checkpoint(&self, checkpoint: &AuditCheckpoint) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_checkpoint (id, up_to_seq, up_to_hash, verified_at, broken) \
+             VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
+             up_to_seq = excluded.up_to_seq, up_to_hash = excluded.up_to_hash, \
+             verified_at = excluded.verified_at, broken = excluded.broken",
+        )
+        .bind(checkpoint.up_to_seq)
+        .bind(&checkpoint.up_to_hash)
+        .bind(checkpoint.verified_at)
+        .bind(checkpoint.broken.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// The newest event's position and hash.

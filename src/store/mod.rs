@@ -33,7 +33,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{
-    ChainRow, EventFields, EventFilter, EventRow, GENESIS as AUDIT_GENESIS, NewEvent, event_hash,
+    AuditCheckpoint, ChainRow, EventFields, EventFilter, EventRow, GENESIS as AUDIT_GENESIS,
+    NewEvent, event_hash,
 };
 pub use blobs::BlobStore;
 pub use cases::{AccessRequestRow, CaseRow, ParticipantCopy, ParticipantRow};

@@ -14,7 +14,121 @@ on_both_backends!(
     case_audit_exports_with_a_verification_statement,
     people_see_their_own_account_activity,
     only_service_admins_search_the_whole_trail,
+    audit_pages_read_the_checkpoint_and_each_check_reads_only_new_events,
 );
+
+/// One run of the scheduled chain check.
+async fn check(app: &TestApp) -> casemail::store::AuditCheckpoint {
+    app.app
+        .audit
+        .check_new_events("test", app.app.clock.now())
+        .await
+        .expect("the check runs")
+        .expect("no other instance holds the job")
+}
+
+async fn audit_pages_read_the_checkpoint_and_each_check_reads_only_new_events(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user(
+        "fiona@pf.example",
+        OrganisationKind::Prosecution,
+        "Glasgow PF",
+    )
+    .await;
+    let fiscal = app.browser();
+    fiscal.sign_in_ok("fiona@pf.example").await;
+    let case = crate::cases::create_case(&fiscal, "PF/2026/000900", "Theft").await;
+    let audit_page = format!("/cases/{case}/audit");
+    let first = check(&app).await;
+    let head = app.number("SELECT MAX(seq) FROM audit_events").await;
+    assert_eq!(
+        first.up_to_seq, head,
+        "the first run checks the whole chain"
+    );
+    assert!(first.broken.is_none());
+    let page = fiscal.text(&audit_page).await;
+    assert!(
+        page.contains(&format!("Chain verified up to event {head}")),
+        "{page}"
+    );
+
+    // Editing an event already verified: the pages do not walk the chain again, the
+    // next run starts after the checkpoint, and the full check from the start finds it.
+    let original = app
+        .text_of("SELECT client_address FROM audit_events WHERE seq = 1")
+        .await;
+    app.sql("UPDATE audit_events SET client_address = '10.9.9.9' WHERE seq = 1")
+        .await;
+    assert!(
+        fiscal
+            .text(&audit_page)
+            .await
+            .contains("Chain verified up to event")
+    );
+    let full = app.app.audit.verify(None).await.expect("verify");
+    assert_eq!(
+        full.broken,
+        Some(casemail::audit::ChainBreak::Edited { seq: 1 })
+    );
+    app.sql(&format!(
+        "UPDATE audit_events SET client_address = '{original}' WHERE seq = 1"
+    ))
+    .await;
+    assert!(
+        app.app
+            .audit
+            .verify(None)
+            .await
+            .expect("verify")
+            .broken
+            .is_none()
+    );
+
+    // New events are checked by the next run, and a break among them is found and shown.
+    fiscal.text(&audit_page).await;
+    crate::cases::create_case(&fiscal, "PF/2026/000901", "Fraud").await;
+    let pending = fiscal.text(&audit_page).await;
+    assert!(pending.contains("checked at the next run"), "{pending}");
+    let second = check(&app).await;
+    assert!(second.up_to_seq > head && second.broken.is_none());
+    let tampered = second.up_to_seq;
+    crate::cases::create_case(&fiscal, "PF/2026/000902", "Assault").await;
+    let new_head = app.number("SELECT MAX(seq) FROM audit_events").await;
+    app.sql(&format!(
+        "UPDATE audit_events SET payload = '{{\"edited\":true}}' WHERE seq = {new_head}"
+    ))
+    .await;
+    let third = check(&app).await;
+    assert_eq!(
+        third.up_to_seq, tampered,
+        "the checkpoint stays at the last good event"
+    );
+    assert!(
+        third
+            .broken
+            .as_deref()
+            .is_some_and(|b| b.contains("edited"))
+    );
+    let warned = fiscal.text(&audit_page).await;
+    assert!(
+        warned.contains("WARNING") && warned.contains("broken"),
+        "{warned}"
+    );
+
+    // Rewriting the checkpoint's own event is found too.
+    app.sql(&format!(
+        "UPDATE audit_events SET payload = '{{\"edited\":true}}' WHERE seq = {tampered}"
+    ))
+    .await;
+    let fourth = check(&app).await;
+    assert!(
+        fourth
+            .broken
+            .as_deref()
+            .is_some_and(|b| b.contains("differs from the remembered head")),
+        "{fourth:?}"
+    );
+}
 
 async fn raw(app: &TestApp) -> AnyPool {
     sqlx::any::install_default_drivers();
@@ -611,6 +725,12 @@ async fn case_audit_exports_with_a_verification_statement(backend: Backend) {
         .trim_start_matches("/cases/")
         .trim_end_matches("?done=created")
         .to_string();
+    let unchecked = fiscal.text(&format!("/cases/{case}/audit")).await;
+    assert!(
+        unchecked.contains("has not been checked yet"),
+        "{unchecked}"
+    );
+    check(&app).await;
     let page = fiscal.text(&format!("/cases/{case}/audit")).await;
     assert!(
         page.contains("Case created") && page.contains("chain of"),

@@ -14,7 +14,13 @@ use std::process::Command;
 fn browser_journeys_pass_with_no_accessibility_violations() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let output = Command::new("node")
-        .args(["--test", "--test-concurrency=1", "journeys.test.mjs"])
+        // A process a journey left behind must not hold the run open once the journeys end.
+        .args([
+            "--test",
+            "--test-concurrency=1",
+            "--test-force-exit",
+            "journeys.test.mjs",
+        ])
         .current_dir(&dir)
         .env("CASEMAIL_BIN", env!("CARGO_BIN_EXE_casemail"))
         .output()

@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createHmac } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -29,6 +29,18 @@ const problems = [];
 // Pages made during the run (a case and its plea page), checked later at phone width.
 const casePages = [];
 
+/// The environment that moves a process's clock `offset` ahead with libfaketime. The library
+/// is preloaded into the server itself rather than run through the `faketime` wrapper, which
+/// forks: killing the wrapper would leave the server running and the test run waiting on it.
+function clockMoved(offset) {
+  const lib = readdirSync("/usr/lib", { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => join("/usr/lib", entry.name, "faketime", "libfaketime.so.1"))
+    .find((path) => existsSync(path));
+  assert.ok(lib, "libfaketime is needed for the moved-clock journey: apt-get install faketime");
+  return { LD_PRELOAD: lib, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: "1", FAKETIME_NO_CACHE: "1" };
+}
+
 function freePort() {
   return new Promise((resolve) => {
     const probe = createServer();
@@ -39,13 +51,12 @@ function freePort() {
   });
 }
 
-/// Starts Casemail on the demo's data directory (`command` under `wrapper`, if any);
-/// resolves with the process and its address once it serves.
-async function serve(command, wrapper = []) {
+/// Starts Casemail on the demo's data directory with `extraEnv` added; resolves with the
+/// process and its address once it serves.
+async function serve(command, extraEnv = {}) {
   const port = await freePort();
-  const [program, ...args] = [...wrapper, binary, command];
-  const child = spawn(program, args, {
-    env: { ...process.env, CASEMAIL_BIND: `127.0.0.1:${port}`, CASEMAIL_DATA_DIR: data, RUST_LOG: "info", NO_COLOR: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1" },
+  const child = spawn(binary, [command], {
+    env: { ...process.env, CASEMAIL_BIND: `127.0.0.1:${port}`, CASEMAIL_DATA_DIR: data, RUST_LOG: "info", NO_COLOR: "1", ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
@@ -633,7 +644,7 @@ test("a reply-by letter goes overdue once its date has passed (on a clock moved 
   await agent.context.close();
 
   // The same deployment, three days on: a second instance under libfaketime.
-  const later = await serve("serve", ["faketime", "-f", "+3d"]);
+  const later = await serve("serve", clockMoved("+3d"));
   try {
     const fiscal = await person();
     await signIn(fiscal.page, "fiona.fiscal@pf.example", later.origin);

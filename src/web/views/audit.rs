@@ -9,6 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::audit::ChainState;
 use crate::audit::{RecipientTimeline, Trail, TrailSearch};
 use crate::domain::SubjectKind;
 use crate::state::AppState;
@@ -235,19 +236,34 @@ async fn case_audit_events(
     Ok((case.reference, shown_events(trail), people))
 }
 
-/// A statement of the chain's state, for printed and exported audits.
+/// A statement of the chain's state, for printed and exported audits: read from the
+/// scheduled check's checkpoint, so a page costs the same however long the chain is.
 async fn verification_statement(app: &AppState) -> Result<String, AppError> {
-    let verified = app.audit.verify(None).await?;
-    let when = format::time(app.clock.now());
-    Ok(match (verified.broken, verified.head) {
-        (None, Some((seq, hash))) => format!(
-            "Verified {when}: the audit chain of {} events is intact. Chain head: event {seq}, hash {hash}.",
-            verified.count
-        ),
-        (None, None) => format!("Verified {when}: the audit chain is empty."),
-        (Some(broken), _) => {
-            format!("WARNING, verified {when}: the audit chain is broken: {broken}.")
+    Ok(match app.audit.chain_state().await? {
+        ChainState::Intact {
+            up_to,
+            hash,
+            at,
+            later,
+        } => {
+            let pending = match later {
+                0 => String::new(),
+                1 => " 1 later event is checked at the next run.".to_string(),
+                n => format!(" {n} later events are checked at the next run."),
+            };
+            format!(
+                "Chain verified up to event {up_to} at {}: the audit chain of {up_to} events is \
+                 intact (hash {hash}).{pending}",
+                format::time(at)
+            )
         }
+        ChainState::Broken { up_to, at, broken } => format!(
+            "WARNING, checked {}: the audit chain is broken after event {up_to}: {broken}.",
+            format::time(at)
+        ),
+        ChainState::Unchecked => "The audit chain has not been checked yet: the scheduled \
+             check runs within a minute of the service starting."
+            .to_string(),
     })
 }
 
