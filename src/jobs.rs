@@ -75,8 +75,9 @@ async fn sweep_blobs(app: AppState) {
 }
 
 /// Reply-by reminders and notification email every half minute; the audit chain's new
-/// events checked every minute; the inactivity policy every ten minutes (the job lock makes one instance run it when several share a
-/// database; reminders claim each copy, so every instance may run them).
+/// events checked every minute; the inactivity policy every ten minutes (job locks make one
+/// instance run the check and the policy when several share a database; reminders claim
+/// each copy, so every instance may run them).
 async fn run_scheduled_jobs(app: AppState) {
     let holder = uuid::Uuid::new_v4().to_string();
     let mut tick = tokio::time::interval(Duration::from_secs(30));
