@@ -8,10 +8,13 @@ use std::path::Path;
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(casemail_postgres)");
     println!("cargo::rustc-check-cfg=cfg(casemail_browser)");
+    println!("cargo::rustc-check-cfg=cfg(casemail_s3)");
     for variable in [
         "CASEMAIL_TEST_POSTGRES_URL",
         "CASEMAIL_TEST_REQUIRE_POSTGRES",
         "CASEMAIL_TEST_REQUIRE_BROWSER",
+        "CASEMAIL_TEST_REQUIRE_S3",
+        "PATH",
     ] {
         println!("cargo::rerun-if-env-changed={variable}");
     }
@@ -38,4 +41,41 @@ fn main() {
              missing (apt-get install chromium; npm ci --prefix tests/browser)"
         );
     }
+
+    // The object-storage suite runs attachments through a real S3-protocol server.
+    if let Some(bin) = cargo_bin() {
+        // Installing a program there changes the directory.
+        println!("cargo::rerun-if-changed={}", bin.display());
+    }
+    match find_program("s3s-fs") {
+        Some(path) => {
+            println!("cargo::rustc-cfg=casemail_s3");
+            println!("cargo::rustc-env=CASEMAIL_TEST_S3S_FS={}", path.display());
+        }
+        None if required("CASEMAIL_TEST_REQUIRE_S3") => panic!(
+            "CASEMAIL_TEST_REQUIRE_S3=1 but s3s-fs is not installed \
+             (cargo install s3s-fs --version 0.14.1 --features binary --locked)"
+        ),
+        None => {}
+    }
+}
+
+fn cargo_bin() -> Option<std::path::PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .map(|home| home.join("bin"))
+        .filter(|bin| bin.is_dir())
+}
+
+/// A program on the PATH or among cargo's installed binaries.
+fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    let cargo_bin = cargo_bin();
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(cargo_bin)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
 }

@@ -29,6 +29,7 @@ pub fn start(app: &AppState) -> Jobs {
     ];
     if app.config.scheduled_jobs {
         jobs.push(tokio::spawn(run_scheduled_jobs(app.clone())));
+        jobs.push(tokio::spawn(send_notifications(app.clone())));
     }
     Jobs(jobs)
 }
@@ -74,7 +75,19 @@ async fn sweep_blobs(app: AppState) {
     }
 }
 
-/// Reply-by reminders and notification email every half minute; the audit chain's new
+/// Notification email every five seconds, until nothing is due: each instance claims
+/// the rows it sends, so all of them may run this.
+async fn send_notifications(app: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        if let Err(error) = app.notifications.deliver().await {
+            tracing::warn!(%error, "notification delivery failed");
+        }
+    }
+}
+
+/// Reply-by reminders every half minute; the audit chain's new
 /// events checked every minute; the inactivity policy every ten minutes (job locks make one
 /// instance run the check and the policy when several share a database; reminders claim
 /// each copy, so every instance may run them).
@@ -99,9 +112,6 @@ async fn run_scheduled_jobs(app: AppState) {
         }
         if let Err(error) = app.mail.send_reply_reminders(app.clock.now()).await {
             tracing::warn!(%error, "reply-by reminders failed");
-        }
-        if let Err(error) = app.notifications.deliver().await {
-            tracing::warn!(%error, "notification delivery failed");
         }
         ticks += 1;
     }

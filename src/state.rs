@@ -12,6 +12,7 @@ use crate::audit::Audit;
 use crate::auth::Kdf;
 use crate::cases::Cases;
 use crate::clock::Clock;
+use crate::config::BlobBackend;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::intake::Intake;
@@ -21,7 +22,7 @@ use crate::notifications::Notifications;
 use crate::plea::Plea;
 use crate::search::Search;
 use crate::second_factor::SecondFactor;
-use crate::store::{BlobStore, Store};
+use crate::store::{BlobStore, FileBlobs, ObjectBlobs, Store};
 
 pub struct Casemail {
     pub config: Arc<Config>,
@@ -39,6 +40,7 @@ pub struct Casemail {
     pub cases: Cases,
     pub plea: Plea,
     store: Store,
+    blobs: BlobStore,
 }
 
 pub type AppState = Arc<Casemail>;
@@ -57,8 +59,16 @@ impl Casemail {
             .await
             .context("cannot open the database")?;
         store.migrate().await.context("cannot apply migrations")?;
-        let blobs = BlobStore::new(&config.data_dir.join("blobs"))
-            .context("cannot create the blob directory")?;
+        let blobs = match config.object_storage.blob_store {
+            BlobBackend::Files => BlobStore::Files(
+                FileBlobs::new(&config.data_dir.join("blobs"))
+                    .context("cannot create the blob directory")?,
+            ),
+            BlobBackend::S3 => BlobStore::Objects(
+                ObjectBlobs::new(&config.object_storage)
+                    .context("cannot set up the S3 object store")?,
+            ),
+        };
         // Two cores: two concurrent password derivations keep both busy while bounding
         // memory (argon2 19 MiB + scrypt 32 MiB each).
         let kdf = Kdf::new(std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -67,7 +77,7 @@ impl Casemail {
         let lifecycle = Lifecycle::new(store.clone(), config.clone(), clock.clone());
         let mail = Mail::new(
             store.clone(),
-            blobs,
+            blobs.clone(),
             config.clone(),
             clock.clone(),
             audit.clone(),
@@ -92,20 +102,24 @@ impl Casemail {
             audit,
             mail,
             store: store.clone(),
+            blobs,
             config,
             clock,
         }))
     }
 
-    /// Whether the database answers, for the readiness probe.
-    pub async fn is_ready(&self) -> bool {
-        match self.store.ping().await {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::warn!(%error, "readiness check failed");
-                false
-            }
+    /// What this instance cannot reach, for the readiness probe: None when the database
+    /// and the blob store both answer.
+    pub async fn unready(&self) -> Option<&'static str> {
+        if let Err(error) = self.store.ping().await {
+            tracing::warn!(%error, "readiness check: the database does not answer");
+            return Some("database unavailable");
         }
+        if let Err(error) = self.blobs.check().await {
+            tracing::warn!(%error, "readiness check: the blob store does not answer");
+            return Some("blob store unavailable");
+        }
+        None
     }
 
     /// Which database this instance uses, for the start-up log.

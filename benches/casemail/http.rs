@@ -154,7 +154,7 @@ async fn timed_get(
 }
 
 /// `runs` requests for each path in turn, after a few unmeasured ones.
-async fn measure_gets(
+pub async fn measure_gets(
     server: &ServerProcess,
     cookie: &SessionCookie,
     name: &str,
@@ -261,7 +261,7 @@ pub async fn figures(
     let (sender_cookie, _) = sign_in(&server, &people[0].email).await?;
     send_figures(&server, &sender_cookie, &people[1..21]).await?;
     download_figures(bench, &server, &sender_cookie, &people[1]).await?;
-    Ok(())
+    crate::team::figures(bench, &server, &people[20], &people[19], messages).await
 }
 
 fn compose_form(

@@ -8,6 +8,7 @@ mod http;
 mod in_process;
 mod seed;
 mod stats;
+mod team;
 mod transfer;
 
 use anyhow::Context;

@@ -105,10 +105,8 @@ impl StagedAttachment {
 
 impl Drop for StagedAttachment {
     fn drop(&mut self) {
-        if !self.delivered
-            && let Err(error) = self.blobs.delete(&self.blob_id)
-        {
-            tracing::warn!(%error, "could not remove an undelivered attachment");
+        if !self.delivered {
+            self.blobs.delete_soon(&self.blob_id);
         }
     }
 }

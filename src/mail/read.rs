@@ -157,7 +157,7 @@ impl Mail {
         else {
             return Ok(None);
         };
-        let reader = self.blobs.open(&row.blob_id)?;
+        let reader = self.blobs.open(&row.blob_id).await?;
         let mut event = Origin::user(user, client_address).event(
             self.clock.now(),
             EventKind::AttachmentDownloaded,

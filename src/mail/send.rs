@@ -280,13 +280,13 @@ impl Mail {
         tokio::task::spawn_blocking(move || {
             let mut staged = Vec::new();
             for (row, info) in rows.iter().zip(content.attachments) {
-                let reader = blobs.open(&row.blob_id)?;
+                let reader = blobs.open_blocking(&row.blob_id)?;
                 let mut plain = opening_reader(&identity, reader)?;
                 let (pending, file) = blobs.create()?;
                 let mut writer = SealingWriter::new(&recipients, file)?;
                 std::io::copy(&mut plain, &mut writer)?;
                 let (file, _, _) = writer.finish()?;
-                let blob_id = pending.commit(file)?;
+                let blob_id = pending.commit_blocking(file)?;
                 staged.push(StagedAttachment::new(&blobs, blob_id, info));
             }
             anyhow::Ok(staged)
@@ -346,7 +346,7 @@ impl Mail {
             return Err(problem);
         }
         let (file, size, sha256) = written?;
-        let blob_id = pending.commit(file).map_err(anyhow::Error::from)?;
+        let blob_id = pending.commit(file).await.map_err(anyhow::Error::from)?;
         Ok(StagedAttachment::new(
             &self.blobs,
             blob_id,
@@ -373,7 +373,7 @@ impl Mail {
             let mut writer = SealingWriter::new(&recipients, file)?;
             writer.write_all(&bytes)?;
             let (file, size, sha256) = writer.finish()?;
-            Ok((pending.commit(file)?, size, sha256))
+            Ok((pending.commit_blocking(file)?, size, sha256))
         })
         .await??;
         Ok(StagedAttachment::new(

@@ -26,20 +26,17 @@ impl Mail {
     /// Removes partial uploads and blobs that no attachment names and that are older than
     /// `min_age`. Returns how many files went.
     pub async fn sweep_orphan_blobs(&self, min_age: Duration) -> anyhow::Result<usize> {
-        let blobs = self.blobs.clone();
         let cutoff = SystemTime::now() - min_age;
         let partial_cutoff = SystemTime::now() - min_age.min(PARTIAL_UPLOAD_AGE);
-        let (partials, candidates) = tokio::task::spawn_blocking(move || {
-            let partials = blobs.remove_stale_partials(partial_cutoff)?;
-            let candidates: Vec<String> = blobs
-                .list()?
-                .into_iter()
-                .filter(|(_, written)| *written < cutoff)
-                .map(|(id, _)| id)
-                .collect();
-            anyhow::Ok((partials, candidates))
-        })
-        .await??;
+        let partials = self.blobs.remove_stale_partials(partial_cutoff).await?;
+        let candidates: Vec<String> = self
+            .blobs
+            .list()
+            .await?
+            .into_iter()
+            .filter(|(_, written)| *written < cutoff)
+            .map(|(id, _)| id)
+            .collect();
         let referenced = self.store.referenced_blobs(&candidates).await?;
         if referenced.is_empty()
             && !candidates.is_empty()
@@ -57,15 +54,9 @@ impl Mail {
             .into_iter()
             .filter(|id| !referenced.contains(id))
             .collect();
-        let blobs = self.blobs.clone();
-        let removed = orphans.len();
-        tokio::task::spawn_blocking(move || {
-            for id in &orphans {
-                blobs.delete(id)?;
-            }
-            anyhow::Ok(())
-        })
-        .await??;
-        Ok(partials + removed)
+        for id in &orphans {
+            self.blobs.delete(id).await?;
+        }
+        Ok(partials + orphans.len())
     }
 }

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{Change, Store, StoreResult, flag};
+use super::{Backend, Change, Store, StoreResult, flag};
 use crate::domain::UserStatus;
 
 #[derive(FromRow, Debug)]
@@ -96,15 +96,30 @@ impl Store {
         Ok(rows)
     }
 
-    pub async fn due_notifications(
+    /// Claims up to `limit` notifications that are due and not claimed by a live lease,
+    /// for `holder` until `lease_until`, in one statement: instances claiming at the same
+    /// time get different rows (PostgreSQL skips rows another claim has locked; SQLite
+    /// runs one writer at a time).
+    pub async fn claim_notifications(
         &self,
+        holder: &str,
         now: i64,
+        lease_until: i64,
         limit: i64,
     ) -> StoreResult<Vec<NotificationRow>> {
-        let rows = sqlx::query_as(
-            "SELECT id, recipient, subject, body, attempts FROM notifications \
-             WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
-        )
+        let skip_locked = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let rows = sqlx::query_as(&format!(
+            "UPDATE notifications SET claimed_by = $1, claimed_until = $2 \
+             WHERE id IN (SELECT id FROM notifications \
+                          WHERE sent_at IS NULL AND next_attempt_at <= $3 AND claimed_until <= $3 \
+                          ORDER BY next_attempt_at, id LIMIT $4 {skip_locked}) \
+             RETURNING id, recipient, subject, body, attempts"
+        ))
+        .bind(holder)
+        .bind(lease_until)
         .bind(now)
         .bind(limit)
         .fetch_all(&self.pool)
@@ -112,31 +127,51 @@ impl Store {
         Ok(rows)
     }
 
-    pub async fn notification_sent(&self, id: i64, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE notifications SET sent_at = $1, attempts = attempts + 1 WHERE id = $2")
+    /// Records the outcome of a claimed batch in one transaction: `sent` went out at `now`,
+    /// each of `failed` is retried at its time. Rows whose claim `holder` no longer holds
+    /// are left alone.
+    pub async fn notifications_done(
+        &self,
+        holder: &str,
+        now: i64,
+        sent: &[i64],
+        failed: &[(i64, String, i64)],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for id in sent {
+            sqlx::query(
+                "UPDATE notifications SET sent_at = $1, attempts = attempts + 1, claimed_until = 0 \
+                 WHERE id = $2 AND claimed_by = $3",
+            )
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .bind(holder)
+            .execute(&mut *tx)
             .await?;
+        }
+        for (id, error, retry_at) in failed {
+            sqlx::query(
+                "UPDATE notifications SET attempts = attempts + 1, last_error = $1, \
+                 next_attempt_at = $2, claimed_until = 0 WHERE id = $3 AND claimed_by = $4",
+            )
+            .bind(error)
+            .bind(retry_at)
+            .bind(id)
+            .bind(holder)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn notification_failed(
-        &self,
-        id: i64,
-        error: &str,
-        retry_at: i64,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE notifications SET attempts = attempts + 1, last_error = $1, \
-             next_attempt_at = $2 WHERE id = $3",
+    /// Notifications waiting to be sent (a queue depth for metrics and tests).
+    pub async fn notifications_waiting(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE sent_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?,
         )
-        .bind(error)
-        .bind(retry_at)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// Notifications sent or waiting for one address, newest first.

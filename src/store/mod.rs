@@ -36,7 +36,7 @@ pub use audit::{
     AuditCheckpoint, ChainRow, EventFields, EventFilter, EventRow, GENESIS as AUDIT_GENESIS,
     NewEvent, event_hash,
 };
-pub use blobs::BlobStore;
+pub use blobs::{BlobReader, BlobStore, BlobStoreUnreachable, BlobWriter, FileBlobs, ObjectBlobs};
 pub use cases::{AccessRequestRow, CaseRow, ParticipantCopy, ParticipantRow};
 pub use change::{Change, NewNotification};
 pub use delegations::DelegationRow;
@@ -57,7 +57,7 @@ pub use second_factor::TotpState;
 pub use sessions::{NewSession, SessionUser};
 pub use teams::{MemberRow, Membership, NewTeam, TeamRow};
 pub use throttle::Reservation;
-pub use unavailable::storage_unavailable;
+pub use unavailable::{StorageTrouble, storage_trouble, storage_unavailable};
 pub use users::{ActingDelegate, NewUser, SignInRecord, UserAccount};
 
 #[derive(Debug, thiserror::Error)]

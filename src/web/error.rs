@@ -108,6 +108,20 @@ impl IntoResponse for AppError {
                 ),
                 None,
             ),
+            Self::Internal(error)
+                if crate::store::storage_trouble(error.as_ref())
+                    == Some(crate::store::StorageTrouble::Unreachable) =>
+            {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Attachments cannot be reached just now",
+                    "The store that keeps attachments is not answering, so this could not be \
+                     done. Nothing was lost. Try again in a few minutes; if it goes on, tell \
+                     your administrator and quote the reference below."
+                        .to_string(),
+                    Some(format!("blob store unreachable: {error:#}")),
+                )
+            }
             Self::Internal(error) if crate::store::storage_unavailable(error.as_ref()) => (
                 StatusCode::INSUFFICIENT_STORAGE,
                 "Casemail cannot save anything just now",

@@ -6,6 +6,7 @@
 
 mod database_dump;
 mod helpers;
+mod object_store_server;
 
 mod admin;
 mod atomic_changes;
@@ -23,6 +24,7 @@ mod logging;
 mod mail;
 mod mail_lists;
 mod notifications;
+mod object_storage;
 mod passkeys;
 mod password;
 mod plea;

@@ -7,6 +7,7 @@ use crate::on_both_backends;
 on_both_backends!(
     notifications_go_to_the_outbox_without_a_relay,
     notifications_go_through_a_real_smtp_relay_and_are_retried,
+    instances_sharing_a_database_send_each_notification_once,
 );
 
 async fn notifications_go_to_the_outbox_without_a_relay(backend: Backend) {
@@ -45,10 +46,7 @@ async fn notifications_go_through_a_real_smtp_relay_and_are_retried(backend: Bac
         eprintln!("skipping the SMTP test: python3-aiosmtpd is not installed");
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0);
+    let port = free_port();
     let app = TestApp::spawn_with(backend, |config| {
         config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))
     })
@@ -81,6 +79,68 @@ async fn notifications_go_through_a_real_smtp_relay_and_are_retried(backend: Bac
         messages[0].contains("Subject: Relay down at first")
             && messages[0].contains("ann@brodie.example")
     );
+}
+
+/// Two instances on one database, both sending at the same moment, over and over: every
+/// queued email reaches the relay exactly once (each instance claims the rows it sends).
+async fn instances_sharing_a_database_send_each_notification_once(backend: Backend) {
+    if !smtp_available() {
+        eprintln!("skipping the SMTP test: python3-aiosmtpd is not installed");
+        return;
+    }
+    let port = free_port();
+    let first = TestApp::spawn_with(backend, |config| {
+        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))
+    })
+    .await;
+    let second = first.spawn_again().await;
+    let relay = Relay::start(port, first.dir.path().join("relay"))
+        .await
+        .unwrap_or_else(|| panic!("relay did not start"));
+    const COUNT: usize = 250;
+    for n in 0..COUNT {
+        first
+            .queue_email(&format!("person{n}@brodie.example"), "New mail", "Body")
+            .await;
+    }
+    let mut sent = 0;
+    for _ in 0..20 {
+        let (a, b) = tokio::join!(
+            first.app.notifications.deliver(),
+            second.app.notifications.deliver()
+        );
+        let (a, b) = (a.unwrap_or(0), b.unwrap_or(0));
+        sent += a + b;
+        if a + b == 0 {
+            break;
+        }
+    }
+    assert_eq!(sent, COUNT, "each reported once");
+    let mut recipients: Vec<String> = relay
+        .messages()
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("To: ").map(str::to_string))
+        })
+        .collect();
+    assert_eq!(recipients.len(), COUNT, "as many emails as were queued");
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!(recipients.len(), COUNT, "nobody got the same email twice");
+    assert_eq!(
+        first
+            .number("SELECT COUNT(*) FROM notifications WHERE sent_at IS NULL")
+            .await,
+        0
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
 }
 
 /// A real SMTP server on loopback (Debian's python3-aiosmtpd), storing mail in a Maildir.

@@ -12,6 +12,7 @@ use super::upload::{ComposeFields, read_compose_form};
 use crate::domain::FieldErrors;
 use crate::mail::StageProblem;
 use crate::state::AppState;
+use crate::store::StorageTrouble;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::extract::{ClientInfo, CurrentUser};
@@ -144,9 +145,9 @@ pub async fn submit(
             .await?;
         return Ok(Redirect::to(&format!("/drafts?saved={id}")).into_response());
     }
-    if submitted.storage_failed {
+    if let Some(trouble) = submitted.storage_failed {
         drop(submitted.attachments);
-        return kept_after_storage_failure(&app, &csrf, &user, form).await;
+        return kept_after_storage_failure(&app, &csrf, &user, form, trouble).await;
     }
     if let (Some((mut outgoing, addressees)), true) = (submitted.ready, errors.is_empty()) {
         outgoing.fingerprint(&user.mailbox_keys(&app).await?)?;
@@ -186,11 +187,13 @@ pub async fn submit(
             .await
         {
             Ok(delivered) => delivered,
-            Err(error) if crate::store::storage_unavailable(error.as_ref()) => {
-                tracing::error!(error = %format!("{error:#}"), "storage unavailable for sending");
-                return kept_after_storage_failure(&app, &csrf, &user, form).await;
-            }
-            Err(error) => return Err(AppError::Internal(error)),
+            Err(error) => match crate::store::storage_trouble(error.as_ref()) {
+                Some(trouble) => {
+                    tracing::error!(error = %format!("{error:#}"), "storage unavailable for sending");
+                    return kept_after_storage_failure(&app, &csrf, &user, form, trouble).await;
+                }
+                None => return Err(AppError::Internal(error)),
+            },
         };
         if let Some(draft_id) = form.draft_id {
             app.mail.delete_draft(&user.account, draft_id).await?;
@@ -230,14 +233,26 @@ async fn rerender(
     Ok(response)
 }
 
-/// The disk is full or read-only: the message was not sent. It is kept as a draft if the
-/// database can still be written, and in any case comes back in the form as typed.
+/// The disk is full or read-only, or the attachment store does not answer: the message was
+/// not sent. It is kept as a draft if the database can still be written, and in any case
+/// comes back in the form as typed.
 async fn kept_after_storage_failure(
     app: &AppState,
     csrf: &CsrfToken,
     user: &CurrentUser,
     mut form: ComposeFields,
+    trouble: StorageTrouble,
 ) -> Result<Response, AppError> {
+    let (why, status) = match trouble {
+        StorageTrouble::Full => (
+            "the service’s storage is full or cannot be written",
+            axum::http::StatusCode::INSUFFICIENT_STORAGE,
+        ),
+        StorageTrouble::Unreachable => (
+            "the store that keeps attachments is not answering",
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        ),
+    };
     let mut errors = FieldErrors::default();
     match app
         .mail
@@ -248,23 +263,25 @@ async fn kept_after_storage_failure(
             form.draft_id = Some(id);
             errors.add(
                 "body",
-                "Your message was not sent because the service’s storage is full or \
-                 cannot be written. It has been kept in your drafts, without its attachments: \
-                 send it again later.",
+                format!(
+                    "Your message was not sent because {why}. It has been kept in your \
+                     drafts, without its attachments: send it again later."
+                ),
             );
         }
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "could not keep a draft either");
             errors.add(
                 "body",
-                "Your message was not sent because the service’s storage is full or \
-                 cannot be written, and it could not be kept as a draft. What you typed is \
-                 below: copy it somewhere safe before you leave this page, and send it again \
-                 later.",
+                format!(
+                    "Your message was not sent because {why}, and it could not be kept as a \
+                     draft. What you typed is below: copy it somewhere safe before you leave \
+                     this page, and send it again later."
+                ),
             );
         }
     }
     let mut response = rerender(app, csrf, user, form, errors).await?;
-    *response.status_mut() = axum::http::StatusCode::INSUFFICIENT_STORAGE;
+    *response.status_mut() = status;
     Ok(response)
 }

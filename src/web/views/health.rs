@@ -10,11 +10,10 @@ pub async fn live() -> &'static str {
     "ok"
 }
 
-/// The process can serve: its database answers.
+/// The process can serve: its database and its blob store answer.
 pub async fn ready(State(app): State<AppState>) -> (StatusCode, &'static str) {
-    if app.is_ready().await {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    match app.unready().await {
+        None => (StatusCode::OK, "ready"),
+        Some(problem) => (StatusCode::SERVICE_UNAVAILABLE, problem),
     }
 }

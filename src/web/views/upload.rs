@@ -86,8 +86,9 @@ pub struct SubmittedCompose {
     pub ready: Option<(Outgoing, Addressees)>,
     pub attachments: Vec<StagedAttachment>,
     pub attachment_names: Vec<String>,
-    /// An attachment could not be stored: the disk is full or read-only.
-    pub storage_failed: bool,
+    /// An attachment could not be stored: the disk is full or read-only, or the attachment
+    /// store does not answer.
+    pub storage_failed: Option<crate::store::StorageTrouble>,
 }
 
 enum Check {
@@ -112,7 +113,7 @@ pub async fn read_compose_form(
     let mut attachments = Vec::new();
     let mut attachment_names = Vec::new();
     let mut allowance = None;
-    let mut storage_failed = false;
+    let mut storage_failed = None;
     while let Some(mut field) = multipart.next_field().await.map_err(bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         if name != "attachments" {
@@ -197,7 +198,7 @@ pub async fn read_compose_form(
             {
                 tracing::error!(error = %format!("{error:#}"), "storage unavailable for an attachment");
                 drain(&mut field).await?;
-                storage_failed = true;
+                storage_failed = crate::store::storage_trouble(error.as_ref());
                 check = Check::Invalid;
             }
             Err(StageProblem::Internal(error)) => return Err(AppError::Internal(error)),

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
+mod object_storage;
+
+pub use object_storage::{BlobBackend, ObjectStorage};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "casemail",
@@ -220,6 +224,9 @@ pub struct Config {
     /// Log format: text (coloured only on a terminal) or json (one object per line).
     #[arg(long, env = "CASEMAIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub object_storage: ObjectStorage,
 }
 
 impl std::fmt::Debug for Config {
@@ -248,6 +255,7 @@ impl std::fmt::Debug for Config {
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("time_zone", &self.time_zone)
             .field("log_format", &self.log_format)
+            .field("object_storage", &self.object_storage)
             .finish()
     }
 }
@@ -281,6 +289,7 @@ impl Config {
         {
             self.smtp_url = Some(read_trimmed(path)?);
         }
+        self.object_storage.resolve()?;
         self.inactivity_policy()
             .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -407,6 +416,7 @@ impl Config {
             demo: false,
             trust_forwarded_for: false,
             log_format: LogFormat::Text,
+            object_storage: ObjectStorage::default(),
         }
     }
 }
