@@ -34,6 +34,13 @@ pub fn start(app: &AppState) -> Jobs {
     Jobs(jobs)
 }
 
+/// Counts a run of `job` for the metrics, by outcome.
+fn counted<T, E>(job: &'static str, result: Result<T, E>) -> Result<T, E> {
+    let outcome = if result.is_ok() { "ok" } else { "failed" };
+    metrics::counter!("casemail_job_runs_total", "job" => job, "outcome" => outcome).increment(1);
+    result
+}
+
 /// SQLite's write-ahead log folded into the database every second, off the request path.
 async fn checkpoint_log(app: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(1));
@@ -49,7 +56,7 @@ async fn sweep_sessions(app: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(300));
     loop {
         every.tick().await;
-        match app.accounts.remove_expired_sessions().await {
+        match counted("sessions", app.accounts.remove_expired_sessions().await) {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
             Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
@@ -63,11 +70,12 @@ async fn sweep_blobs(app: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every.tick().await;
-        match app
-            .mail
-            .sweep_orphan_blobs(crate::mail::ORPHAN_BLOB_AGE)
-            .await
-        {
+        match counted(
+            "blob_sweep",
+            app.mail
+                .sweep_orphan_blobs(crate::mail::ORPHAN_BLOB_AGE)
+                .await,
+        ) {
             Ok(0) => {}
             Ok(n) => tracing::info!(files = n, "removed attachment files no message refers to"),
             Err(error) => tracing::warn!(%error, "could not sweep attachment files"),
@@ -81,7 +89,7 @@ async fn send_notifications(app: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(5));
     loop {
         every.tick().await;
-        if let Err(error) = app.notifications.deliver().await {
+        if let Err(error) = counted("notifications", app.notifications.deliver().await) {
             tracing::warn!(%error, "notification delivery failed");
         }
     }
@@ -98,19 +106,27 @@ async fn run_scheduled_jobs(app: AppState) {
     loop {
         tick.tick().await;
         if ticks.is_multiple_of(20)
-            && let Err(error) = app
-                .lifecycle
-                .run_inactivity_policy(&holder, app.clock.now())
-                .await
+            && let Err(error) = counted(
+                "inactivity_policy",
+                app.lifecycle
+                    .run_inactivity_policy(&holder, app.clock.now())
+                    .await,
+            )
         {
             tracing::warn!(%error, "inactivity policy run failed");
         }
         if ticks.is_multiple_of(2)
-            && let Err(error) = app.audit.check_new_events(&holder, app.clock.now()).await
+            && let Err(error) = counted(
+                "audit_check",
+                app.audit.check_new_events(&holder, app.clock.now()).await,
+            )
         {
             tracing::warn!(%error, "audit chain check failed");
         }
-        if let Err(error) = app.mail.send_reply_reminders(app.clock.now()).await {
+        if let Err(error) = counted(
+            "reply_reminders",
+            app.mail.send_reply_reminders(app.clock.now()).await,
+        ) {
             tracing::warn!(%error, "reply-by reminders failed");
         }
         ticks += 1;

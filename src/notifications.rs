@@ -117,6 +117,11 @@ impl Notifications {
         }
     }
 
+    /// Notifications queued and not yet sent, in every instance.
+    pub async fn waiting(&self) -> anyhow::Result<i64> {
+        Ok(self.store.notifications_waiting().await?)
+    }
+
     async fn send_one(&self, notification: &NotificationRow) -> anyhow::Result<()> {
         let message = Message::builder()
             .from(self.config.smtp_from.parse::<Mailbox>()?)

@@ -225,6 +225,11 @@ pub struct Config {
     #[arg(long, env = "CASEMAIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Address to serve Prometheus metrics on (/metrics), apart from the address people
+    /// use, e.g. 127.0.0.1:9100. Unset: no metrics are served.
+    #[arg(long, env = "CASEMAIL_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
     #[command(flatten)]
     pub object_storage: ObjectStorage,
 }
@@ -255,6 +260,7 @@ impl std::fmt::Debug for Config {
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("time_zone", &self.time_zone)
             .field("log_format", &self.log_format)
+            .field("metrics_bind", &self.metrics_bind)
             .field("object_storage", &self.object_storage)
             .finish()
     }
@@ -416,6 +422,7 @@ impl Config {
             demo: false,
             trust_forwarded_for: false,
             log_format: LogFormat::Text,
+            metrics_bind: None,
             object_storage: ObjectStorage::default(),
         }
     }

@@ -10,6 +10,7 @@ mod extract;
 mod format;
 mod headers;
 mod limits;
+mod metrics;
 mod page;
 mod server;
 mod session;
@@ -263,6 +264,7 @@ pub fn with_middleware(routes: Router<AppState>, app: AppState) -> Router {
                     headers::security_headers,
                 ))
                 .layer(middleware::from_fn(errors::render_errors))
+                .layer(middleware::from_fn(metrics::record))
                 // A panic in a handler becomes the error page, not a dropped connection.
                 .layer(CatchPanicLayer::custom(errors::panicked))
                 .layer(middleware::from_fn_with_state(app.clone(), csrf::protect)),

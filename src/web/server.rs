@@ -7,12 +7,27 @@ use tokio::net::TcpListener;
 
 use crate::state::AppState;
 
-/// Serves on `listener` until `shutdown` resolves.
+/// Serves on `listener` until `shutdown` resolves, and `/metrics` on its own address
+/// when one is configured.
 pub async fn serve(
     app: AppState,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let _metrics = match app.config.metrics_bind {
+        Some(address) => {
+            let metrics_listener = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {address}"))?;
+            super::metrics::start_recording();
+            tracing::info!("metrics on http://{address}/metrics");
+            Some(AbortOnDrop(tokio::spawn(super::metrics::serve(
+                app.clone(),
+                metrics_listener,
+            ))))
+        }
+        None => None,
+    };
     axum::serve(
         listener,
         super::router(app).into_make_service_with_connect_info::<SocketAddr>(),
@@ -20,6 +35,15 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
     .context("server failed")
+}
+
+/// Stops the metrics listener with the server.
+struct AbortOnDrop(tokio::task::JoinHandle<anyhow::Result<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

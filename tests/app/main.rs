@@ -25,6 +25,7 @@ mod mail;
 mod mail_lists;
 mod notifications;
 mod object_storage;
+mod operations;
 mod passkeys;
 mod password;
 mod plea;
