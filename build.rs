@@ -9,11 +9,13 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(casemail_postgres)");
     println!("cargo::rustc-check-cfg=cfg(casemail_browser)");
     println!("cargo::rustc-check-cfg=cfg(casemail_s3)");
+    println!("cargo::rustc-check-cfg=cfg(casemail_postgres_tls)");
     for variable in [
         "CASEMAIL_TEST_POSTGRES_URL",
         "CASEMAIL_TEST_REQUIRE_POSTGRES",
         "CASEMAIL_TEST_REQUIRE_BROWSER",
         "CASEMAIL_TEST_REQUIRE_S3",
+        "CASEMAIL_TEST_REQUIRE_POSTGRES_TLS",
         "PATH",
     ] {
         println!("cargo::rerun-if-env-changed={variable}");
@@ -58,6 +60,25 @@ fn main() {
         ),
         None => {}
     }
+
+    // PostgreSQL over TLS: the test starts a server of its own with a certificate (as
+    // root, running the server as the postgres user), so it needs the server programs.
+    let runs_as_root = std::env::var("USER").as_deref() == Ok("root")
+        || std::env::var("HOME").as_deref() == Ok("/root");
+    match postgres_server_bin() {
+        Some(bin) if runs_as_root && Path::new("/usr/bin/openssl").exists() => {
+            println!("cargo::rustc-cfg=casemail_postgres_tls");
+            println!(
+                "cargo::rustc-env=CASEMAIL_TEST_POSTGRES_BIN={}",
+                bin.display()
+            );
+        }
+        _ if required("CASEMAIL_TEST_REQUIRE_POSTGRES_TLS") => panic!(
+            "CASEMAIL_TEST_REQUIRE_POSTGRES_TLS=1 but the PostgreSQL server programs, openssl \
+             or root are missing (apt-get install postgresql openssl; run as root)"
+        ),
+        _ => {}
+    }
 }
 
 fn cargo_bin() -> Option<std::path::PathBuf> {
@@ -66,6 +87,18 @@ fn cargo_bin() -> Option<std::path::PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
         .map(|home| home.join("bin"))
         .filter(|bin| bin.is_dir())
+}
+
+/// PostgreSQL's server programs (initdb, pg_ctl), for a throwaway server of the test's own.
+fn postgres_server_bin() -> Option<std::path::PathBuf> {
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|version| version.path().join("bin"))
+        .filter(|bin| bin.join("initdb").is_file() && bin.join("pg_ctl").is_file())
+        .collect();
+    found.sort();
+    found.pop()
 }
 
 /// A program on the PATH or among cargo's installed binaries.

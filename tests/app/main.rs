@@ -29,6 +29,7 @@ mod operations;
 mod passkeys;
 mod password;
 mod plea;
+mod postgres_tls;
 mod recovery;
 mod registration;
 mod replies;
