@@ -10,6 +10,7 @@ use crate::accounts::Accounts;
 use crate::admin::Administration;
 use crate::audit::Audit;
 use crate::auth::Kdf;
+use crate::backup::Backups;
 use crate::cases::Cases;
 use crate::clock::Clock;
 use crate::config::BlobBackend;
@@ -39,6 +40,7 @@ pub struct Casemail {
     pub intake: Intake,
     pub cases: Cases,
     pub plea: Plea,
+    pub backups: Backups,
     store: Store,
     blobs: BlobStore,
 }
@@ -98,6 +100,7 @@ impl Casemail {
             cases: Cases::new(store.clone(), clock.clone(), mail.clone(), intake.clone()),
             intake,
             plea: Plea::new(store.clone(), clock.clone(), mail.clone()),
+            backups: Backups::new(store.clone(), blobs.clone(), audit.clone()),
             lifecycle,
             audit,
             mail,

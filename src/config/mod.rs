@@ -39,6 +39,20 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Back up the deployment (its database and attachments) into a new directory, while
+    /// it serves: one consistent snapshot, as encrypted as the deployment itself.
+    Backup {
+        /// The directory to write (new, or empty).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into this deployment's database and attachment store, which must
+    /// be new (no accounts yet), then verify the audit chain. Works across backends.
+    Restore {
+        /// The backup's directory.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

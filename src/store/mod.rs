@@ -6,6 +6,7 @@
 //! Uses only `domain`.
 
 mod audit;
+mod backup;
 pub mod blobs;
 mod cases;
 mod change;
@@ -36,6 +37,7 @@ pub use audit::{
     AuditCheckpoint, ChainRow, EventFields, EventFilter, EventRow, GENESIS as AUDIT_GENESIS,
     NewEvent, event_hash,
 };
+pub use backup::{Cell, ColumnKind, Restore, Snapshot, TableShape};
 pub use blobs::{BlobReader, BlobStore, BlobStoreUnreachable, BlobWriter, FileBlobs, ObjectBlobs};
 pub use cases::{AccessRequestRow, CaseRow, ParticipantCopy, ParticipantRow};
 pub use change::{Change, NewNotification};

@@ -22,6 +22,7 @@ const LAYERS: &[&[&str]] = &[
         "second_factor",
         "accounts",
         "directory",
+        "backup",
         "notifications",
         "audit",
     ],

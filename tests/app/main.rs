@@ -11,6 +11,7 @@ mod object_store_server;
 mod admin;
 mod atomic_changes;
 mod audit;
+mod backup;
 mod browser;
 mod cases;
 mod crash;

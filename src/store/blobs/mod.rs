@@ -70,7 +70,14 @@ fn valid_id(id: &str) -> bool {
 impl BlobStore {
     /// Starts a new blob.
     pub fn create(&self) -> std::io::Result<(PendingBlob, BlobWriter)> {
-        let id = new_id();
+        self.create_named(new_id())
+    }
+
+    /// Starts a blob under an id it had before (a restore from a backup).
+    pub fn create_named(&self, id: String) -> std::io::Result<(PendingBlob, BlobWriter)> {
+        if !valid_id(&id) {
+            return Err(std::io::Error::other("not a blob id"));
+        }
         match self {
             Self::Files(files) => {
                 let (pending, writer) = files.create(&id)?;
