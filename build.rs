@@ -10,12 +10,14 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(casemail_browser)");
     println!("cargo::rustc-check-cfg=cfg(casemail_s3)");
     println!("cargo::rustc-check-cfg=cfg(casemail_postgres_tls)");
+    println!("cargo::rustc-check-cfg=cfg(casemail_haproxy)");
     for variable in [
         "CASEMAIL_TEST_POSTGRES_URL",
         "CASEMAIL_TEST_REQUIRE_POSTGRES",
         "CASEMAIL_TEST_REQUIRE_BROWSER",
         "CASEMAIL_TEST_REQUIRE_S3",
         "CASEMAIL_TEST_REQUIRE_POSTGRES_TLS",
+        "CASEMAIL_TEST_REQUIRE_HAPROXY",
         "PATH",
     ] {
         println!("cargo::rerun-if-env-changed={variable}");
@@ -58,6 +60,22 @@ fn main() {
             "CASEMAIL_TEST_REQUIRE_S3=1 but s3s-fs is not installed \
              (cargo install s3s-fs --version 0.14.1 --features binary --locked)"
         ),
+        None => {}
+    }
+
+    // Two instances behind a real load balancer.
+    match find_program("haproxy")
+        .or_else(|| Some(std::path::PathBuf::from("/usr/sbin/haproxy")).filter(|p| p.is_file()))
+    {
+        Some(path) => {
+            println!("cargo::rustc-cfg=casemail_haproxy");
+            println!("cargo::rustc-env=CASEMAIL_TEST_HAPROXY={}", path.display());
+        }
+        None if required("CASEMAIL_TEST_REQUIRE_HAPROXY") => {
+            panic!(
+                "CASEMAIL_TEST_REQUIRE_HAPROXY=1 but HAProxy is not installed (apt-get install haproxy)"
+            )
+        }
         None => {}
     }
 

@@ -123,8 +123,13 @@ impl Notifications {
     }
 
     async fn send_one(&self, notification: &NotificationRow) -> anyhow::Result<()> {
+        let from = self.config.smtp_from.parse::<Mailbox>()?;
+        // Named after the notification, so that a receiving server (or a reader) can tell
+        // a repeat from a new email should a send ever be repeated.
+        let message_id = format!("<notification-{}@{}>", notification.id, from.email.domain());
         let message = Message::builder()
-            .from(self.config.smtp_from.parse::<Mailbox>()?)
+            .message_id(Some(message_id))
+            .from(from)
             .to(notification.recipient.parse::<Mailbox>()?)
             .subject(&notification.subject)
             .body(notification.body.clone())?;

@@ -147,6 +147,20 @@ impl TestApp {
         Self::spawn_on(dir, database, Clock::manual(START), config).await
     }
 
+    /// A server on a database and data directory that `prepare` fills first (a database
+    /// made by an earlier release, say), on a clock starting at `start`.
+    pub async fn spawn_prepared(
+        backend: Backend,
+        start: i64,
+        prepare: impl AsyncFnOnce(&TestDatabase, &std::path::Path),
+    ) -> Self {
+        let dir = Arc::new(TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}")));
+        let database = Arc::new(TestDatabase::create(backend, dir.path()).await);
+        prepare(&database, dir.path()).await;
+        let config = Config::for_data_dir(dir.path());
+        Self::spawn_on(dir, database, Clock::manual(start), config).await
+    }
+
     /// Another server on the same data directory and database: a restart, or a second
     /// instance behind a load balancer.
     pub async fn spawn_again(&self) -> Self {

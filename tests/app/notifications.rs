@@ -144,13 +144,13 @@ fn free_port() -> u16 {
 }
 
 /// A real SMTP server on loopback (Debian's python3-aiosmtpd), storing mail in a Maildir.
-struct Relay {
+pub(crate) struct Relay {
     child: std::process::Child,
     maildir: std::path::PathBuf,
 }
 
 impl Relay {
-    async fn start(port: u16, maildir: std::path::PathBuf) -> Option<Self> {
+    pub(crate) async fn start(port: u16, maildir: std::path::PathBuf) -> Option<Self> {
         let child = std::process::Command::new("/usr/bin/python3")
             .args([
                 "-m",
@@ -178,7 +178,7 @@ impl Relay {
         None
     }
 
-    fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         std::fs::read_dir(self.maildir.join("new"))
             .map(|d| {
                 d.flatten()
