@@ -61,6 +61,13 @@ impl Casemail {
             .await
             .context("cannot open the database")?;
         store.migrate().await.context("cannot apply migrations")?;
+        let indexed = store
+            .build_directory_index()
+            .await
+            .context("cannot index the directory")?;
+        if indexed > 0 {
+            tracing::info!(accounts = indexed, "indexed the directory");
+        }
         let blobs = match config.object_storage.blob_store {
             BlobBackend::Files => BlobStore::Files(
                 FileBlobs::new(&config.data_dir.join("blobs"))

@@ -27,10 +27,33 @@ impl ServerProcess {
             probe.local_addr()?.port()
         };
         let address: SocketAddr = ([127, 0, 0, 1], port).into();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_casemail"))
+        let storage = &config.object_storage;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_casemail"));
+        if storage.blob_store == casemail::config::BlobBackend::S3 {
+            command
+                .env("CASEMAIL_BLOB_STORE", "s3")
+                .env(
+                    "CASEMAIL_S3_ENDPOINT",
+                    storage.s3_endpoint.clone().unwrap_or_default(),
+                )
+                .env(
+                    "CASEMAIL_S3_BUCKET",
+                    storage.s3_bucket.clone().unwrap_or_default(),
+                )
+                .env(
+                    "CASEMAIL_S3_ACCESS_KEY_ID",
+                    storage.s3_access_key_id.clone().unwrap_or_default(),
+                )
+                .env(
+                    "CASEMAIL_S3_SECRET_ACCESS_KEY",
+                    storage.s3_secret_access_key.clone().unwrap_or_default(),
+                );
+        }
+        let child = command
             .env("CASEMAIL_BIND", address.to_string())
             .env("CASEMAIL_DATA_DIR", &config.data_dir)
             .env("CASEMAIL_DATABASE_URL", config.database_url())
+            .env("CASEMAIL_TRUST_FORWARDED_FOR", "true")
             .env(
                 "CASEMAIL_MAX_ATTACHMENT_MB",
                 config.max_attachment_mb.to_string(),

@@ -6,6 +6,7 @@
 
 mod http;
 mod in_process;
+mod load;
 mod seed;
 mod stats;
 mod team;
@@ -40,6 +41,24 @@ struct BenchOptions {
     /// Database to benchmark (default: a fresh SQLite file in a temporary directory).
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Keep attachments in an S3 server (s3s-fs, started here) instead of files.
+    #[arg(long)]
+    pub s3: bool,
+    /// Run the mixed load from many signed-in people (Locust) instead of the budgets.
+    #[arg(long)]
+    pub load: bool,
+    /// People signed in at once during the load.
+    #[arg(long, default_value_t = 200)]
+    pub people: usize,
+    /// Letters in each person's inbox before the load.
+    #[arg(long, default_value_t = 200)]
+    pub letters_each: usize,
+    /// How long the load runs, in seconds.
+    #[arg(long, default_value_t = 120)]
+    pub seconds: u64,
+    /// Server processes (more than one: behind HAProxy).
+    #[arg(long, default_value_t = 1)]
+    pub instances: usize,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -75,6 +94,11 @@ async fn run(options: BenchOptions) -> anyhow::Result<()> {
     let mut config = Config::for_data_dir(&dir);
     config.database_url = options.database_url.clone();
     config.max_attachment_mb = options.attachment_mib + 1;
+    let _s3 = if options.s3 {
+        Some(S3Process::start(&dir.join("s3"), &mut config)?)
+    } else {
+        None
+    };
     let app = Casemail::open(config, Clock::system()).await?;
     app.accounts.ensure_recovery_key().await?;
     // As `casemail serve` runs them: the log checkpointer among them.
@@ -92,6 +116,22 @@ async fn run(options: BenchOptions) -> anyhow::Result<()> {
     );
 
     let bench = Bench { app, store };
+    if options.load {
+        let result = load::run(
+            &bench,
+            &load::LoadOptions {
+                people: options.people,
+                letters_each: options.letters_each,
+                seconds: options.seconds,
+                instances: options.instances,
+            },
+        )
+        .await;
+        bench.app.close().await;
+        bench.store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return result;
+    }
     let people = create_people(&bench.app, 22).await?;
     in_process::sign_in_figures(&bench.app).await?;
     if options.attachment_mib > 0 {
@@ -111,6 +151,46 @@ async fn run(options: BenchOptions) -> anyhow::Result<()> {
     bench.store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// An S3 server (s3s-fs) for the benchmark's attachments.
+struct S3Process(std::process::Child);
+
+impl S3Process {
+    fn start(root: &std::path::Path, config: &mut Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(root.join("bench"))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = std::process::Command::new("s3s-fs")
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", "bench", "--secret-key", "bench-secret"])
+            .arg(root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("cannot start s3s-fs (cargo install s3s-fs --version 0.14.1 --features binary --locked)")?;
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let storage = &mut config.object_storage;
+        storage.blob_store = casemail::config::BlobBackend::S3;
+        storage.s3_endpoint = Some(format!("http://127.0.0.1:{port}"));
+        storage.s3_bucket = Some("bench".into());
+        storage.s3_access_key_id = Some("bench".into());
+        storage.s3_secret_access_key = Some("bench-secret".into());
+        Ok(Self(child))
+    }
+}
+
+impl Drop for S3Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 pub async fn create_people(app: &AppState, count: usize) -> anyhow::Result<Vec<UserAccount>> {

@@ -287,7 +287,18 @@ impl Change {
                 .execute(self.conn())
                 .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(_) => {
+                // Its people are found by the organisation's new name, not the old.
+                let members: Vec<i64> =
+                    sqlx::query_scalar("SELECT id FROM users WHERE organisation_id = $1")
+                        .bind(id)
+                        .fetch_all(self.conn())
+                        .await?;
+                for member in members {
+                    super::directory::index_entry(self.tx(), member).await?;
+                }
+                Ok(true)
+            }
             Err(e)
                 if e.as_database_error()
                     .is_some_and(|d| d.is_unique_violation()) =>

@@ -274,7 +274,10 @@ impl Change {
         .fetch_one(self.conn())
         .await;
         match created {
-            Ok((id,)) => Ok(Some(id)),
+            Ok((id,)) => {
+                super::directory::index_entry(self.tx(), id).await?;
+                Ok(Some(id))
+            }
             Err(e)
                 if e.as_database_error()
                     .is_some_and(|d| d.is_unique_violation()) =>
