@@ -54,6 +54,7 @@ impl ServerProcess {
             .env("CASEMAIL_DATA_DIR", &config.data_dir)
             .env("CASEMAIL_DATABASE_URL", config.database_url())
             .env("CASEMAIL_TRUST_FORWARDED_FOR", "true")
+            .env("CASEMAIL_SCHEDULED_JOBS", config.scheduled_jobs.to_string())
             .env(
                 "CASEMAIL_MAX_ATTACHMENT_MB",
                 config.max_attachment_mb.to_string(),

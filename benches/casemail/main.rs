@@ -4,6 +4,7 @@
 //!
 //! `cargo bench -- --messages 1000000` changes the sizes; `--help` lists them.
 
+mod growth;
 mod http;
 mod in_process;
 mod load;
@@ -59,6 +60,18 @@ struct BenchOptions {
     /// Server processes (more than one: behind HAProxy).
     #[arg(long, default_value_t = 1)]
     pub instances: usize,
+    /// Measure costs at national size (accounts, audit events) instead of the budgets.
+    #[arg(long)]
+    pub growth: bool,
+    /// Accounts added for the growth figures.
+    #[arg(long, default_value_t = 500_000)]
+    pub accounts: i64,
+    /// Organisations they are spread across.
+    #[arg(long, default_value_t = 10_000)]
+    pub organisations: i64,
+    /// Audit events appended for the growth figures.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub audit_events: i64,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -94,6 +107,8 @@ async fn run(options: BenchOptions) -> anyhow::Result<()> {
     let mut config = Config::for_data_dir(&dir);
     config.database_url = options.database_url.clone();
     config.max_attachment_mb = options.attachment_mib + 1;
+    // The growth figures time the audit check themselves.
+    config.scheduled_jobs = !options.growth;
     let _s3 = if options.s3 {
         Some(S3Process::start(&dir.join("s3"), &mut config)?)
     } else {
@@ -124,6 +139,21 @@ async fn run(options: BenchOptions) -> anyhow::Result<()> {
                 letters_each: options.letters_each,
                 seconds: options.seconds,
                 instances: options.instances,
+            },
+        )
+        .await;
+        bench.app.close().await;
+        bench.store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return result;
+    }
+    if options.growth {
+        let result = growth::run(
+            &bench,
+            &growth::GrowthOptions {
+                accounts: options.accounts,
+                organisations: options.organisations,
+                audit_events: options.audit_events,
             },
         )
         .await;

@@ -8,6 +8,7 @@
 mod audit;
 mod backup;
 pub mod blobs;
+mod bulk;
 mod cases;
 mod change;
 mod delegations;
