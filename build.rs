@@ -11,6 +11,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(casemail_s3)");
     println!("cargo::rustc-check-cfg=cfg(casemail_postgres_tls)");
     println!("cargo::rustc-check-cfg=cfg(casemail_haproxy)");
+    println!("cargo::rustc-check-cfg=cfg(casemail_gateway)");
     for variable in [
         "CASEMAIL_TEST_POSTGRES_URL",
         "CASEMAIL_TEST_REQUIRE_POSTGRES",
@@ -18,6 +19,7 @@ fn main() {
         "CASEMAIL_TEST_REQUIRE_S3",
         "CASEMAIL_TEST_REQUIRE_POSTGRES_TLS",
         "CASEMAIL_TEST_REQUIRE_HAPROXY",
+        "CASEMAIL_TEST_REQUIRE_GATEWAY",
         "PATH",
     ] {
         println!("cargo::rerun-if-env-changed={variable}");
@@ -77,6 +79,26 @@ fn main() {
             )
         }
         None => {}
+    }
+
+    // The gateway's peers: Postfix (Casemail's own instance), dnsmasq (DNS for SPF, DKIM
+    // and DMARC), aiosmtpd with STARTTLS (a secure domain's server), openssl; as root.
+    let gateway_ready = Path::new("/usr/sbin/postfix").exists()
+        && Path::new("/usr/sbin/dnsmasq").exists()
+        && Path::new("/usr/bin/openssl").exists()
+        && std::process::Command::new("/usr/bin/python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success())
+        && (std::env::var("USER").as_deref() == Ok("root")
+            || std::env::var("HOME").as_deref() == Ok("/root"));
+    if gateway_ready {
+        println!("cargo::rustc-cfg=casemail_gateway");
+    } else if required("CASEMAIL_TEST_REQUIRE_GATEWAY") {
+        panic!(
+            "CASEMAIL_TEST_REQUIRE_GATEWAY=1 but the gateway's peers are missing (apt-get \
+             install postfix dnsmasq-base python3-aiosmtpd openssl; run as root)"
+        );
     }
 
     // PostgreSQL over TLS: the test starts a server of its own with a certificate (as

@@ -83,14 +83,19 @@ async fn sweep_blobs(app: AppState) {
     }
 }
 
-/// Notification email every five seconds, until nothing is due: each instance claims
-/// the rows it sends, so all of them may run this.
+/// Notification email, and letters leaving for secure domains, every five seconds until
+/// nothing is due: each instance claims the rows it sends, so all of them may run this.
 async fn send_notifications(app: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(5));
     loop {
         every.tick().await;
         if let Err(error) = counted("notifications", app.notifications.deliver().await) {
             tracing::warn!(%error, "notification delivery failed");
+        }
+        if app.gateway.is_enabled()
+            && let Err(error) = counted("gateway_outbound", app.gateway.send_outbound().await)
+        {
+            tracing::warn!(%error, "handing letters to the mail server failed");
         }
     }
 }

@@ -7,7 +7,7 @@
 //! - `state`: the services together, with the configuration and the clock.
 //! - services, one per area, each owning its rules: `accounts`, `second_factor`, `admin`,
 //!   `lifecycle`, `audit`, `notifications`, `directory`, `intake` (mailbox keys and the search index), `mail`,
-//!   `search`, `cases`, `plea`, `backup` (a deployment's tables and blobs to a directory and back).
+//!   `search`, `cases`, `plea`, `gateway` (mail to and from secure domains outside), `backup` (a deployment's tables and blobs to a directory and back).
 //! - `store` (all SQL, and the blob store), `crypto` (every use of age), `auth` (password
 //!   hashing and session tokens).
 //! - `domain`: validated values and rules, no I/O; `config` beside it, and `clock` (time as a
@@ -28,6 +28,7 @@ pub mod config;
 pub mod crypto;
 pub mod directory;
 pub mod domain;
+pub mod gateway;
 pub mod intake;
 pub mod jobs;
 pub mod lifecycle;

@@ -239,6 +239,7 @@ impl Plea {
                 status: p.status,
                 public_recipient: p.public_recipient.clone(),
                 is_team: 0,
+                is_external: 0,
             })
             .collect();
         let addressees = Addressees {

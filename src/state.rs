@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::config::BlobBackend;
 use crate::config::Config;
 use crate::directory::Directory;
+use crate::gateway::Gateway;
 use crate::intake::Intake;
 use crate::lifecycle::Lifecycle;
 use crate::mail::Mail;
@@ -41,6 +42,7 @@ pub struct Casemail {
     pub cases: Cases,
     pub plea: Plea,
     pub backups: Backups,
+    pub gateway: Gateway,
     store: Store,
     blobs: BlobStore,
 }
@@ -84,12 +86,30 @@ impl Casemail {
         let config = Arc::new(config);
         let audit = Audit::new(store.clone());
         let lifecycle = Lifecycle::new(store.clone(), config.clone(), clock.clone());
-        let mail = Mail::new(
+        let gateway_identity = if config.gateway.enabled {
+            Some(crate::gateway::load_identity(
+                &config.gateway.identity_file(&config.data_dir),
+            )?)
+        } else {
+            None
+        };
+        let mut mail = Mail::new(
             store.clone(),
             blobs.clone(),
             config.clone(),
             clock.clone(),
             audit.clone(),
+        );
+        if let Some(identity) = &gateway_identity {
+            mail = mail.with_gateway(Gateway::key_for_mail(identity, &config));
+        }
+        let gateway = Gateway::new(
+            store.clone(),
+            blobs.clone(),
+            config.clone(),
+            clock.clone(),
+            mail.clone(),
+            gateway_identity,
         );
         let intake = Intake::new(store.clone(), clock.clone());
         Ok(Arc::new(Self {
@@ -108,6 +128,7 @@ impl Casemail {
             intake,
             plea: Plea::new(store.clone(), clock.clone(), mail.clone()),
             backups: Backups::new(store.clone(), blobs.clone(), audit.clone()),
+            gateway,
             lifecycle,
             audit,
             mail,

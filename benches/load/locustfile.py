@@ -94,7 +94,8 @@ class Person(HttpUser):
         match = TOKEN.search(page.text)
         if not match:
             return
-        colleague = f"loaduser{random.randrange(PEOPLE)}@bench.example"
+        other = (self.number + random.randrange(1, PEOPLE)) % PEOPLE
+        colleague = f"loaduser{other}@bench.example"
         with self.client.post(
             "/compose",
             files={

@@ -20,7 +20,18 @@ pub struct RecipientTimeline {
     pub downloads: Vec<(usize, i64)>,
     /// Where the reply asked of this recipient stands at `now`, and since when if closed.
     pub reply: Option<(ReplyMark, Option<i64>)>,
+    /// For someone outside Casemail: the gateway's latest word on the letter (what
+    /// happened, when, and what the mail server said).
+    pub outside: Option<(EventKind, i64, String)>,
 }
+
+const GATEWAY_STEPS: [EventKind; 5] = [
+    EventKind::GatewayQueued,
+    EventKind::GatewayHanded,
+    EventKind::GatewayRelayed,
+    EventKind::GatewayDelayed,
+    EventKind::GatewayFailed,
+];
 
 impl Audit {
     /// The timeline of a message for the person who sent it; None for anyone else.
@@ -42,11 +53,20 @@ impl Audit {
         if !self.sent_by(sender_id, message_id, &copies).await? {
             return Ok(None);
         }
-        let recipients: Vec<i64> = events
+        let mut recipients: Vec<i64> = events
             .iter()
             .filter(|e| e.kind == EventKind::MessageDelivered)
             .filter_map(|e| payload_i64(e, "recipient"))
             .collect();
+        // People outside Casemail, reached through the gateway (oldest first).
+        for event in events.iter().rev() {
+            if event.kind == EventKind::GatewayQueued
+                && let Some(recipient) = payload_i64(event, "recipient")
+                && !recipients.contains(&recipient)
+            {
+                recipients.push(recipient);
+            }
+        }
         // The members and delegates who read for a recipient are named too.
         let mut people = recipients.clone();
         people.extend(
@@ -103,6 +123,20 @@ impl Audit {
                     ReplyMark::of_copy(c.reply_state, c.reply_by, now)
                         .map(|m| (m, c.reply_closed_at))
                 });
+            // Events come newest first: the first gateway step is the latest.
+            let outside = events
+                .iter()
+                .find(|e| {
+                    GATEWAY_STEPS.contains(&e.kind)
+                        && payload_i64(e, "recipient") == Some(recipient)
+                })
+                .map(|e| {
+                    let detail = serde_json::from_str::<serde_json::Value>(&e.payload)
+                        .ok()
+                        .and_then(|p| p.get("detail")?.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    (e.kind, e.at, detail)
+                });
             timeline.push(RecipientTimeline {
                 name,
                 email,
@@ -111,6 +145,7 @@ impl Audit {
                 opened_by,
                 downloads,
                 reply,
+                outside,
             });
         }
         Ok(Some(timeline))

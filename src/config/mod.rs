@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
+mod gateway;
 mod object_storage;
 
+pub use gateway::GatewaySettings;
 pub use object_storage::{BlobBackend, ObjectStorage};
 
 #[derive(Debug, Parser)]
@@ -246,6 +248,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub object_storage: ObjectStorage,
+
+    #[command(flatten)]
+    pub gateway: GatewaySettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -276,6 +281,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("metrics_bind", &self.metrics_bind)
             .field("object_storage", &self.object_storage)
+            .field("gateway", &self.gateway)
             .finish()
     }
 }
@@ -438,6 +444,7 @@ impl Config {
             log_format: LogFormat::Text,
             metrics_bind: None,
             object_storage: ObjectStorage::default(),
+            gateway: GatewaySettings::default(),
         }
     }
 }

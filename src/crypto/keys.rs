@@ -47,6 +47,25 @@ impl UserIdentity {
         }
     }
 
+    /// An identity kept in a file of the server's own (the gateway's key): the first
+    /// `AGE-SECRET-KEY-…` line of `text`; comment lines are skipped.
+    pub fn from_secret_text(text: &str) -> Result<Self, KeyError> {
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .ok_or(KeyError::Malformed)?;
+        Ok(Self {
+            current: x25519::Identity::from_str(line).map_err(|_| KeyError::Malformed)?,
+            earlier: Vec::new(),
+        })
+    }
+
+    /// The current key's secret, in age's text form, to be written to such a file.
+    pub fn secret_text(&self) -> SecretString {
+        self.current.to_string()
+    }
+
     /// A new current key, keeping this identity's keys as earlier ones.
     pub fn rotated(&self) -> Self {
         let mut earlier = Vec::with_capacity(self.earlier.len() + 1);

@@ -20,6 +20,7 @@ mod person_name;
 mod plea;
 mod reply_by;
 mod search_terms;
+mod secure_domain;
 mod throttle;
 mod user;
 
@@ -46,6 +47,7 @@ pub use plea::{
 };
 pub use reply_by::{ReplyCount, ReplyMark, ReplyState, parse_reply_by, reminder_due};
 pub use search_terms::{Postings, bucket_name, index_terms, matching_in, query_words};
+pub use secure_domain::{CertificateFingerprint, DkimFailure, MailDomain, NextHop, TlsPolicy};
 pub use throttle::{ThrottleRule, minutes_until};
 pub use user::{Role, UserStatus};
 

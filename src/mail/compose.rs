@@ -149,7 +149,15 @@ impl Mail {
             .chain(cc.addresses())
             .map(|e| e.as_str())
             .collect();
-        let records = self.store.address_records(&wanted).await?;
+        let mut records = self.store.address_records(&wanted).await?;
+        // Someone at a secure domain outside Casemail, reached through the gateway.
+        for email in &wanted {
+            if !records.iter().any(|r| r.email == *email)
+                && let Some(outside) = self.outside_addressee(email).await?
+            {
+                records.push(outside);
+            }
+        }
         let mut resolved = Addressees {
             to: Vec::new(),
             cc: Vec::new(),

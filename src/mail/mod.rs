@@ -4,6 +4,7 @@
 
 mod compose;
 mod drafts;
+mod external;
 mod folders;
 mod handling;
 mod read;
@@ -22,6 +23,7 @@ use crate::store::{AddressRecord, BlobStore, Store, UserAccount};
 
 pub use compose::{AddressProblem, Prefill};
 pub use drafts::ListedDraft;
+pub use external::{ArrivingLetter, GatewayKey, SendAcrossProblem};
 pub use folders::{FolderAction, FolderPage, ListedMessage, PAGE_SIZE};
 pub use handling::AssignProblem;
 pub use read::{Download, OpenedThread, ThreadMessage};
@@ -71,10 +73,20 @@ impl Addressees {
         self.to.iter().chain(&self.cc)
     }
 
-    /// Everyone who can decrypt the content: the addressees and the sender.
+    /// The addressees with a mailbox in Casemail (not people reached through the gateway).
+    fn in_casemail(&self) -> impl Iterator<Item = &AddressRecord> {
+        self.all().filter(|r| !r.is_external())
+    }
+
+    /// The addressees at secure domains outside Casemail.
+    pub fn outside(&self) -> impl Iterator<Item = &AddressRecord> {
+        self.all().filter(|r| r.is_external())
+    }
+
+    /// Everyone who can decrypt the content: the addressees in Casemail and the sender.
     pub fn content_recipients(&self, sender: &UserAccount) -> anyhow::Result<Recipients> {
         let keys = self
-            .all()
+            .in_casemail()
             .map(|r| r.public_recipient.as_str())
             .chain(std::iter::once(sender.public_recipient.as_str()));
         Ok(Recipients::parse(keys)?)
@@ -118,6 +130,8 @@ pub struct Mail {
     config: Arc<Config>,
     clock: Clock,
     audit: Audit,
+    /// Set when the gateway to secure mail domains is on.
+    gateway: Option<GatewayKey>,
 }
 
 impl Mail {
@@ -134,6 +148,13 @@ impl Mail {
             config,
             clock,
             audit,
+            gateway: None,
         }
+    }
+
+    /// Lets letters leave for secure domains, sealed to the gateway's key.
+    pub fn with_gateway(mut self, key: GatewayKey) -> Self {
+        self.gateway = Some(key);
+        self
     }
 }

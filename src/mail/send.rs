@@ -53,23 +53,29 @@ impl Mail {
         mut attachments: Vec<StagedAttachment>,
         client_address: &str,
     ) -> anyhow::Result<Delivered> {
+        anyhow::ensure!(
+            addressees.outside().next().is_none(),
+            "a letter to a secure domain must be sent from the sender's session"
+        );
         self.deliver(
             sender,
             outgoing,
             addressees,
             &mut attachments,
             client_address,
+            None,
         )
         .await
     }
 
-    async fn deliver(
+    pub(super) async fn deliver(
         &self,
         sender: &UserAccount,
         outgoing: Outgoing,
         addressees: &Addressees,
         attachments: &mut [StagedAttachment],
         client_address: &str,
+        outbound: Option<&super::external::OutboundLetter>,
     ) -> anyhow::Result<Delivered> {
         if sender.acting_delegate.as_ref().is_some_and(|d| !d.can_send) {
             anyhow::bail!("a read-only delegate tried to send");
@@ -107,6 +113,16 @@ impl Mail {
             .await?;
         let mut change = self.store.begin(delivery.sent_at).await?;
         let delivered = change.deliver(&delivery).await?;
+        if let Some(outbound) = outbound {
+            self.queue_outbound(
+                &mut change,
+                sender,
+                client_address,
+                delivered.message_id,
+                outbound,
+            )
+            .await?;
+        }
         change
             .notify(&self.new_mail_notifications(sender, addressees).await?)
             .await?;
@@ -147,7 +163,7 @@ impl Mail {
             vec![(sender.id, Folder::Sent, sender.public_recipient.clone())];
         readers.extend(
             addressees
-                .all()
+                .in_casemail()
                 .map(|r| (r.id, Folder::Inbox, r.public_recipient.clone())),
         );
         let (sealed, entries) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -211,7 +227,7 @@ impl Mail {
     /// Tells each recipient by email that mail is waiting, without any of its content:
     /// not the subject, not the case. A team's address has no inbox outside Casemail:
     /// its members are told instead.
-    async fn new_mail_notifications(
+    pub(super) async fn new_mail_notifications(
         &self,
         sender: &UserAccount,
         addressees: &Addressees,
@@ -223,7 +239,7 @@ impl Mail {
         let from = format!("{} ({})", sender.name, sender.organisation.name);
         let url = self.config.public_url();
         let personal = addressees
-            .all()
+            .in_casemail()
             .filter(|r| !r.is_team())
             .map(|record| NewNotification {
                 recipient: record.email.clone(),

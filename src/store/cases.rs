@@ -234,7 +234,7 @@ impl Store {
     pub async fn active_staff(&self, organisation_id: i64) -> StoreResult<Vec<(i64, String)>> {
         let rows = sqlx::query_as(
             "SELECT id, public_recipient FROM users WHERE organisation_id = $1 AND status = 'active' \
-             AND is_team = 0",
+             AND is_team = 0 AND is_external = 0",
         )
         .bind(organisation_id)
         .fetch_all(&self.pool)

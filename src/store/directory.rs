@@ -16,11 +16,17 @@ pub struct DirectoryEntry {
     pub organisation_kind: OrganisationKind,
     /// 1 for a team mailbox (shown as a team, not a person).
     pub is_team: i64,
+    /// 1 for a person at a secure domain outside Casemail.
+    pub is_external: i64,
 }
 
 impl DirectoryEntry {
     pub fn is_team(&self) -> bool {
         self.is_team != 0
+    }
+
+    pub fn is_external(&self) -> bool {
+        self.is_external != 0
     }
 }
 
@@ -34,9 +40,16 @@ pub struct AddressRecord {
     pub status: UserStatus,
     pub public_recipient: String,
     pub is_team: i64,
+    /// 1 for a person at a secure domain outside Casemail (reached through the gateway).
+    pub is_external: i64,
 }
 
 impl AddressRecord {
+    /// A person outside Casemail: mail to them leaves through the gateway.
+    pub fn is_external(&self) -> bool {
+        self.is_external != 0
+    }
+
     /// A team mailbox: its letters await an answer from the team, and its members are
     /// told of them.
     pub fn is_team(&self) -> bool {
@@ -56,7 +69,7 @@ const CANDIDATES: i64 = 2000;
 const INDEX_BUILT: &str = "directory_terms_built";
 
 const ENTRY_COLUMNS: &str = "u.name, u.email, o.name AS organisation, \
-     o.kind AS organisation_kind, u.is_team";
+     o.kind AS organisation_kind, u.is_team, u.is_external";
 
 impl Store {
     /// Active, listed people each of whose query words begins a word of their name,
@@ -134,7 +147,8 @@ impl Store {
 
     pub async fn address_record(&self, email: &EmailAddress) -> StoreResult<Option<AddressRecord>> {
         let row = sqlx::query_as(
-            "SELECT id, email, name, status, public_recipient, is_team FROM users WHERE email = $1",
+            "SELECT id, email, name, status, public_recipient, is_team, is_external FROM users \
+             WHERE email = $1",
         )
         .bind(email.as_str())
         .fetch_optional(&self.pool)
@@ -149,7 +163,8 @@ impl Store {
         }
         let placeholders: Vec<String> = (1..=emails.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
-            "SELECT id, email, name, status, public_recipient, is_team FROM users WHERE email IN ({})",
+            "SELECT id, email, name, status, public_recipient, is_team, is_external FROM users \
+             WHERE email IN ({})",
             placeholders.join(", ")
         );
         let mut query = sqlx::query_as(&sql);

@@ -89,7 +89,7 @@ impl Store {
     pub async fn policy_candidates(&self) -> StoreResult<Vec<PolicyCandidate>> {
         let rows = sqlx::query_as(
             "SELECT id, email, name, status, COALESCE(last_sign_in_at, created_at) AS last_active \
-             FROM users WHERE status IN ('active', 'locked', 'suspended') AND is_team = 0 ORDER BY id",
+             FROM users WHERE status IN ('active', 'locked', 'suspended') AND is_team = 0 AND is_external = 0 ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;

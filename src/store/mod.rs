@@ -15,6 +15,7 @@ mod delegations;
 mod devices;
 mod directory;
 mod drafts;
+mod gateway;
 mod lifecycle;
 mod mail;
 mod organisations;
@@ -45,6 +46,7 @@ pub use change::{Change, NewNotification};
 pub use delegations::DelegationRow;
 pub use directory::{AddressRecord, DirectoryEntry};
 pub use drafts::DraftRow;
+pub use gateway::{NewSecureDomain, OutboundRow, OutboundState, SecureDomainRow};
 pub use lifecycle::{
     InvitationRow, NewInvitation, NotificationRow, PolicyCandidate, QueuedNotification,
 };

@@ -172,7 +172,7 @@ impl Store {
         let rows: Vec<ListingRow> = sqlx::query_as(
             "SELECT o.id, o.kind, o.name, o.jurisdiction, o.approved, \
              (SELECT COUNT(*) FROM users u WHERE u.organisation_id = o.id AND u.status <> 'deleted' \
-             AND u.is_team = 0) AS members \
+             AND u.is_team = 0 AND u.is_external = 0) AS members \
              FROM organisations o ORDER BY o.kind, o.name",
         )
         .fetch_all(&self.pool)
@@ -196,7 +196,7 @@ impl Store {
             let rows: Vec<StoredAdminUser> = sqlx::query_as(&format!(
                 "SELECT {ADMIN_USER_COLUMNS} FROM users u \
                  JOIN organisations o ON o.id = u.organisation_id \
-                 WHERE u.organisation_id = $1 AND u.is_team = 0 AND ($2 = '' OR u.status = $2) \
+                 WHERE u.organisation_id = $1 AND u.is_team = 0 AND u.is_external = 0 AND ($2 = '' OR u.status = $2) \
                  AND (LOWER(u.name) LIKE $3 OR u.email LIKE $3) ORDER BY u.name"
             ))
             .bind(org)
@@ -212,7 +212,7 @@ impl Store {
     pub async fn admin_user(&self, id: i64) -> StoreResult<Option<AdminUserRow>> {
         let row: Option<StoredAdminUser> = sqlx::query_as(&format!(
             "SELECT {ADMIN_USER_COLUMNS} FROM users u \
-             JOIN organisations o ON o.id = u.organisation_id WHERE u.id = $1 AND u.is_team = 0"
+             JOIN organisations o ON o.id = u.organisation_id WHERE u.id = $1 AND u.is_team = 0 AND u.is_external = 0"
         ))
         .bind(id)
         .fetch_optional(&self.pool)

@@ -177,6 +177,7 @@ impl Change {
         match created {
             Ok((id,)) => {
                 super::directory::index_entry(self.tx(), id).await?;
+                super::gateway::note_local_domain(self.tx(), team.email.as_str()).await?;
                 Ok(Some(id))
             }
             Err(e)

@@ -69,6 +69,10 @@ fn describe() {
         "Notification emails queued and not yet sent (all instances)"
     );
     metrics::describe_gauge!(
+        "casemail_gateway_outbound_waiting",
+        "Letters to secure domains not yet relayed or failed (all instances)"
+    );
+    metrics::describe_gauge!(
         "casemail_audit_verified_seq",
         "The last audit event the scheduled chain check verified"
     );
@@ -123,6 +127,14 @@ async fn render(State(app): State<AppState>) -> Response {
     match app.notifications.waiting().await {
         Ok(waiting) => metrics::gauge!("casemail_notifications_waiting").set(waiting as f64),
         Err(error) => tracing::warn!(%error, "metrics: cannot count waiting notifications"),
+    }
+    if app.gateway.is_enabled() {
+        match app.gateway.waiting().await {
+            Ok(waiting) => {
+                metrics::gauge!("casemail_gateway_outbound_waiting").set(waiting as f64);
+            }
+            Err(error) => tracing::warn!(%error, "metrics: cannot count outbound letters"),
+        }
     }
     match app.audit.chain_state().await {
         Ok(ChainState::Intact { up_to, later, .. }) => {

@@ -165,6 +165,11 @@ fn pages() -> Router<AppState> {
         )
         .route("/admin/policy", get(views::admin::policy))
         .route(
+            "/admin/domains",
+            get(views::domains::list).post(views::domains::add),
+        )
+        .route("/admin/domains/{id}/remove", post(views::domains::remove))
+        .route(
             "/admin/users/{id}/recover",
             post(views::recovery::admin_recover),
         )

@@ -28,6 +28,11 @@ pub async fn serve(
         }
         None => None,
     };
+    let _gateway = if app.gateway.is_enabled() {
+        Some(app.gateway.serve().await?)
+    } else {
+        None
+    };
     axum::serve(
         listener,
         super::router(app).into_make_service_with_connect_info::<SocketAddr>(),

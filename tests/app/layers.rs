@@ -12,6 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["web", "jobs"],
     &["state"],
     &[
+        "gateway",
         "plea",
         "cases",
         "search",

@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used)]
 
 mod database_dump;
+mod gateway_peers;
 mod helpers;
 mod object_store_server;
 
@@ -18,6 +19,7 @@ mod crash;
 mod delegates;
 mod directory;
 mod edges;
+mod gateway;
 mod keys;
 mod layers;
 mod lifecycle;

@@ -156,6 +156,8 @@ pub struct ThreadMessageRow {
     pub reply_state: ReplyState,
     /// The delegate who sent it on the sender's behalf.
     pub sent_by_name: Option<String>,
+    /// For a letter from outside Casemail: how it arrived and what its checks found.
+    pub received_via: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -175,6 +177,7 @@ pub(super) struct StoredThreadMessage {
     #[sqlx(try_from = "String")]
     reply_state: ReplyState,
     sent_by_name: Option<String>,
+    received_via: Option<String>,
 }
 
 impl From<StoredThreadMessage> for ThreadMessageRow {
@@ -193,6 +196,7 @@ impl From<StoredThreadMessage> for ThreadMessageRow {
             reply_by: row.reply_by,
             reply_state: row.reply_state,
             sent_by_name: row.sent_by_name,
+            received_via: row.received_via,
         }
     }
 }

@@ -31,7 +31,8 @@ impl Store {
         for batch in blob_ids.chunks(200) {
             let placeholders: Vec<String> = (1..=batch.len()).map(|n| format!("${n}")).collect();
             let sql = format!(
-                "SELECT blob_id FROM attachments WHERE blob_id IN ({})",
+                "SELECT blob_id FROM attachments WHERE blob_id IN ({0}) \
+                 UNION SELECT blob_id FROM outbound_mail WHERE blob_id IN ({0})",
                 placeholders.join(", ")
             );
             let mut query = sqlx::query_as::<_, (String,)>(&sql);

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::audit::ChainState;
 use crate::audit::{RecipientTimeline, Trail, TrailSearch};
+use crate::domain::EventKind;
 use crate::domain::SubjectKind;
 use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
@@ -32,6 +33,32 @@ pub struct Receipt {
     pub downloads: Vec<String>,
     /// Where the reply asked of this recipient stands, with when it was closed.
     pub reply: Option<(format::ShownReply, Option<String>)>,
+    /// For someone outside Casemail: where the letter stands, in words.
+    pub outside: Option<OutsideDelivery>,
+}
+
+/// A letter to someone at a secure domain, as its sender's timeline shows it.
+pub struct OutsideDelivery {
+    pub label: &'static str,
+    pub class: &'static str,
+    pub at: String,
+    pub detail: String,
+}
+
+fn outside_delivery(kind: EventKind, at: i64, detail: String) -> OutsideDelivery {
+    let (label, class) = match kind {
+        EventKind::GatewayQueued => ("Waiting to leave Casemail", "govuk-tag--grey"),
+        EventKind::GatewayHanded => ("Handed to Casemail's mail server", "govuk-tag--blue"),
+        EventKind::GatewayRelayed => ("Handed to the recipient's mail server", "govuk-tag--green"),
+        EventKind::GatewayDelayed => ("Not delivered yet: still trying", "govuk-tag--yellow"),
+        _ => ("Could not be delivered", "govuk-tag--red"),
+    };
+    OutsideDelivery {
+        label,
+        class,
+        at: format::time(at),
+        detail,
+    }
 }
 
 /// A message's timeline in words, naming attachments by position.
@@ -57,6 +84,9 @@ pub fn receipts(timeline: Vec<RecipientTimeline>, attachment_names: &[String]) -
             reply: line
                 .reply
                 .map(|(mark, closed)| (format::reply_mark(mark, false), closed.map(format::time))),
+            outside: line
+                .outside
+                .map(|(kind, at, detail)| outside_delivery(kind, at, detail)),
             name: line.name,
             email: line.email,
         })

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::upload::{ComposeFields, read_compose_form};
 use crate::domain::FieldErrors;
-use crate::mail::StageProblem;
+use crate::mail::{SendAcrossProblem, StageProblem};
 use crate::state::AppState;
 use crate::store::StorageTrouble;
 use crate::web::csrf::CsrfToken;
@@ -30,6 +30,10 @@ pub struct ComposePage {
     max_attachment: String,
     /// The user's open cases (id, reference, title), offered for tagging a new conversation.
     cases: Vec<(i64, String, String)>,
+    /// Secure domains outside Casemail that letters may go to, and how they are protected.
+    outside: Vec<crate::gateway::ReachableDomain>,
+    /// The addresses in To and Cc that are at those domains: the letter leaves Casemail.
+    leaving: Vec<String>,
 }
 
 impl ComposePage {
@@ -42,6 +46,17 @@ impl ComposePage {
         heading: &'static str,
         forwarded_attachments: Vec<String>,
     ) -> Result<Self, AppError> {
+        let outside = app.gateway.reachable_domains().await?;
+        let leaving = form
+            .to
+            .split([',', ';'])
+            .chain(form.cc.split([',', ';']))
+            .map(|a| a.trim().to_ascii_lowercase())
+            .filter(|a| {
+                a.rsplit_once('@')
+                    .is_some_and(|(_, d)| outside.iter().any(|o| o.domain == d))
+            })
+            .collect();
         Ok(Self {
             page: Page::signed_in(app, csrf, user, Section::Compose).await?,
             errors,
@@ -49,6 +64,8 @@ impl ComposePage {
             heading,
             forwarded_attachments,
             max_attachment: format::size(app.config.max_attachment_bytes()),
+            outside,
+            leaving,
             cases: app
                 .cases
                 .open_cases(&user.account, &user.mailbox_keys(app).await?)
@@ -177,8 +194,9 @@ pub async fn submit(
         }
         let delivered = match app
             .mail
-            .send(
+            .send_from_session(
                 &user.account,
+                &user.identity()?,
                 outgoing,
                 &addressees,
                 attachments,
@@ -187,13 +205,19 @@ pub async fn submit(
             .await
         {
             Ok(delivered) => delivered,
-            Err(error) => match crate::store::storage_trouble(error.as_ref()) {
-                Some(trouble) => {
-                    tracing::error!(error = %format!("{error:#}"), "storage unavailable for sending");
-                    return kept_after_storage_failure(&app, &csrf, &user, form, trouble).await;
+            Err(SendAcrossProblem::Internal(error)) => {
+                match crate::store::storage_trouble(error.as_ref()) {
+                    Some(trouble) => {
+                        tracing::error!(error = %format!("{error:#}"), "storage unavailable for sending");
+                        return kept_after_storage_failure(&app, &csrf, &user, form, trouble).await;
+                    }
+                    None => return Err(AppError::Internal(error)),
                 }
-                None => return Err(AppError::Internal(error)),
-            },
+            }
+            Err(problem) => {
+                errors.add("to", problem.to_string());
+                return rerender(&app, &csrf, &user, form, errors).await;
+            }
         };
         if let Some(draft_id) = form.draft_id {
             app.mail.delete_draft(&user.account, draft_id).await?;

@@ -33,6 +33,8 @@ pub struct DirectoryPage {
     query: String,
     people: Vec<DirectoryEntry>,
     searched: bool,
+    /// Secure domains outside Casemail whose addresses can be written to.
+    outside: Vec<crate::gateway::ReachableDomain>,
 }
 
 pub async fn show(
@@ -48,6 +50,7 @@ pub async fn show(
         query: query.q,
         people,
         searched,
+        outside: app.gateway.reachable_domains().await?,
     })
 }
 

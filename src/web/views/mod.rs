@@ -9,6 +9,7 @@ pub mod cases;
 pub mod compose;
 pub mod delegates;
 pub mod directory;
+pub mod domains;
 pub mod drafts;
 pub mod due;
 pub mod health;

@@ -41,6 +41,8 @@ pub struct ShownMessage {
     pub sent_by: Option<String>,
     pub sender_email: String,
     pub organisation: String,
+    /// For a letter from outside Casemail: how it arrived and what its checks found.
+    pub received_via: Option<String>,
     pub to: String,
     pub cc: String,
     pub sent: String,
@@ -298,6 +300,7 @@ fn shown(message: ThreadMessage, user: &CurrentUser, last: bool, now: i64) -> Sh
         sender: row.sender_name,
         sender_email: row.sender_email,
         organisation: row.sender_organisation,
+        received_via: row.received_via,
         to: names(&message.to),
         cc: names(&message.cc),
         sent: format::time(row.sent_at),
