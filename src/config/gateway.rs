@@ -11,7 +11,7 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub struct GatewaySettings {
     /// Exchange mail with the secure domains service administrators list.
-    #[arg(long = "gateway", env = "CASEMAIL_GATEWAY")]
+    #[arg(long = "gateway", env = "CASEMAIL_GATEWAY", value_parser = clap::builder::BoolishValueParser::new())]
     pub enabled: bool,
 
     /// The gateway mail server's host name (its certificate's name; delivery reports come

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 
 mod gateway;
@@ -209,27 +210,27 @@ pub struct Config {
     pub smtp_from: String,
 
     /// Require a second factor (TOTP) of every user, not only of administrators.
-    #[arg(long, env = "CASEMAIL_REQUIRE_SECOND_FACTOR")]
+    #[arg(long, env = "CASEMAIL_REQUIRE_SECOND_FACTOR", value_parser = BoolishValueParser::new())]
     pub require_second_factor: bool,
 
     /// Require administrators to sign in with a passkey: once they have one, authenticator
     /// codes are refused for them (recovery codes still work), and an administrator without
     /// one must add one before anything else. Needs CASEMAIL_PUBLIC_URL to name a domain.
-    #[arg(long, env = "CASEMAIL_ADMINS_REQUIRE_PASSKEY")]
+    #[arg(long, env = "CASEMAIL_ADMINS_REQUIRE_PASSKEY", value_parser = BoolishValueParser::new())]
     pub admins_require_passkey: bool,
 
     /// Run scheduled jobs (inactivity policy, notification email) in this instance. With
     /// several instances any may run them; a database lock makes one do each run.
-    #[arg(long, env = "CASEMAIL_SCHEDULED_JOBS", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "CASEMAIL_SCHEDULED_JOBS", default_value_t = true, action = clap::ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub scheduled_jobs: bool,
 
     /// Seed the demo deployment on first start (an empty database).
-    #[arg(long, env = "CASEMAIL_DEMO")]
+    #[arg(long, env = "CASEMAIL_DEMO", value_parser = BoolishValueParser::new())]
     pub demo: bool,
 
     /// Take the client address from the last X-Forwarded-For entry (only behind a proxy
     /// that sets it).
-    #[arg(long, env = "CASEMAIL_TRUST_FORWARDED_FOR")]
+    #[arg(long, env = "CASEMAIL_TRUST_FORWARDED_FOR", value_parser = BoolishValueParser::new())]
     pub trust_forwarded_for: bool,
 
     /// The time zone times are shown in (an IANA name; the rules, clock changes included,

@@ -58,6 +58,28 @@ async fn metrics_are_served_only_on_their_own_address(backend: Backend) {
     );
 }
 
+/// Switches set in the environment take the forms operators write: 1/0, yes/no, on/off.
+#[test]
+fn switches_in_the_environment_take_one_yes_and_on() {
+    let dir = tempfile::TempDir::new().expect("a data directory");
+    for value in ["1", "yes", "on", "true", "0", "no", "off", "false"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_casemail"))
+            .args(["audit", "head"])
+            .env("CASEMAIL_DATA_DIR", dir.path())
+            .env("CASEMAIL_DEMO", value)
+            .env("CASEMAIL_TRUST_FORWARDED_FOR", value)
+            .env("CASEMAIL_SCHEDULED_JOBS", value)
+            .env("CASEMAIL_REQUIRE_SECOND_FACTOR", value)
+            .output()
+            .expect("the binary runs");
+        assert!(
+            output.status.success(),
+            "{value}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 async fn readiness_checks_the_database_and_the_blob_store(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let browser = app.browser();

@@ -79,7 +79,14 @@ async function serve(command, extraEnv = {}) {
 
 before(async () => {
   data = mkdtempSync(join(tmpdir(), "casemail-browser-"));
-  const started = await serve("demo");
+  // The gateway to secure mail domains is on (no mail server is needed for its pages).
+  const started = await serve("demo", {
+    CASEMAIL_GATEWAY: "1",
+    CASEMAIL_GATEWAY_HOSTNAME: "mx.casemail.example",
+    CASEMAIL_GATEWAY_LMTP_BIND: `127.0.0.1:${await freePort()}`,
+    CASEMAIL_GATEWAY_SOCKETMAP_BIND: `127.0.0.1:${await freePort()}`,
+    CASEMAIL_GATEWAY_SUBMIT: `127.0.0.1:${await freePort()}`,
+  });
   server = started.child;
   base = started.origin;
   browser = await chromium.launch({
@@ -591,6 +598,47 @@ test("a working day: a dense inbox, shortcuts, and times in the office's zone", 
   assert.equal(await fiscal.page.locator(".govuk-service-navigation").isVisible(), false);
   assert.ok(await fiscal.page.locator(".app-print-message").first().isVisible());
   await fiscal.page.emulateMedia({ media: "screen" });
+  await fiscal.context.close();
+});
+
+test("a service administrator lists a secure mail domain and a fiscal is told a letter will leave Casemail", async () => {
+  const admin = await person();
+  await signIn(admin.page, "admin@casemail.example");
+  await admin.page.waitForURL(/two-factor/);
+  const secret = (await admin.page.textContent("#totp-secret")).trim();
+  await admin.page.fill("#code", totp(secret));
+  await admin.page.click("button:has-text('Confirm')");
+  await admin.page.waitForSelector("text=Your recovery codes");
+  await admin.page.goto(`${base}/admin/domains`);
+  await accessible(admin.page, "secure mail domains, empty");
+  // A mistake first: the form comes back with what to do, everything typed kept.
+  await admin.page.fill("#domain", "copfs");
+  await admin.page.fill("#organisation", "Crown Office secure mail");
+  await admin.page.click("button:has-text('Add domain')");
+  await admin.page.waitForSelector(".govuk-error-summary");
+  assert.equal(await admin.page.inputValue("#organisation"), "Crown Office secure mail");
+  await accessible(admin.page, "secure mail domains, with an error");
+  await admin.page.fill("#domain", "copfs.gov.example");
+  await admin.page.click("button:has-text('Add domain')");
+  await admin.page.waitForSelector("h3:has-text('copfs.gov.example')");
+  await accessible(admin.page, "secure mail domains");
+  await shot(admin.page, "admin-domains");
+  await admin.page.setViewportSize({ width: 320, height: 640 });
+  const width = await admin.page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 320, `the secure domains page is ${width} px wide at 320 px`);
+  await admin.context.close();
+
+  const fiscal = await person();
+  await signIn(fiscal.page, "fiona.fiscal@pf.example");
+  await fiscal.page.goto(`${base}/compose?to=${encodeURIComponent("clerk@copfs.gov.example")}`);
+  await fiscal.page.waitForSelector("text=This letter will leave Casemail for clerk@copfs.gov.example");
+  await fiscal.page.click("summary:has-text('Writing to someone outside Casemail')");
+  await fiscal.page.waitForSelector("text=TLS with a verified certificate");
+  await accessible(fiscal.page, "compose to someone outside Casemail");
+  await shot(fiscal.page, "compose-outside");
+  await fiscal.page.goto(`${base}/directory`);
+  await fiscal.page.waitForSelector("h2:has-text('Secure mail domains')");
+  await accessible(fiscal.page, "directory with secure domains");
   await fiscal.context.close();
 });
 
