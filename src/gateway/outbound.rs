@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use lettre::Address;
 use lettre::transport::smtp::client::AsyncSmtpConnection;
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, MailParameter, RcptParameter};
 
 use super::Gateway;
@@ -44,6 +44,7 @@ impl Gateway {
             if due.is_empty() {
                 return Ok(handed);
             }
+            let mut trouble = false;
             for letter in due {
                 match self.hand_over(&identity, &letter).await {
                     Ok(reply) => {
@@ -57,6 +58,7 @@ impl Gateway {
                         .await?;
                     }
                     Err(error) => {
+                        trouble = true;
                         let detail = format!("{error}");
                         tracing::warn!(letter = letter.id, error = %detail, "letter not handed to the mail server; will retry");
                         let retry_at = (letter.attempts + 1 < MOST_ATTEMPTS)
@@ -79,10 +81,12 @@ impl Gateway {
                             )
                             .await?;
                         }
-                        // The mail server is not answering: the rest waits for the next run.
-                        return Ok(handed);
                     }
                 }
+            }
+            if trouble {
+                // The mail server is not taking letters: the rest waits for the next run.
+                return Ok(handed);
             }
         }
     }
@@ -111,9 +115,9 @@ impl Gateway {
         .await?;
         let sender: Address = report_address(letter.id, &settings.gateway_hostname).parse()?;
         let recipient: Address = letter.recipient.parse()?;
-        connection
+        let asked = connection
             .command(Mail::new(
-                Some(sender),
+                Some(sender.clone()),
                 vec![
                     MailParameter::Other {
                         keyword: "RET".into(),
@@ -125,16 +129,29 @@ impl Gateway {
                     },
                 ],
             ))
-            .await?;
-        connection
-            .command(Rcpt::new(
-                recipient,
-                vec![RcptParameter::Other {
-                    keyword: "NOTIFY".into(),
-                    value: Some("SUCCESS,DELAY,FAILURE".into()),
-                }],
-            ))
-            .await?;
+            .await;
+        let reports = match asked {
+            Ok(_) => true,
+            // A server without delivery status notifications (not Postfix): the letter
+            // goes without asking for reports, and stays "handed" once taken.
+            Err(error) if error.is_permanent() => {
+                connection.command(Rset).await?;
+                connection
+                    .command(Mail::new(Some(sender), Vec::new()))
+                    .await?;
+                false
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let notify = if reports {
+            vec![RcptParameter::Other {
+                keyword: "NOTIFY".into(),
+                value: Some("SUCCESS,DELAY,FAILURE".into()),
+            }]
+        } else {
+            Vec::new()
+        };
+        connection.command(Rcpt::new(recipient, notify)).await?;
         connection.command(Data).await?;
         let reply = connection.message(&message).await?;
         let _ = connection.quit().await;

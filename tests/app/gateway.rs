@@ -47,7 +47,10 @@ macro_rules! on_gateway {
     };
 }
 
-on_gateway!(letters_cross_the_gateway_both_ways_and_nothing_is_kept_in_clear);
+on_gateway!(
+    letters_cross_the_gateway_both_ways_and_nothing_is_kept_in_clear,
+    a_letter_waits_while_the_mail_server_is_down_and_goes_when_it_is_back,
+);
 on_both_backends!(without_a_gateway_casemail_is_a_closed_system);
 
 const MAX_MB: u64 = 40;
@@ -253,6 +256,8 @@ async fn add_domain(
 }
 
 /// Waits until `check` holds, running the gateway's outbound job as the scheduler would.
+/// Generous: on a machine running the whole suite, a 28 MB message through Postfix and
+/// into Casemail's debug build can take a while.
 async fn eventually(world: &World, what: &str, seconds: u64, check: impl AsyncFn() -> bool) {
     for _ in 0..seconds * 4 {
         let _ = world.app.app.gateway.send_outbound().await;
@@ -326,7 +331,7 @@ async fn letters_cross_the_gateway_both_ways_and_nothing_is_kept_in_clear(backen
         .expect("Postfix takes the letter over TLS");
     let ann = app.browser();
     ann.sign_in_ok("ann@brodie.example").await;
-    eventually(&world, "the letter reached ann", 30, async || {
+    eventually(&world, "the letter reached ann", 120, async || {
         ann.text("/mail/inbox")
             .await
             .contains("SUBJECT-MARKER-77ab")
@@ -440,7 +445,7 @@ async fn letters_cross_the_gateway_both_ways_and_nothing_is_kept_in_clear(backen
         contains(&received, "REPLY-MARKER-2d9e") || received_text.contains("reply"),
         "with its attachment"
     );
-    eventually(&world, "the sender sees it handed over", 30, async || {
+    eventually(&world, "the sender sees it handed over", 120, async || {
         ann.text(&format!("/threads/{thread_id}"))
             .await
             .contains("Handed to the recipient")
@@ -492,14 +497,14 @@ async fn letters_cross_the_gateway_both_ways_and_nothing_is_kept_in_clear(backen
     ] {
         ann.send_ok(&Outgoing::to(to, "Outside", marker)).await;
     }
-    eventually(&world, "the pinned letter arrived", 30, async || {
+    eventually(&world, "the pinned letter arrived", 120, async || {
         world.peers[0]
             .messages()
             .iter()
             .any(|m| contains(m, "PINNED-MARKER-31aa"))
     })
     .await;
-    eventually(&world, "the failures were reported", 60, async || {
+    eventually(&world, "the failures were reported", 120, async || {
         app.number("SELECT COUNT(*) FROM outbound_mail WHERE state = 'failed'")
             .await
             == 2
@@ -640,13 +645,13 @@ async fn letters_cross_the_gateway_both_ways_and_nothing_is_kept_in_clear(backen
     )
     .await
     .expect("Postfix takes it; Casemail refuses it");
-    eventually(&world, "the refusals were recorded", 30, async || {
+    eventually(&world, "the refusals were recorded", 120, async || {
         app.number("SELECT COUNT(*) FROM audit_events WHERE kind = 'gateway.refused'")
             .await
             >= 2
     })
     .await;
-    eventually(&world, "the marked letter arrived", 30, async || {
+    eventually(&world, "the marked letter arrived", 120, async || {
         ann.text("/mail/inbox").await.contains("Lax")
     })
     .await;
@@ -685,7 +690,7 @@ async fn letters_cross_the_gateway_both_ways_and_nothing_is_kept_in_clear(backen
     .await;
 
     // Nothing in clear: the database, the blobs and Postfix's queue, once it is empty.
-    eventually(&world, "Postfix's queue emptied", 30, async || {
+    eventually(&world, "Postfix's queue emptied", 120, async || {
         world.postfix.queued() == 0
     })
     .await;
@@ -730,4 +735,101 @@ async fn without_a_gateway_casemail_is_a_closed_system(backend: Backend) {
             .await
             .contains("Writing to someone outside Casemail")
     );
+}
+
+/// Casemail's own mail server is down: the letter stays queued (sealed), is retried with
+/// backoff, and is handed over once the server answers.
+async fn a_letter_waits_while_the_mail_server_is_down_and_goes_when_it_is_back(backend: Backend) {
+    let submit = free_port();
+    let dir = tempfile::TempDir::new().expect("a directory");
+    let app = TestApp::spawn_with(backend, |config| {
+        let gateway = &mut config.gateway;
+        gateway.enabled = true;
+        gateway.gateway_hostname = "mx.casemail.test".into();
+        gateway.gateway_lmtp_bind = ([127, 0, 0, 1], free_port()).into();
+        gateway.gateway_socketmap_bind = ([127, 0, 0, 1], free_port()).into();
+        gateway.gateway_submit = ([127, 0, 0, 1], submit).into();
+    })
+    .await;
+    app.service_admin("ops@casemail.example").await;
+    app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
+        .await;
+    let admin = app
+        .app
+        .accounts
+        .account_by_email(
+            &casemail::domain::EmailAddress::parse("ops@casemail.example").expect("an address"),
+        )
+        .await
+        .expect("read")
+        .expect("the administrator");
+    app.app
+        .gateway
+        .add_domain(
+            &admin,
+            &DomainDraft {
+                domain: "peer.test",
+                organisation: "Crown Office (secure mail)",
+                kind: "prosecution",
+                tls: "verify",
+                fingerprint: "",
+                next_hop: "",
+                dkim_failure: "reject",
+            },
+            "127.0.0.1",
+        )
+        .await
+        .expect("listed");
+    let ann = app.browser();
+    ann.sign_in_ok("ann@brodie.example").await;
+    let thread = ann
+        .send_ok(&Outgoing::to(
+            "fiscal@peer.test",
+            "Waiting",
+            "WAIT-MARKER-7e0d",
+        ))
+        .await;
+    assert_eq!(
+        app.app.gateway.send_outbound().await.expect("the job runs"),
+        0
+    );
+    assert_eq!(
+        app.number("SELECT attempts FROM outbound_mail").await,
+        1,
+        "tried once"
+    );
+    assert_eq!(
+        app.text_of("SELECT state FROM outbound_mail").await,
+        "queued"
+    );
+    assert!(
+        ann.text(&thread)
+            .await
+            .contains("Waiting to leave Casemail")
+    );
+    assert_eq!(
+        app.app.gateway.send_outbound().await.expect("the job runs"),
+        0,
+        "not retried before its time"
+    );
+    let relay = crate::notifications::Relay::start(submit, dir.path().join("relay"))
+        .await
+        .expect("the mail server is back");
+    app.clock.advance(61);
+    assert_eq!(
+        app.app.gateway.send_outbound().await.expect("the job runs"),
+        1
+    );
+    assert_eq!(
+        app.text_of("SELECT state FROM outbound_mail").await,
+        "handed"
+    );
+    assert!(
+        relay
+            .messages()
+            .iter()
+            .any(|m| m.contains("WAIT-MARKER-7e0d")),
+        "the letter reached the mail server"
+    );
+    assert!(ann.text(&thread).await.contains("Handed to Casemail"));
 }

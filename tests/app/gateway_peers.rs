@@ -176,8 +176,31 @@ impl Dns {
             .stderr(Stdio::null())
             .spawn()
             .expect("start dnsmasq");
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        Self { child, port }
+        let dns = Self { child, port };
+        for _ in 0..200 {
+            if dns.answers(records.first().map_or("test", |r| r.0)) {
+                return dns;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("dnsmasq did not answer");
+    }
+
+    /// Whether a TXT query for `name` is answered.
+    fn answers(&self, name: &str) -> bool {
+        let Ok(socket) = std::net::UdpSocket::bind("127.0.0.1:0") else {
+            return false;
+        };
+        let _ = socket.set_read_timeout(Some(std::time::Duration::from_millis(200)));
+        let mut query = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        for label in name.split('.') {
+            query.push(label.len() as u8);
+            query.extend_from_slice(label.as_bytes());
+        }
+        query.extend_from_slice(&[0, 0, 16, 0, 1]);
+        let mut answer = [0u8; 512];
+        socket.send_to(&query, ("127.0.0.1", self.port)).is_ok()
+            && socket.recv(&mut answer).is_ok_and(|n| n > 12)
     }
 }
 
