@@ -46,6 +46,7 @@ pub async fn figures(
         "(team intake of {messages} letters: {:.1} s)",
         started.elapsed().as_secs_f64()
     );
+    bench.store.analyze().await?;
 
     measure_gets(
         server,

@@ -66,8 +66,10 @@ impl Store {
         let mut keyset = String::new();
         let after = after.filter(|_| sort.is_default());
         if after.is_some() {
+            // A row comparison, which both backends turn into one range of the folder's
+            // index (PostgreSQL filters an OR of the two row by row).
             keyset = format!(
-                "AND (e.sent_at < ${a} OR (e.sent_at = ${a} AND e.id < ${b}))",
+                "AND (e.sent_at, e.id) < (${a}, ${b})",
                 a = next,
                 b = next + 1
             );
@@ -189,7 +191,8 @@ impl Store {
     pub async fn unread_count(&self, user_id: i64) -> StoreResult<i64> {
         let (count,): (i64,) = sqlx::query_as(&format!(
             "SELECT COUNT(*) FROM (SELECT 1 FROM mailbox_entries e WHERE e.user_id = $1 \
-             AND e.folder = 'inbox' AND e.is_read = 0 AND {CASE_VISIBLE} LIMIT {UNREAD_CAP}) t"
+             AND e.folder = 'inbox' AND e.is_read = 0 AND {CASE_VISIBLE} \
+             ORDER BY e.id DESC LIMIT {UNREAD_CAP}) t"
         ))
         .bind(user_id)
         .fetch_one(&self.pool)

@@ -103,7 +103,8 @@ impl Store {
         let (unread, due, overdue, delegated): (i64, i64, i64, i64) = sqlx::query_as(&format!(
             "SELECT \
              (SELECT COUNT(*) FROM (SELECT 1 FROM mailbox_entries e WHERE e.user_id = $1 \
-              AND e.folder = 'inbox' AND e.is_read = 0 AND {CASE_VISIBLE} LIMIT {UNREAD_CAP}) u), \
+              AND e.folder = 'inbox' AND e.is_read = 0 AND {CASE_VISIBLE} \
+              ORDER BY e.id DESC LIMIT {UNREAD_CAP}) u), \
              (SELECT COUNT(*) FROM (SELECT 1 {awaiting} LIMIT {UNREAD_CAP}) d), \
              (SELECT COUNT(*) FROM (SELECT 1 {awaiting} AND e.reply_by < $3 \
               LIMIT {UNREAD_CAP}) o), \
