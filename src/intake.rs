@@ -81,6 +81,33 @@ impl Intake {
         });
     }
 
+    /// Takes in what is waiting, but waits at most `limit` for it (a whole backlog can
+    /// take minutes): true when everything is in, false when intake goes on in the
+    /// background and the caller must do with what is in so far.
+    pub async fn finish_within(
+        &self,
+        user_id: i64,
+        keys: &MailboxKeys,
+        limit: std::time::Duration,
+    ) -> anyhow::Result<bool> {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.store.has_waiting_summaries(user_id).await? {
+            self.start(user_id, keys.clone());
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            let lock = self.lock_for(user_id);
+            // The running intake holds the lock until it has taken everything in.
+            if tokio::time::timeout_at(deadline, lock.lock())
+                .await
+                .is_err()
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Takes in everything waiting in the mailbox, and returns once it is all in (or
     /// once a running intake has finished).
     pub async fn take_in(&self, user_id: i64, keys: &MailboxKeys) -> anyhow::Result<()> {

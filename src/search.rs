@@ -26,7 +26,14 @@ pub struct Found {
     pub messages: Vec<ListedMessage>,
     /// More matched than `limit`.
     pub truncated: bool,
+    /// Some mail was still being taken in: it is not searched yet.
+    pub incomplete: bool,
 }
+
+/// How long a search waits for mail that arrived unseen to be taken in before it searches
+/// what is in: a whole backlog (a mailbox of a million letters that arrived while its
+/// owner was away) takes minutes, and goes on in the background.
+const INTAKE_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
 
 #[derive(Clone)]
 pub struct Search {
@@ -56,6 +63,10 @@ impl Search {
             sender: query.sender,
         };
         let words = query_words(query.words);
+        let complete = self
+            .intake
+            .finish_within(user.id, keys, INTAKE_WAIT)
+            .await?;
         let mut ids = if words.is_empty() {
             self.store
                 .search_filter(user.id, &bounds, query.limit + 1)
@@ -72,18 +83,17 @@ impl Search {
         Ok(Found {
             messages: self.mail.listed(keys, rows, false).await?,
             truncated,
+            incomplete: !complete,
         })
     }
 
-    /// Entry ids holding every word, highest first. Mail not yet taken in is taken in
-    /// first, so a search always covers everything that has arrived.
+    /// Entry ids holding every word, highest first, among the mail taken in.
     async fn matching_entries(
         &self,
         user: &UserAccount,
         keys: &MailboxKeys,
         words: &[String],
     ) -> anyhow::Result<Vec<i64>> {
-        self.intake.take_in(user.id, keys).await?;
         let mut found: Option<BTreeSet<i64>> = None;
         for word in words {
             let ids = self.intake.matching(user.id, &keys.key, word).await?;
@@ -115,7 +125,8 @@ impl Search {
         let Some(case) = self.mail.filter_case(user, filter).await? else {
             return Ok(None);
         };
-        self.intake.take_in(user.id, keys).await?;
+        // Summaries not yet taken in open with the owner's key too: no need to wait.
+        self.intake.start(user.id, keys.clone());
         let candidates = self
             .store
             .mailbox_summaries(user.id, folder, filter, SUBJECT_ORDER_CAP)

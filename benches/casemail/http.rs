@@ -284,6 +284,7 @@ pub async fn figures(
 
     let (sender_cookie, _) = sign_in(&server, &people[0].email).await?;
     send_figures(&server, &sender_cookie, &people[1..21]).await?;
+    crate::settle(bench).await?;
     download_figures(bench, &server, &sender_cookie, &people[1]).await?;
     crate::team::figures(bench, &server, &people[20], &people[19], messages).await
 }

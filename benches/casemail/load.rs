@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use casemail::accounts::AccountDraft;
 use casemail::crypto::Recipients;
-use casemail::domain::{EmailAddress, Password, PersonName, UserStatus};
 use casemail::store::UserAccount;
 
 use crate::http::ServerProcess;
@@ -109,27 +107,7 @@ fn locust() -> anyhow::Result<PathBuf> {
 async fn seed_people(bench: &Bench, options: &LoadOptions) -> anyhow::Result<Vec<UserAccount>> {
     let started = std::time::Instant::now();
     let app = &bench.app;
-    let organisation = crate::create_people(app, 1).await?[0].organisation.id;
-    let mut people = Vec::new();
-    for n in 0..options.people {
-        let email = EmailAddress::parse(&format!("loaduser{n}@bench.example"))?;
-        app.accounts
-            .create_account(AccountDraft {
-                organisation_id: organisation,
-                email: email.clone(),
-                name: PersonName::parse(&format!("Load User {n}"))?,
-                is_admin: false,
-                status: UserStatus::Active,
-                password: Password::parse(PASSWORD)?,
-            })
-            .await?;
-        people.push(
-            app.accounts
-                .account_by_email(&email)
-                .await?
-                .context("created")?,
-        );
-    }
+    let people = crate::create_named(app, "loaduser", options.people).await?;
     for (n, owner) in people.iter().enumerate() {
         let sender = &people[(n + people.len() - 1) % people.len()];
         crate::seed::large_mailbox(bench, sender, owner, options.letters_each, 7200).await?;

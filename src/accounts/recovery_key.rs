@@ -1,11 +1,10 @@
 //! The deployment's recovery key: every identity is also wrapped to its public half, whose
 //! secret half the key custodians keep offline. Generated on first start unless configured.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use super::Accounts;
 use crate::crypto::{generate_recovery_key_pair, parse_recipient};
@@ -84,21 +83,15 @@ fn write_secret_file(
     secret: &SecretString,
     now: i64,
 ) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    writeln!(
-        file,
-        "# Casemail recovery identity, created {}\n\
-         # Keep this file offline with the key custodians; delete it from the server.\n\
-         # public key: {public}\n{}",
-        crate::clock::display_time(now),
-        secret.expose_secret()
-    )?;
-    file.sync_all()?;
-    Ok(())
+    crate::crypto::write_identity_file(
+        path,
+        &format!(
+            "Casemail recovery identity, created {}\n\
+             Keep this file offline with the key custodians; delete it from the server.",
+            crate::clock::display_time(now)
+        ),
+        public,
+        secret,
+    )
+    .with_context(|| format!("cannot create {}", path.display()))
 }

@@ -207,6 +207,26 @@ impl SessionKey {
     }
 }
 
+/// Writes a secret identity to a new file only its owner reads (mode 0600), never over an
+/// existing one: `about` (comment lines), the public key, then the secret.
+pub fn write_identity_file(
+    path: &std::path::Path,
+    about: &str,
+    public: &str,
+    secret: &SecretString,
+) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    for line in about.lines() {
+        writeln!(file, "# {}", line.trim())?;
+    }
+    writeln!(file, "# public key: {public}\n{}", secret.expose_secret())?;
+    file.sync_all()
+}
+
 /// Parses an age X25519 public key such as the configured recovery recipient.
 pub fn parse_recipient(input: &str) -> Result<x25519::Recipient, KeyError> {
     x25519::Recipient::from_str(input.trim()).map_err(|_| KeyError::Malformed)

@@ -6,26 +6,10 @@
 use std::net::IpAddr;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use super::Gateway;
 use super::inbound::Arrival;
-
-pub(super) async fn serve(gateway: Gateway, listener: TcpListener) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let gateway = gateway.clone();
-                tokio::spawn(async move {
-                    if let Err(error) = session(gateway, stream).await {
-                        tracing::debug!(%error, "LMTP session ended");
-                    }
-                });
-            }
-            Err(error) => tracing::warn!(%error, "LMTP: cannot accept a connection"),
-        }
-    }
-}
 
 /// The address inside `<…>` of a MAIL or RCPT argument.
 fn path_of(argument: &str) -> Option<String> {
@@ -43,7 +27,7 @@ struct Transaction {
     queue_id: Option<String>,
 }
 
-async fn session(gateway: Gateway, stream: TcpStream) -> anyhow::Result<()> {
+pub(super) async fn session(gateway: Gateway, stream: TcpStream) -> anyhow::Result<()> {
     let hostname = gateway.config.gateway.gateway_hostname.clone();
     let limit = gateway.config.gateway.max_message_bytes();
     let (read, mut write) = stream.into_split();

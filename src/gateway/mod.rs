@@ -54,24 +54,14 @@ pub fn load_identity(path: &Path) -> anyhow::Result<UserIdentity> {
             .with_context(|| format!("{} does not hold an age identity", path.display()));
     }
     let identity = UserIdentity::generate();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    use secrecy::ExposeSecret;
-    use std::io::Write;
-    writeln!(
-        file,
-        "# Casemail gateway identity: opens letters queued to leave for secure domains.\n\
-         # Every instance needs this same file; keep it as secret as the database password.\n\
-         # public key: {}\n{}",
-        identity.recipient(),
-        identity.secret_text().expose_secret()
-    )?;
-    file.sync_all()?;
+    crate::crypto::write_identity_file(
+        path,
+        "Casemail gateway identity: opens letters queued to leave for secure domains.\n\
+         Every instance needs this same file; keep it as secret as the database password.",
+        &identity.recipient(),
+        &identity.secret_text(),
+    )
+    .with_context(|| format!("cannot create {}", path.display()))?;
     tracing::warn!(
         "Generated the gateway's key in {}: every instance needs this file",
         path.display()
@@ -137,9 +127,39 @@ impl Gateway {
             "gateway to secure mail domains is on"
         );
         Ok(GatewayListeners(vec![
-            tokio::spawn(lmtp::serve(self.clone(), lmtp)),
-            tokio::spawn(socketmap::serve(self.clone(), socketmap)),
+            tokio::spawn(accept(self.clone(), lmtp, "LMTP", lmtp::session)),
+            tokio::spawn(accept(
+                self.clone(),
+                socketmap,
+                "socketmap",
+                socketmap::answer,
+            )),
         ]))
+    }
+}
+
+/// Serves each connection of `listener` with `session` in a task of its own.
+async fn accept<F, Fut>(
+    gateway: Gateway,
+    listener: tokio::net::TcpListener,
+    what: &'static str,
+    session: F,
+) where
+    F: Fn(Gateway, tokio::net::TcpStream) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let served = session(gateway.clone(), stream);
+                tokio::spawn(async move {
+                    if let Err(error) = served.await {
+                        tracing::debug!(%error, what, "gateway connection ended");
+                    }
+                });
+            }
+            Err(error) => tracing::warn!(%error, what, "gateway: cannot accept a connection"),
+        }
     }
 }
 

@@ -11,7 +11,7 @@
 //! - `tls_policy`: what TLS that server must offer (`smtp_tls_policy_maps`).
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use super::Gateway;
 use crate::domain::{EmailAddress, NextHop, TlsPolicy};
@@ -19,23 +19,7 @@ use crate::domain::{EmailAddress, NextHop, TlsPolicy};
 /// The longest request accepted (a name and an address are far shorter).
 const MAX_REQUEST: usize = 10_000;
 
-pub(super) async fn serve(gateway: Gateway, listener: TcpListener) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let gateway = gateway.clone();
-                tokio::spawn(async move {
-                    if let Err(error) = answer(gateway, stream).await {
-                        tracing::debug!(%error, "socketmap connection ended");
-                    }
-                });
-            }
-            Err(error) => tracing::warn!(%error, "socketmap: cannot accept a connection"),
-        }
-    }
-}
-
-async fn answer(gateway: Gateway, stream: TcpStream) -> anyhow::Result<()> {
+pub(super) async fn answer(gateway: Gateway, stream: TcpStream) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);
     loop {

@@ -216,16 +216,16 @@ fn letter(
     [signature.to_header().as_bytes(), &raw].concat()
 }
 
+/// Lists `domain` as a secure domain, as the service administrator ops@ does.
 async fn add_domain(
-    world: &World,
+    app: &TestApp,
     domain: &str,
     next_hop: String,
     tls: &str,
     fingerprint: &str,
     dkim: &str,
 ) {
-    let admin = world
-        .app
+    let admin = app
         .app
         .accounts
         .account_by_email(
@@ -234,9 +234,7 @@ async fn add_domain(
         .await
         .expect("read")
         .expect("the service administrator");
-    world
-        .app
-        .app
+    app.app
         .gateway
         .add_domain(
             &admin,
@@ -280,11 +278,11 @@ async fn letters_cross_the_gateway_both_ways_and_nothing_is_kept_in_clear(backen
         .user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
         .await;
     let hop = |n: usize| format!("127.0.0.1:{}", world.peers[n].port);
-    add_domain(&world, "peer.test", hop(0), "verify", "", "reject").await;
-    add_domain(&world, "lax.test", hop(1), "verify", "", "mark").await;
+    add_domain(&world.app, "peer.test", hop(0), "verify", "", "reject").await;
+    add_domain(&world.app, "lax.test", hop(1), "verify", "", "mark").await;
     let fingerprint = world.certificates.peer_fingerprint();
     add_domain(
-        &world,
+        &world.app,
         "pinned.test",
         hop(2),
         "fingerprint",
@@ -294,7 +292,7 @@ async fn letters_cross_the_gateway_both_ways_and_nothing_is_kept_in_clear(backen
     .await;
     let wrong = "AB:".repeat(31) + "AB";
     add_domain(
-        &world,
+        &world.app,
         "wrongpin.test",
         hop(3),
         "fingerprint",
@@ -303,7 +301,7 @@ async fn letters_cross_the_gateway_both_ways_and_nothing_is_kept_in_clear(backen
     )
     .await;
     add_domain(
-        &world,
+        &world.app,
         "down.test",
         format!("127.0.0.1:{}", free_port()),
         "verify",
@@ -754,32 +752,7 @@ async fn a_letter_waits_while_the_mail_server_is_down_and_goes_when_it_is_back(b
     app.service_admin("ops@casemail.example").await;
     app.user("ann@brodie.example", OrganisationKind::Defence, "Brodie")
         .await;
-    let admin = app
-        .app
-        .accounts
-        .account_by_email(
-            &casemail::domain::EmailAddress::parse("ops@casemail.example").expect("an address"),
-        )
-        .await
-        .expect("read")
-        .expect("the administrator");
-    app.app
-        .gateway
-        .add_domain(
-            &admin,
-            &DomainDraft {
-                domain: "peer.test",
-                organisation: "Crown Office (secure mail)",
-                kind: "prosecution",
-                tls: "verify",
-                fingerprint: "",
-                next_hop: "",
-                dkim_failure: "reject",
-            },
-            "127.0.0.1",
-        )
-        .await
-        .expect("listed");
+    add_domain(&app, "peer.test", String::new(), "verify", "", "reject").await;
     let ann = app.browser();
     ann.sign_in_ok("ann@brodie.example").await;
     let thread = ann

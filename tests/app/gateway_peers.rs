@@ -6,25 +6,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use crate::helpers::run_ok;
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
-}
-
-fn run(program: &str, args: &[&str], dir: &Path) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// A test CA and certificates from it for the gateway and a secure domain's server.
@@ -35,7 +23,7 @@ pub struct Certificates {
 impl Certificates {
     pub fn make(dir: &Path) -> Self {
         std::fs::create_dir_all(dir).expect("the certificates' directory");
-        run(
+        run_ok(
             "openssl",
             &[
                 "req",
@@ -65,7 +53,7 @@ impl Certificates {
                 "DNS:peer.test,DNS:lax.test,DNS:pinned.test,DNS:wrongpin.test,DNS:down.test",
             ),
         ] {
-            run(
+            run_ok(
                 "openssl",
                 &[
                     "req",
@@ -90,7 +78,7 @@ impl Certificates {
                 ),
             )
             .expect("write the extensions");
-            run(
+            run_ok(
                 "openssl",
                 &[
                     "x509",
@@ -124,7 +112,7 @@ impl Certificates {
     /// The SHA-256 fingerprint of the secure domain's server certificate, as openssl
     /// prints it.
     pub fn peer_fingerprint(&self) -> String {
-        run(
+        run_ok(
             "openssl",
             &[
                 "x509",
@@ -241,16 +229,16 @@ impl GatewayPostfix {
         let mut ancestor = Some(dir);
         while let Some(path) = ancestor {
             if path.starts_with(std::env::temp_dir()) && path != std::env::temp_dir() {
-                run("chmod", &["755", &path.display().to_string()], path);
+                run_ok("chmod", &["755", &path.display().to_string()], path);
             }
             ancestor = path.parent();
         }
-        run(
+        run_ok(
             "chown",
             &["postfix", &dir.join("data").display().to_string()],
             dir,
         );
-        run(
+        run_ok(
             "chmod",
             &["700", &dir.join("data").display().to_string()],
             dir,
@@ -356,8 +344,8 @@ impl GatewayPostfix {
         );
         std::fs::write(etc.join("master.cf"), master_cf).expect("write master.cf");
         let etc_arg = etc.display().to_string();
-        run("postfix", &["-c", &etc_arg, "check"], dir);
-        run("postfix", &["-c", &etc_arg, "start"], dir);
+        run_ok("postfix", &["-c", &etc_arg, "check"], dir);
+        run_ok("postfix", &["-c", &etc_arg, "start"], dir);
         Self {
             dir: dir.to_path_buf(),
             inbound_port,

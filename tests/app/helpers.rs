@@ -750,3 +750,19 @@ impl Drop for SmallDisk {
             .status();
     }
 }
+
+/// Runs a program of the test's setup (openssl, postfix, chown…) in `dir`; its standard
+/// output, or a panic naming what it said.
+pub fn run_ok(program: &str, args: &[&str], dir: &std::path::Path) -> String {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

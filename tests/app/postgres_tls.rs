@@ -9,6 +9,8 @@ use casemail::config::Config;
 use casemail::domain::OrganisationKind;
 use casemail::state::Casemail;
 
+use crate::helpers::run_ok;
+
 /// A PostgreSQL server on 127.0.0.1 with a certificate for `localhost` from a CA of its
 /// own, accepting only TLS connections; stopped and removed when dropped.
 struct TlsPostgres {
@@ -16,24 +18,11 @@ struct TlsPostgres {
     port: u16,
 }
 
-fn run(program: &str, args: &[&str], dir: &Path) {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// A CA, and a server certificate from it for localhost and 127.0.0.1.
 fn certificates(dir: &Path, prefix: &str) {
     let ca_key = format!("{prefix}ca.key");
     let ca = format!("{prefix}ca.pem");
-    run(
+    run_ok(
         "openssl",
         &[
             "req",
@@ -59,7 +48,7 @@ fn certificates(dir: &Path, prefix: &str) {
     if !prefix.is_empty() {
         return;
     }
-    run(
+    run_ok(
         "openssl",
         &[
             "req",
@@ -81,7 +70,7 @@ fn certificates(dir: &Path, prefix: &str) {
          keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
     )
     .expect("write the extensions");
-    run(
+    run_ok(
         "openssl",
         &[
             "x509",
@@ -119,16 +108,16 @@ impl TlsPostgres {
             .expect("a free port");
         let data = path.join("data");
         std::fs::create_dir(&data).expect("the data directory");
-        run(
+        run_ok(
             "chown",
             &["-R", "postgres:postgres", &path.display().to_string()],
             path,
         );
-        run("chmod", &["700", &data.display().to_string()], path);
+        run_ok("chmod", &["700", &data.display().to_string()], path);
         let as_postgres = |args: &[&str]| {
             let mut all = vec!["-u", "postgres", "--"];
             all.extend_from_slice(args);
-            run("runuser", &all, path);
+            run_ok("runuser", &all, path);
         };
         let initdb = format!("{bin}/initdb");
         let data_arg = data.display().to_string();
@@ -143,7 +132,7 @@ impl TlsPostgres {
             "UTF8",
         ]);
         for (file, mode) in [("server.key", "600"), ("server.crt", "644")] {
-            run(
+            run_ok(
                 "install",
                 &[
                     "-o",

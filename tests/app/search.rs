@@ -13,6 +13,7 @@ on_both_backends!(
     search_finds_by_words_sender_and_date,
     search_keeps_an_encrypted_index_that_stays_current,
     a_list_takes_new_mail_in_under_the_mailbox_key,
+    a_search_does_not_wait_for_a_long_backlog,
 );
 
 async fn search_finds_by_words_sender_and_date(backend: Backend) {
@@ -213,4 +214,66 @@ async fn a_list_takes_new_mail_in_under_the_mailbox_key(backend: Backend) {
             "{marker} at rest"
         );
     }
+}
+
+/// A backlog (mail that arrived while its owner was away) is taken in in the background;
+/// a search waits for it only so long, then searches what is in.
+async fn a_search_does_not_wait_for_a_long_backlog(backend: Backend) {
+    let o = office(backend).await;
+    for n in 0..3 {
+        o.fiscal
+            .send_ok(&Outgoing::to(
+                "ann@brodie.example",
+                &format!("Backlog {n}"),
+                "Unseen",
+            ))
+            .await;
+    }
+    let ann = o.ids[1];
+    assert!(o.app.store.has_waiting_summaries(ann).await.expect("read"));
+    let email = casemail::domain::EmailAddress::parse("ann@brodie.example").expect("address");
+    let account = o
+        .app
+        .app
+        .accounts
+        .account_by_email(&email)
+        .await
+        .expect("read")
+        .expect("ann");
+    let record = o
+        .app
+        .store
+        .sign_in_record(&email)
+        .await
+        .expect("read")
+        .expect("ann");
+    let identity = UserIdentity::unwrap_with_password(
+        &record.identity_wrapped_password.expect("a wrap"),
+        &secrecy::SecretString::from(crate::helpers::PASSWORD.to_string()),
+    )
+    .expect("the password opens it");
+    let keys = o
+        .app
+        .app
+        .intake
+        .keys(&account, &identity)
+        .await
+        .expect("keys");
+    let done = o
+        .app
+        .app
+        .intake
+        .finish_within(ann, &keys, std::time::Duration::ZERO)
+        .await
+        .expect("intake runs");
+    assert!(!done, "no time to wait: the search goes on with what is in");
+    let done = o
+        .app
+        .app
+        .intake
+        .finish_within(ann, &keys, std::time::Duration::from_secs(30))
+        .await
+        .expect("intake runs");
+    assert!(done, "given time, everything is taken in");
+    assert!(!o.app.store.has_waiting_summaries(ann).await.expect("read"));
 }

@@ -38,6 +38,8 @@ pub struct SearchPage {
     searched: bool,
     messages: Vec<ListedMessage>,
     truncated: bool,
+    /// Some mail was still being prepared for search.
+    incomplete: bool,
 }
 
 pub async fn show(
@@ -56,6 +58,7 @@ pub async fn show(
         .any(|v| !v.trim().is_empty());
     let mut messages = Vec::new();
     let mut truncated = false;
+    let mut incomplete = false;
     if searched && errors.is_empty() {
         let keys = user.mailbox_keys(&app).await?;
         let found = app
@@ -73,6 +76,7 @@ pub async fn show(
             )
             .await?;
         truncated = found.truncated;
+        incomplete = found.incomplete;
         messages = found.messages;
     }
     Ok(SearchPage {
@@ -82,6 +86,7 @@ pub async fn show(
         searched,
         messages,
         truncated,
+        incomplete,
     })
 }
 
