@@ -113,21 +113,25 @@ impl Intake {
     pub async fn take_in(&self, user_id: i64, keys: &MailboxKeys) -> anyhow::Result<()> {
         let lock = self.lock_for(user_id);
         let _held = lock.lock().await;
-        loop {
-            let waiting = self.store.waiting_summaries(user_id, BATCH).await?;
-            if waiting.is_empty() {
-                break;
+        // Mail that arrives while the index is being merged is taken in before the lock
+        // goes: whoever listed it found intake running and left it to this one.
+        while self.store.has_waiting_summaries(user_id).await? {
+            loop {
+                let waiting = self.store.waiting_summaries(user_id, BATCH).await?;
+                if waiting.is_empty() {
+                    break;
+                }
+                let prepared = {
+                    let keys = keys.clone();
+                    tokio::task::spawn_blocking(move || prepare(user_id, &keys, waiting)).await??
+                };
+                // False: another instance took some in first; the next round skips them.
+                self.store
+                    .take_in(user_id, &prepared.resealed, &prepared.postings)
+                    .await?;
             }
-            let prepared = {
-                let keys = keys.clone();
-                tokio::task::spawn_blocking(move || prepare(user_id, &keys, waiting)).await??
-            };
-            // False: another instance took some in first; the next round skips them.
-            self.store
-                .take_in(user_id, &prepared.resealed, &prepared.postings)
-                .await?;
+            self.merge_crowded(user_id, &keys.key).await?;
         }
-        self.merge_crowded(user_id, &keys.key).await?;
         drop(_held);
         self.forget_if_idle(user_id, lock);
         Ok(())

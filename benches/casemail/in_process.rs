@@ -99,7 +99,11 @@ pub async fn inbox_figures(
     // background; the figures below wait until it is all in.
     let started = std::time::Instant::now();
     let mut first = vec![get(app, &cookie, "/search?q=word1").await?];
-    report("search while a backlog is taken in (answers early)", &mut first, "-");
+    report(
+        "search while a backlog is taken in (answers early)",
+        &mut first,
+        "-",
+    );
     while bench.store.has_waiting_summaries(owner.id).await? {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
