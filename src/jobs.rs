@@ -41,13 +41,21 @@ fn counted<T, E>(job: &'static str, result: Result<T, E>) -> Result<T, E> {
     result
 }
 
-/// SQLite's write-ahead log folded into the database every second, off the request path.
+/// SQLite's write-ahead log folded into the database every second, off the request path,
+/// and its planner statistics refreshed every hour as the mailboxes grow.
 async fn checkpoint_log(app: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(1));
+    let mut ticks: u64 = 0;
     loop {
         every.tick().await;
+        ticks += 1;
         if let Err(error) = app.checkpoint().await {
             tracing::warn!(%error, "could not checkpoint the database log");
+        }
+        if ticks.is_multiple_of(3600)
+            && let Err(error) = app.refresh_statistics().await
+        {
+            tracing::warn!(%error, "could not refresh the database statistics");
         }
     }
 }

@@ -163,6 +163,10 @@ impl Casemail {
         Ok(self.store.checkpoint().await?)
     }
 
+    pub async fn refresh_statistics(&self) -> anyhow::Result<()> {
+        Ok(self.store.refresh_statistics().await?)
+    }
+
     /// Closes the database connections (tests stopping a server).
     pub async fn close(&self) {
         self.store.close().await;

@@ -168,7 +168,12 @@ impl Store {
 
     pub async fn migrate(&self) -> StoreResult<()> {
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
+            Backend::Sqlite => {
+                sqlx::migrate!("migrations/sqlite").run(&self.pool).await?;
+                // A migration's new index has no statistics while the others have: the
+                // planner would take it for the most selective one.
+                self.refresh_statistics().await?;
+            }
             Backend::Postgres => {
                 sqlx::migrate!("migrations/postgres")
                     .run(&self.pool)
@@ -193,6 +198,18 @@ impl Store {
     pub async fn checkpoint(&self) -> StoreResult<()> {
         if self.backend == Backend::Sqlite {
             sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Keeps SQLite's planner statistics in step with the data: tables with an index that
+    /// has none, or that grew or shrank tenfold since, are analysed (on a sample, so it
+    /// costs milliseconds). PostgreSQL's autovacuum does this itself.
+    pub async fn refresh_statistics(&self) -> StoreResult<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA optimize = 0x10002")
                 .execute(&self.pool)
                 .await?;
         }
