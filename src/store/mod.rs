@@ -196,22 +196,20 @@ impl Store {
     /// Copies committed pages from SQLite's write-ahead log into the database without
     /// waiting for readers or blocking writers (nothing to do on PostgreSQL).
     pub async fn checkpoint(&self) -> StoreResult<()> {
-        if self.backend == Backend::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(())
+        self.on_sqlite("PRAGMA wal_checkpoint(PASSIVE)").await
     }
 
     /// Keeps SQLite's planner statistics in step with the data: tables with an index that
     /// has none, or that grew or shrank tenfold since, are analysed (on a sample, so it
     /// costs milliseconds). PostgreSQL's autovacuum does this itself.
     pub async fn refresh_statistics(&self) -> StoreResult<()> {
+        self.on_sqlite("PRAGMA optimize = 0x10002").await
+    }
+
+    /// Runs SQLite upkeep that PostgreSQL does for itself (nothing there).
+    async fn on_sqlite(&self, statement: &str) -> StoreResult<()> {
         if self.backend == Backend::Sqlite {
-            sqlx::query("PRAGMA optimize = 0x10002")
-                .execute(&self.pool)
-                .await?;
+            sqlx::query(statement).execute(&self.pool).await?;
         }
         Ok(())
     }
