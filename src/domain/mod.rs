@@ -46,7 +46,9 @@ pub use plea::{
     Transition,
 };
 pub use reply_by::{ReplyCount, ReplyMark, ReplyState, parse_reply_by, reminder_due};
-pub use search_terms::{Postings, bucket_name, index_terms, matching_in, query_words};
+pub use search_terms::{
+    Postings, bucket_name, index_terms, matching_in, query_shard_name, query_words, shard_name,
+};
 pub use secure_domain::{CertificateFingerprint, DkimFailure, MailDomain, NextHop, TlsPolicy};
 pub use throttle::{ThrottleRule, minutes_until};
 pub use user::{Role, UserStatus};

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// How many letters of a word name its bucket. A query word shorter than this matches
 /// only that whole word (a word of one or two letters).
 pub const BUCKET_LETTERS: usize = 3;
+/// How many letters of a word name its shard, once its bucket is large enough to split.
+pub const SHARD_LETTERS: usize = 5;
 /// Longer words are indexed by their first this many letters; longer query words are cut
 /// to the same length, so they still match.
 const WORD_CHARS: usize = 40;
@@ -36,7 +38,24 @@ pub fn query_words(query: &str) -> Vec<String> {
 
 /// The letters that name a word's bucket: its first `BUCKET_LETTERS`, or all of a shorter word.
 pub fn bucket_name(word: &str) -> &str {
-    match word.char_indices().nth(BUCKET_LETTERS) {
+    first_letters(word, BUCKET_LETTERS)
+}
+
+/// The letters that name an indexed word's shard within a split bucket: its first
+/// `SHARD_LETTERS`, or all of a shorter word.
+pub fn shard_name(word: &str) -> &str {
+    first_letters(word, SHARD_LETTERS)
+}
+
+/// The shard a query word's matches are all in, when it is long enough to name one:
+/// every word it begins shares its first `SHARD_LETTERS`. A shorter query word may match
+/// words in any shard.
+pub fn query_shard_name(query_word: &str) -> Option<&str> {
+    (query_word.chars().count() >= SHARD_LETTERS).then(|| first_letters(query_word, SHARD_LETTERS))
+}
+
+fn first_letters(word: &str, letters: usize) -> &str {
+    match word.char_indices().nth(letters) {
         Some((at, _)) => &word[..at],
         None => word,
     }
@@ -80,6 +99,19 @@ impl Postings {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Splits this share by a name for each word (its shard), keeping each word whole.
+    pub fn split_by<K: Ord, E>(
+        self,
+        mut name: impl FnMut(&str) -> Result<K, E>,
+    ) -> Result<BTreeMap<K, Postings>, E> {
+        let mut out: BTreeMap<K, Postings> = BTreeMap::new();
+        for (word, ids) in self.0 {
+            let key = name(&word)?;
+            out.entry(key).or_default().0.insert(word, ids);
+        }
+        Ok(out)
     }
 
     /// A compact form for sealing: each word with its ids sorted and stored as gaps.
@@ -173,6 +205,41 @@ mod tests {
         assert_eq!(bucket_name("precognition"), "pre");
         assert_eq!(bucket_name("précis"), "pré");
         assert_eq!(bucket_name("v"), "v");
+    }
+
+    #[test]
+    fn a_query_word_names_a_shard_only_when_its_matches_share_one() {
+        assert_eq!(shard_name("precognition"), "preco");
+        assert_eq!(shard_name("bail"), "bail");
+        assert_eq!(query_shard_name("precog"), Some("preco"));
+        assert_eq!(query_shard_name("preco"), Some("preco"));
+        assert_eq!(query_shard_name("précis"), Some("préci"));
+        assert_eq!(
+            query_shard_name("préc"),
+            None,
+            "four letters begin words of many shards"
+        );
+        assert_eq!(query_shard_name("bail"), None);
+    }
+
+    #[test]
+    fn a_split_share_keeps_every_word_with_its_ids() -> Result<(), std::convert::Infallible> {
+        let mut postings = Postings::default();
+        for (word, id) in [("precognition", 1), ("precis", 2), ("precognition", 3)] {
+            postings.add(word.into(), id);
+        }
+        let split = postings
+            .clone()
+            .split_by(|word| Ok::<_, std::convert::Infallible>(shard_name(word).to_string()))?;
+        assert_eq!(split.len(), 2);
+        assert_eq!(split["preco"].matching("precog"), BTreeSet::from([1, 3]));
+        assert_eq!(split["preci"].matching("precis"), BTreeSet::from([2]));
+        let mut whole = Postings::default();
+        for share in split.into_values() {
+            whole.absorb(share);
+        }
+        assert_eq!(whole, postings);
+        Ok(())
     }
 
     #[test]

@@ -12,6 +12,10 @@ const SEARCHABLE: &str = "e.user_id = $1 AND e.folder <> 'deleted' AND e.sent_at
 const SEARCH_FROM: &str = "FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
      JOIN users u ON u.id = m.sender_id JOIN organisations o ON o.id = u.organisation_id";
 
+/// The shard of postings rows not split by their words' first letters yet: intake writes
+/// them so, and a bucket's unsplit rows may hold any of its words.
+pub const UNSPLIT: i64 = -1;
+
 /// How many ids one query names, well under either backend's limit on parameters.
 const IDS_PER_QUERY: usize = 500;
 
@@ -121,42 +125,85 @@ impl Store {
             }
         }
         for (bucket, content) in postings {
-            insert_postings(&mut tx, user_id, *bucket, content).await?;
+            insert_postings(&mut tx, user_id, *bucket, UNSPLIT, content).await?;
         }
         tx.commit().await?;
         Ok(true)
     }
 
-    /// A bucket's posting rows, oldest first, as (row id, sealed content).
-    pub async fn postings(&self, user_id: i64, bucket: i64) -> StoreResult<Vec<(i64, Vec<u8>)>> {
+    /// The posting rows a search for a word reads, as (shard, sealed content): every row
+    /// of the bucket, or with `shard` only that shard's and the bucket's unsplit rows.
+    pub async fn postings(
+        &self,
+        user_id: i64,
+        bucket: i64,
+        shard: Option<i64>,
+    ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
+        let query = match shard {
+            None => sqlx::query_as(
+                "SELECT shard, content FROM search_postings WHERE user_id = $1 AND bucket = $2",
+            )
+            .bind(user_id)
+            .bind(bucket),
+            Some(shard) => sqlx::query_as(
+                "SELECT shard, content FROM search_postings WHERE user_id = $1 AND bucket = $2 \
+                 AND shard IN ($3, $4)",
+            )
+            .bind(user_id)
+            .bind(bucket)
+            .bind(UNSPLIT)
+            .bind(shard),
+        };
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    /// The rows of one shard of a bucket (or its unsplit rows), oldest first, as (row id,
+    /// sealed content).
+    pub async fn shard_postings(
+        &self,
+        user_id: i64,
+        bucket: i64,
+        shard: i64,
+    ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
         Ok(sqlx::query_as(
-            "SELECT id, content FROM search_postings WHERE user_id = $1 AND bucket = $2 ORDER BY id",
+            "SELECT id, content FROM search_postings WHERE user_id = $1 AND bucket = $2 \
+             AND shard = $3 ORDER BY id",
         )
         .bind(user_id)
         .bind(bucket)
+        .bind(shard)
         .fetch_all(&self.pool)
         .await?)
     }
 
-    /// Buckets of a mailbox that have more than `rows` posting rows.
-    pub async fn crowded_buckets(&self, user_id: i64, rows: i64) -> StoreResult<Vec<i64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT bucket FROM search_postings WHERE user_id = $1 GROUP BY bucket \
-             HAVING COUNT(*) > $2",
+    /// (bucket, shard) of a mailbox's postings that have more than `rows` rows, or that
+    /// are unsplit and hold more than `unsplit_bytes` together.
+    pub async fn crowded_postings(
+        &self,
+        user_id: i64,
+        rows: i64,
+        unsplit_bytes: i64,
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT bucket, shard FROM search_postings WHERE user_id = $1 GROUP BY bucket, shard \
+             HAVING COUNT(*) > $2 OR (shard = $3 AND SUM(LENGTH(content)) > $4)",
         )
         .bind(user_id)
         .bind(rows)
+        .bind(UNSPLIT)
+        .bind(unsplit_bytes)
         .fetch_all(&self.pool)
         .await?)
     }
 
-    /// Replaces posting rows of a bucket by one merged row.
-    pub async fn merge_postings(
+    /// Replaces posting rows of a bucket by the shares made from them, as (shard, sealed
+    /// content), in one transaction.
+    pub async fn replace_postings(
         &self,
         user_id: i64,
         bucket: i64,
         replaces: &[i64],
-        content: &[u8],
+        shares: &[(i64, Vec<u8>)],
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for id in replaces {
@@ -169,7 +216,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        insert_postings(&mut tx, user_id, bucket, content).await?;
+        for (shard, content) in shares {
+            insert_postings(&mut tx, user_id, bucket, *shard, content).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -262,13 +311,17 @@ async fn insert_postings(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user_id: i64,
     bucket: i64,
+    shard: i64,
     content: &[u8],
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO search_postings (user_id, bucket, content) VALUES ($1, $2, $3)")
-        .bind(user_id)
-        .bind(bucket)
-        .bind(content)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO search_postings (user_id, bucket, shard, content) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(user_id)
+    .bind(bucket)
+    .bind(shard)
+    .bind(content)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

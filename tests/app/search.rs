@@ -14,6 +14,7 @@ on_both_backends!(
     search_keeps_an_encrypted_index_that_stays_current,
     a_list_takes_new_mail_in_under_the_mailbox_key,
     a_search_does_not_wait_for_a_long_backlog,
+    a_crowded_index_bucket_is_split_and_still_finds_every_word,
 );
 
 async fn search_finds_by_words_sender_and_date(backend: Backend) {
@@ -85,7 +86,7 @@ async fn search_keeps_an_encrypted_index_that_stays_current(backend: Backend) {
     );
     assert!(
         !store
-            .crowded_buckets(o.ids[1], 0)
+            .crowded_postings(o.ids[1], 0, 0)
             .await
             .expect("query")
             .is_empty(),
@@ -276,4 +277,50 @@ async fn a_search_does_not_wait_for_a_long_backlog(backend: Backend) {
         .expect("intake runs");
     assert!(done, "given time, everything is taken in");
     assert!(!o.app.store.has_waiting_summaries(ann).await.expect("read"));
+}
+
+/// Ten letters of 2,500 reference numbers each put 25,000 words beginning "ref" in one
+/// bucket, more than a bucket holds unsplit: intake splits it into shards by the first
+/// five letters, and every kind of query still finds what it did.
+async fn a_crowded_index_bucket_is_split_and_still_finds_every_word(backend: Backend) {
+    let o = office(backend).await;
+    for letter in 0..10 {
+        let numbers: Vec<String> = (0..2_500).map(|n| format!("ref{letter}{n:04}")).collect();
+        let body = format!("Schedule {letter}: {}", numbers.join(" "));
+        o.fiscal
+            .send_ok(&Outgoing::to("ann@brodie.example", "Schedule", &body))
+            .await;
+    }
+    let found = |page: String, count: &str| {
+        assert!(
+            page.contains(&format!("{count} found")),
+            "expected {count}: {}",
+            page.lines().find(|l| l.contains("found")).unwrap_or("")
+        )
+    };
+    found(o.ann.text("/search?q=ref30042").await, "1 message");
+    let groups = o
+        .app
+        .store
+        .crowded_postings(o.ids[1], 0, 0)
+        .await
+        .expect("query");
+    assert!(
+        groups
+            .iter()
+            .any(|(_, shard)| *shard != casemail::store::UNSPLIT),
+        "the crowded bucket was split into shards"
+    );
+    found(o.ann.text("/search?q=ref30").await, "1 message");
+    found(o.ann.text("/search?q=ref3").await, "1 message");
+    found(o.ann.text("/search?q=ref").await, "10 messages");
+    found(o.ann.text("/search?q=ref91234+ref").await, "1 message");
+    o.fiscal
+        .send_ok(&Outgoing::to(
+            "ann@brodie.example",
+            "Schedule again",
+            "Amended: ref30042",
+        ))
+        .await;
+    found(o.ann.text("/search?q=ref30042").await, "2 messages");
 }

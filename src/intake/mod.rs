@@ -8,21 +8,18 @@
 //! Intake runs in the background, one task per mailbox per process, started at sign-in
 //! and whenever a list meets mail that has not been taken in; search waits for it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod index;
+
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::clock::Clock;
 use crate::crypto::{MailboxKey, MailboxKeys, UserIdentity, is_mailbox_sealed};
-use crate::domain::{Postings, Summary, bucket_name, index_terms, matching_in};
-use crate::store::{Store, UserAccount};
-use zeroize::Zeroizing;
+use crate::domain::{Postings, Summary, index_terms};
+use crate::store::{Store, UNSPLIT, UserAccount};
 
-/// Buckets a mailbox's postings are spread over, by keyed hash of a word's first letters.
-pub const BUCKETS: u32 = 1024;
 /// Summaries taken in per transaction.
 const BATCH: i64 = 512;
-/// A bucket with more posting rows than this is merged into one row.
-const MERGE_OVER: i64 = 12;
 
 #[derive(Clone)]
 pub struct Intake {
@@ -137,49 +134,6 @@ impl Intake {
         Ok(())
     }
 
-    /// Every entry id of the mailbox whose words include one that `word` begins.
-    pub async fn matching(
-        &self,
-        user_id: i64,
-        key: &MailboxKey,
-        word: &str,
-    ) -> anyhow::Result<BTreeSet<i64>> {
-        let bucket = i64::from(key.bucket(bucket_name(word), BUCKETS)?);
-        let rows = self.store.postings(user_id, bucket).await?;
-        let key = key.clone();
-        let word = word.to_string();
-        let context = postings_context(user_id, bucket);
-        tokio::task::spawn_blocking(move || {
-            let mut found = BTreeSet::new();
-            for (_, sealed) in rows {
-                let plain = Zeroizing::new(key.open_bytes(&context, &sealed)?);
-                found.extend(matching_in(&plain, &word)?);
-            }
-            anyhow::Ok(found)
-        })
-        .await?
-    }
-
-    /// Merges the newer rows of each bucket that has grown many, so a search reads few
-    /// rows, and a large old row is rewritten only once the rows after it add up to it.
-    async fn merge_crowded(&self, user_id: i64, key: &MailboxKey) -> anyhow::Result<()> {
-        for bucket in self.store.crowded_buckets(user_id, MERGE_OVER).await? {
-            let mut rows = self.store.postings(user_id, bucket).await?;
-            rows.drain(..rows.len() - newest_comparable(&rows));
-            let replaces: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-            let key = key.clone();
-            let merged = tokio::task::spawn_blocking(move || {
-                let postings = open_bucket(&key, user_id, bucket, rows)?;
-                anyhow::Ok(key.seal(&postings_context(user_id, bucket), &postings.encode())?)
-            })
-            .await??;
-            self.store
-                .merge_postings(user_id, bucket, &replaces, &merged)
-                .await?;
-        }
-        Ok(())
-    }
-
     fn lock_for(&self, user_id: i64) -> Arc<tokio::sync::Mutex<()>> {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         running.entry(user_id).or_default().clone()
@@ -195,28 +149,13 @@ impl Intake {
     }
 }
 
-/// How many of a bucket's newest rows to merge (at least two): going back from the
-/// newest, each older row joins while it is no larger than half of those already taken.
-fn newest_comparable(rows: &[(i64, Vec<u8>)]) -> usize {
-    let mut taken = 0;
-    let mut total = 0;
-    for (_, content) in rows.iter().rev() {
-        if taken >= 2 && content.len() > total / 2 {
-            break;
-        }
-        taken += 1;
-        total += content.len();
-    }
-    taken
-}
-
 struct Prepared {
     resealed: Vec<(i64, Vec<u8>)>,
     postings: Vec<(i64, Vec<u8>)>,
 }
 
 /// Opens a batch of arrived summaries, re-seals them under the mailbox key without their
-/// search text, and seals their words as one postings row per bucket touched. A summary
+/// search text, and seals their words as one unsplit postings row per bucket touched. A summary
 /// that no longer opens (sealed to a key the owner has lost) is kept as it is and marked
 /// taken in, so it is not tried again.
 fn prepare(
@@ -236,7 +175,7 @@ fn prepare(
             continue;
         };
         for word in index_terms(&summary.search) {
-            let bucket = i64::from(keys.key.bucket(bucket_name(&word), BUCKETS)?);
+            let bucket = index::bucket_of(&keys.key, &word)?;
             buckets.entry(bucket).or_default().add(word, entry_id);
         }
         summary.search = String::new();
@@ -245,60 +184,12 @@ fn prepare(
     let postings = buckets
         .into_iter()
         .map(|(bucket, postings)| {
-            let sealed = keys
-                .key
-                .seal(&postings_context(user_id, bucket), &postings.encode())?;
+            let sealed = keys.key.seal(
+                &index::context(user_id, bucket, UNSPLIT),
+                &postings.encode(),
+            )?;
             anyhow::Ok((bucket, sealed))
         })
         .collect::<anyhow::Result<_>>()?;
     Ok(Prepared { resealed, postings })
-}
-
-/// A bucket's rows opened and merged into one share of the index.
-fn open_bucket(
-    key: &MailboxKey,
-    user_id: i64,
-    bucket: i64,
-    rows: Vec<(i64, Vec<u8>)>,
-) -> anyhow::Result<Postings> {
-    let context = postings_context(user_id, bucket);
-    let mut postings = Postings::default();
-    for (_, sealed) in rows {
-        postings.absorb(Postings::decode(key.open(&context, &sealed)?));
-    }
-    Ok(postings)
-}
-
-fn postings_context(user_id: i64, bucket: i64) -> String {
-    format!("postings {user_id} {bucket}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::newest_comparable;
-
-    fn rows(sizes: &[usize]) -> Vec<(i64, Vec<u8>)> {
-        sizes
-            .iter()
-            .enumerate()
-            .map(|(id, size)| (id as i64, vec![0; *size]))
-            .collect()
-    }
-
-    #[test]
-    fn a_large_old_row_is_left_until_the_newer_ones_add_up() {
-        let mut sizes = vec![10_000];
-        sizes.extend([10; 12]);
-        assert_eq!(newest_comparable(&rows(&sizes)), 12, "the small rows merge");
-        assert_eq!(
-            newest_comparable(&rows(&[100, 100, 100])),
-            3,
-            "equals merge"
-        );
-        assert_eq!(
-            newest_comparable(&rows(&[5, 10_000])),
-            2,
-            "always at least two"
-        );
-    }
 }
