@@ -104,11 +104,11 @@ pub async fn inbox_figures(
         &mut first,
         "-",
     );
-    while bench.store.has_waiting_summaries(owner.id).await? {
+    while !app.intake.settled(owner.id).await? {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     println!(
-        "(took in {count} letters that arrived unseen in {:.1} s)",
+        "(took in {count} letters that arrived unseen, index merged, in {:.1} s)",
         started.elapsed().as_secs_f64()
     );
     let mut cold = vec![get(app, &cookie, "/search?q=word2").await?];

@@ -32,15 +32,22 @@ pub async fn figures(bench: &Bench, count: usize) -> anyhow::Result<()> {
             .stderr(Stdio::null())
             .spawn()?,
     );
+    let mut listening = false;
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
         {
+            listening = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    anyhow::ensure!(
+        listening,
+        "the SMTP server for the notification figures did not start: install python3-aiosmtpd \
+         (apt-get install python3-aiosmtpd)"
+    );
     // Whatever the seeding queued goes first, uncounted.
     crate::settle(bench).await?;
     let now = bench.app.clock.now();

@@ -25,6 +25,18 @@ const MERGE_OVER: i64 = 12;
 const SPLIT_OVER: i64 = 256 * 1024;
 
 impl Intake {
+    /// Whether a mailbox's intake has nothing left to do: no mail waiting, and no postings
+    /// to merge or split (an intake that has just taken the last letter in may still be
+    /// merging).
+    pub async fn settled(&self, user_id: i64) -> anyhow::Result<bool> {
+        Ok(!self.store.has_waiting_summaries(user_id).await?
+            && self
+                .store
+                .crowded_postings(user_id, MERGE_OVER, SPLIT_OVER)
+                .await?
+                .is_empty())
+    }
+
     /// Every entry id of the mailbox whose words include one that `word` begins.
     pub async fn matching(
         &self,
