@@ -113,16 +113,20 @@ impl Intake {
         // Mail that arrives while the index is being merged is taken in before the lock
         // goes: whoever listed it found intake running and left it to this one.
         while self.store.has_waiting_summaries(user_id).await? {
+            // Each round goes forward from the oldest waiting entry; anything a round passes
+            // over (another instance was taking it in) is met by the next round.
+            let mut after = 0;
             loop {
-                let waiting = self.store.waiting_summaries(user_id, BATCH).await?;
-                if waiting.is_empty() {
+                let waiting = self.store.waiting_summaries(user_id, after, BATCH).await?;
+                let Some((last, _)) = waiting.last() else {
                     break;
-                }
+                };
+                after = *last;
                 let prepared = {
                     let keys = keys.clone();
                     tokio::task::spawn_blocking(move || prepare(user_id, &keys, waiting)).await??
                 };
-                // False: another instance took some in first; the next round skips them.
+                // False: another instance took some in first; the next round meets the rest.
                 self.store
                     .take_in(user_id, &prepared.resealed, &prepared.postings)
                     .await?;

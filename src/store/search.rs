@@ -63,17 +63,22 @@ impl Store {
         Ok(())
     }
 
-    /// The oldest summaries of a mailbox not yet taken in, as (entry id, age item).
+    /// The oldest summaries of a mailbox not yet taken in after entry `after`, as (entry
+    /// id, age item). Starting after the last batch matters on PostgreSQL: the index of
+    /// waiting entries keeps the dead versions of earlier batches until vacuumed, and a
+    /// scan from the start would step over all of them every time.
     pub async fn waiting_summaries(
         &self,
         user_id: i64,
+        after: i64,
         limit: i64,
     ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
         Ok(sqlx::query_as(
             "SELECT id, summary FROM mailbox_entries WHERE user_id = $1 AND taken_in = 0 \
-             ORDER BY id LIMIT $2",
+             AND id > $2 ORDER BY id LIMIT $3",
         )
         .bind(user_id)
+        .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
