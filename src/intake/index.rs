@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use super::Intake;
 use crate::crypto::MailboxKey;
 use crate::domain::{Postings, bucket_name, matching_in, query_shard_name, shard_name};
-use crate::store::UNSPLIT;
+use crate::store::{Reshelved, UNSPLIT};
 
 /// Buckets a mailbox's postings are spread over.
 const BUCKETS: u32 = 1024;
@@ -23,6 +23,9 @@ const SHARDS: u32 = 64;
 const MERGE_OVER: i64 = 12;
 /// Unsplit rows of a bucket that hold more than this many bytes together are split.
 const SPLIT_OVER: i64 = 256 * 1024;
+/// Buckets merged in one transaction: after a busy round a thousand buckets may be due at
+/// once, and a commit for each would be a thousand flushes.
+const MERGES_PER_COMMIT: usize = 64;
 
 impl Intake {
     /// Whether a mailbox's intake has nothing left to do: no mail waiting, and no postings
@@ -71,19 +74,26 @@ impl Intake {
             .store
             .crowded_postings(user_id, MERGE_OVER, SPLIT_OVER)
             .await?;
-        for (bucket, shard) in crowded {
-            let mut rows = self.store.shard_postings(user_id, bucket, shard).await?;
-            if shard != UNSPLIT {
-                rows.drain(..rows.len() - newest_comparable(&rows));
+        for crowded in crowded.chunks(MERGES_PER_COMMIT) {
+            let mut reshelved = Vec::with_capacity(crowded.len());
+            for &(bucket, shard) in crowded {
+                let mut rows = self.store.shard_postings(user_id, bucket, shard).await?;
+                if shard != UNSPLIT {
+                    rows.drain(..rows.len() - newest_comparable(&rows));
+                }
+                let replaces: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+                let key = key.clone();
+                let shares = tokio::task::spawn_blocking(move || {
+                    reshelve(&key, user_id, bucket, shard, rows)
+                })
+                .await??;
+                reshelved.push(Reshelved {
+                    bucket,
+                    replaces,
+                    shares,
+                });
             }
-            let replaces: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-            let key = key.clone();
-            let shares =
-                tokio::task::spawn_blocking(move || reshelve(&key, user_id, bucket, shard, rows))
-                    .await??;
-            self.store
-                .replace_postings(user_id, bucket, &replaces, &shares)
-                .await?;
+            self.store.replace_postings(user_id, &reshelved).await?;
         }
         Ok(())
     }

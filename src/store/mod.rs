@@ -57,7 +57,7 @@ pub use mail::{
 pub use organisations::{AdminUserRow, Organisation, OrganisationListing};
 pub use passkeys::{NewPasskey, StoredPasskey};
 pub use plea::{NegotiationRow, NewOffer, OfferRow, PleaWrite, PleaWritten};
-pub use search::{SearchBounds, UNSPLIT};
+pub use search::{Reshelved, SearchBounds, UNSPLIT};
 pub use second_factor::TotpState;
 pub use sessions::{NewSession, SessionUser};
 pub use teams::{MemberRow, Membership, NewTeam, TeamRow};

@@ -19,6 +19,14 @@ pub const UNSPLIT: i64 = -1;
 /// How many ids one query names, well under either backend's limit on parameters.
 const IDS_PER_QUERY: usize = 500;
 
+/// A bucket's (or shard's) posting rows to replace by the shares made from them, as
+/// (shard, sealed content).
+pub struct Reshelved {
+    pub bucket: i64,
+    pub replaces: Vec<i64>,
+    pub shares: Vec<(i64, Vec<u8>)>,
+}
+
 /// What a search narrows by besides words.
 pub struct SearchBounds<'a> {
     pub from: i64,
@@ -190,8 +198,13 @@ impl Store {
         unsplit_bytes: i64,
     ) -> StoreResult<Vec<(i64, i64)>> {
         Ok(sqlx::query_as(
-            "SELECT bucket, shard FROM search_postings WHERE user_id = $1 GROUP BY bucket, shard \
-             HAVING COUNT(*) > $2 OR (shard = $3 AND SUM(LENGTH(content)) > $4)",
+            // Split rows only ever count by number, which their index answers alone;
+            // only the few unsplit rows are weighed.
+            "SELECT bucket, shard FROM search_postings WHERE user_id = $1 AND shard <> $3 \
+             GROUP BY bucket, shard HAVING COUNT(*) > $2 \
+             UNION ALL \
+             SELECT bucket, shard FROM search_postings WHERE user_id = $1 AND shard = $3 \
+             GROUP BY bucket, shard HAVING COUNT(*) > $2 OR SUM(LENGTH(content)) > $4",
         )
         .bind(user_id)
         .bind(rows)
@@ -201,28 +214,28 @@ impl Store {
         .await?)
     }
 
-    /// Replaces posting rows of a bucket by the shares made from them, as (shard, sealed
-    /// content), in one transaction.
-    pub async fn replace_postings(
-        &self,
-        user_id: i64,
-        bucket: i64,
-        replaces: &[i64],
-        shares: &[(i64, Vec<u8>)],
-    ) -> StoreResult<()> {
+    /// Replaces posting rows by the shares made from them, for several buckets in one
+    /// transaction: after a busy round a thousand buckets may be merged at once, and one
+    /// commit each would be a thousand flushes.
+    pub async fn replace_postings(&self, user_id: i64, reshelved: &[Reshelved]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        for id in replaces {
-            sqlx::query(
-                "DELETE FROM search_postings WHERE user_id = $1 AND bucket = $2 AND id = $3",
-            )
-            .bind(user_id)
-            .bind(bucket)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (shard, content) in shares {
-            insert_postings(&mut tx, user_id, bucket, *shard, content).await?;
+        for bucket in reshelved {
+            for ids in bucket.replaces.chunks(IDS_PER_QUERY) {
+                let placeholders: Vec<String> =
+                    (3..ids.len() + 3).map(|n| format!("${n}")).collect();
+                let sql = format!(
+                    "DELETE FROM search_postings WHERE user_id = $1 AND bucket = $2 AND id IN ({})",
+                    placeholders.join(", ")
+                );
+                let mut query = sqlx::query(&sql).bind(user_id).bind(bucket.bucket);
+                for id in ids {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *tx).await?;
+            }
+            for (shard, content) in &bucket.shares {
+                insert_postings(&mut tx, user_id, bucket.bucket, *shard, content).await?;
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -60,15 +60,19 @@ pub async fn folder(
     let folder = Folder::parse(&folder).map_err(|_| AppError::NotFound)?;
     let view = ListView::from_query(folder, &query);
     let keys = user.mailbox_keys(&app).await?;
-    let listing = list(&app, &user, &keys, &view, query.after.as_deref()).await?;
-    let cases = app
-        .cases
-        .list(&user.account, &keys)
-        .await?
+    // The page's reads do not depend on each other: asked together, on a database
+    // server they run side by side on separate connections, and the page waits for the
+    // slowest instead of their sum.
+    let (listing, cases, mut organisations, page) = tokio::try_join!(
+        list(&app, &user, &keys, &view, query.after.as_deref()),
+        async { Ok::<_, AppError>(app.cases.list(&user.account, &keys).await?) },
+        async { Ok::<_, AppError>(app.mail.folder_organisations(&user.account, folder).await?) },
+        Page::signed_in(&app, &csrf, &user, Section::Mail),
+    )?;
+    let cases = cases
         .into_iter()
         .map(|c| (c.case.id, c.case.reference, c.title))
         .collect();
-    let mut organisations = app.mail.folder_organisations(&user.account, folder).await?;
     if let Some(id) = view.filter.organisation_id
         && !organisations.iter().any(|(o, _)| *o == id)
         && let Some(org) = app.directory.organisation_name(id).await?
@@ -82,7 +86,7 @@ pub async fn folder(
     // Only a first page refreshes itself: later pages would shift under the reader.
     let refresh_href = (query.after.is_none() && view.page == 0).then(|| view.rows_href());
     Ok(MailboxPage {
-        page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
+        page,
         folder,
         columns: view.columns(),
         next_href: view.next_href(&listing),
@@ -162,9 +166,12 @@ pub async fn rows(
     let folder = Folder::parse(&folder).map_err(|_| AppError::NotFound)?;
     let view = ListView::from_query(folder, &query);
     let keys = user.mailbox_keys(&app).await?;
-    let listing = list(&app, &user, &keys, &view, None).await?;
+    let (listing, page) = tokio::try_join!(
+        list(&app, &user, &keys, &view, None),
+        Page::signed_in(&app, &csrf, &user, Section::Mail),
+    )?;
     Ok(MailRows {
-        page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
+        page,
         folder,
         columns: view.columns(),
         next_href: view.next_href(&listing),
