@@ -161,11 +161,10 @@ impl Store {
         if emails.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (1..=emails.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT id, email, name, status, public_recipient, is_team, is_external FROM users \
              WHERE email IN ({})",
-            placeholders.join(", ")
+            super::numbered_placeholders(1, emails.len())
         );
         let mut query = sqlx::query_as(&sql);
         for email in emails {

@@ -234,6 +234,15 @@ impl Store {
     }
 }
 
+/// `$first, $first+1, …`: the placeholders of an IN list of `count` values bound after the
+/// query's other parameters.
+fn numbered_placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Integer flags are stored as 0/1 on both backends.
 fn flag(value: bool) -> i64 {
     i64::from(value)

@@ -3,7 +3,7 @@
 //! metadata filters (dates, sender, folder) that need no decryption.
 
 use super::cases::CASE_VISIBLE;
-use super::{MailboxRow, Store, StoreResult};
+use super::{MailboxRow, Store, StoreResult, numbered_placeholders};
 
 /// The SQL condition a searchable entry meets: not in Deleted, in the date range, from a
 /// sender whose name, address or organisation contains the pattern, in a visible case.
@@ -221,11 +221,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         for bucket in reshelved {
             for ids in bucket.replaces.chunks(IDS_PER_QUERY) {
-                let placeholders: Vec<String> =
-                    (3..ids.len() + 3).map(|n| format!("${n}")).collect();
                 let sql = format!(
                     "DELETE FROM search_postings WHERE user_id = $1 AND bucket = $2 AND id IN ({})",
-                    placeholders.join(", ")
+                    numbered_placeholders(3, ids.len())
                 );
                 let mut query = sqlx::query(&sql).bind(user_id).bind(bucket.bucket);
                 for id in ids {
@@ -274,12 +272,10 @@ impl Store {
         let pattern = bounds.sender_pattern();
         let mut found: Vec<(i64, i64)> = Vec::new();
         for chunk in candidates.chunks(IDS_PER_QUERY) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 5)).collect();
             let sql = format!(
                 "SELECT e.sent_at, e.id {SEARCH_FROM} WHERE {SEARCHABLE} AND {CASE_VISIBLE} \
                  AND e.id IN ({})",
-                placeholders.join(", ")
+                numbered_placeholders(5, chunk.len())
             );
             let mut query = sqlx::query_as::<_, (i64, i64)>(&sql)
                 .bind(user_id)
@@ -306,13 +302,11 @@ impl Store {
     ) -> StoreResult<Vec<MailboxRow>> {
         let mut rows = Vec::with_capacity(entry_ids.len());
         for chunk in entry_ids.chunks(IDS_PER_QUERY) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
                 "SELECT {} {} WHERE e.user_id = $1 AND e.id IN ({})",
                 super::mail::MAILBOX_COLUMNS,
                 super::mail::MAILBOX_FROM,
-                placeholders.join(", ")
+                numbered_placeholders(2, chunk.len())
             );
             let mut query = sqlx::query_as(&sql).bind(user_id);
             for id in chunk {

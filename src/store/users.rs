@@ -233,10 +233,9 @@ impl Store {
             if chunk.is_empty() {
                 continue;
             }
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
             let sql = format!(
                 "SELECT id, name, email FROM users WHERE id IN ({})",
-                placeholders.join(", ")
+                super::numbered_placeholders(1, chunk.len())
             );
             let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql);
             for id in chunk {

@@ -29,11 +29,10 @@ impl Store {
     pub async fn referenced_blobs(&self, blob_ids: &[String]) -> StoreResult<HashSet<String>> {
         let mut referenced = HashSet::new();
         for batch in blob_ids.chunks(200) {
-            let placeholders: Vec<String> = (1..=batch.len()).map(|n| format!("${n}")).collect();
             let sql = format!(
                 "SELECT blob_id FROM attachments WHERE blob_id IN ({0}) \
                  UNION SELECT blob_id FROM outbound_mail WHERE blob_id IN ({0})",
-                placeholders.join(", ")
+                super::super::numbered_placeholders(1, batch.len())
             );
             let mut query = sqlx::query_as::<_, (String,)>(&sql);
             for id in batch {
