@@ -4,7 +4,7 @@
 use super::{EmailAddress, Invalid};
 
 /// Where a copy of a message is filed in one person's mailbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Folder {
     Inbox,
     Sent,

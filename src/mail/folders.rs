@@ -1,7 +1,10 @@
 //! Folders: a page of a folder listed with each row's summary opened for its owner,
 //! filing messages, emptying Deleted, and the unread count.
 
+use std::sync::Arc;
+
 use super::Mail;
+use super::choices::Organisations;
 use crate::crypto::{MailboxKeys, is_mailbox_sealed};
 use crate::domain::{Folder, ListFilter, MailSort, ReplyCount, ReplyMark, ReplyState, Summary};
 use crate::store::{CaseRow, Cursor, MailboxRow, UserAccount};
@@ -23,6 +26,8 @@ pub struct ListedMessage {
     pub sent_at: i64,
     pub delivered_at: i64,
     pub sender_name: String,
+    /// The sender's organisation, for the organisation filter's choices.
+    pub sender_organisation: (i64, String),
     pub case_reference: Option<String>,
     /// The summary is still as it arrived (not yet taken in under the mailbox key).
     pub waiting: bool,
@@ -53,7 +58,7 @@ impl ListedMessage {
         let (correspondent, organisation) = if sent_folder {
             (format!("To: {to}"), String::new())
         } else {
-            (row.sender_name.clone(), row.sender_organisation)
+            (row.sender_name.clone(), row.sender_organisation.clone())
         };
         Self {
             entry_id: row.entry_id,
@@ -68,6 +73,7 @@ impl ListedMessage {
             sent_at: row.sent_at,
             delivered_at: row.delivered_at,
             sender_name: row.sender_name,
+            sender_organisation: (row.sender_organisation_id, row.sender_organisation),
             case_reference: row.case_reference,
             waiting,
             reply_by: row.reply_by,
@@ -108,6 +114,13 @@ pub struct FolderPage {
     pub next_page: Option<i64>,
     /// The case the page is limited to.
     pub case: Option<CaseRow>,
+}
+
+impl FolderPage {
+    /// The organisations that sent this page's letters.
+    pub fn sender_organisations(&self) -> impl Iterator<Item = &(i64, String)> {
+        self.messages.iter().map(|m| &m.sender_organisation)
+    }
 }
 
 /// What can be done to selected messages of a folder.
@@ -224,16 +237,24 @@ impl Mail {
         })
     }
 
-    /// The organisations offered by a folder's sender filter.
+    /// The organisations offered by a folder's sender filter: those that sent its latest
+    /// 500 letters, as read in the last minute (see `choices`).
     pub async fn folder_organisations(
         &self,
         user: &UserAccount,
         folder: Folder,
-    ) -> anyhow::Result<Vec<(i64, String)>> {
-        Ok(self
-            .store
-            .folder_sender_organisations(user.id, folder)
-            .await?)
+    ) -> anyhow::Result<Organisations> {
+        let remembered = &self.organisation_choices;
+        if let Some(choices) = remembered.fresh(user.id, folder) {
+            return Ok(choices);
+        }
+        let choices = Arc::new(
+            self.store
+                .folder_sender_organisations(user.id, folder)
+                .await?,
+        );
+        remembered.keep(user.id, folder, choices.clone());
+        Ok(choices)
     }
 
     /// Applies an action to the user's own selected entries; others' entries are untouched.
@@ -244,6 +265,7 @@ impl Mail {
         entry_ids: &[i64],
     ) -> anyhow::Result<()> {
         let id = user.id;
+        self.organisation_choices.forget(id);
         match action {
             FolderAction::Archive => {
                 self.store
@@ -269,6 +291,7 @@ impl Mail {
 
     /// Removes the user's copies in Deleted for good. Other people's copies are untouched.
     pub async fn empty_deleted(&self, user: &UserAccount) -> anyhow::Result<u64> {
+        self.organisation_choices.forget(user.id);
         Ok(self.store.empty_deleted(user.id).await?)
     }
 

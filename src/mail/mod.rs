@@ -2,6 +2,7 @@
 //! needs no secret), reading threads and attachments with the reader's session identity,
 //! folders, drafts. A delivery, its audit events and its notification email are one change.
 
+mod choices;
 mod compose;
 mod drafts;
 mod external;
@@ -132,6 +133,7 @@ pub struct Mail {
     audit: Audit,
     /// Set when the gateway to secure mail domains is on.
     gateway: Option<GatewayKey>,
+    organisation_choices: choices::OrganisationChoices,
 }
 
 impl Mail {
@@ -149,6 +151,7 @@ impl Mail {
             clock,
             audit,
             gateway: None,
+            organisation_choices: Default::default(),
         }
     }
 

@@ -53,8 +53,10 @@ impl Mail {
             return Ok(None);
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.message_id).collect();
-        let mut addressees = self.store.addressees(&ids).await?;
-        let case_id = self.store.thread_case(thread_id).await?;
+        let (mut addressees, case_id) = tokio::try_join!(
+            self.store.addressees(&ids),
+            self.store.thread_case(thread_id)
+        )?;
         let now = self.clock.now();
         let mut change = self.store.begin(now).await?;
         let first = change.mark_thread_read(user.id, thread_id, now).await?;

@@ -254,7 +254,64 @@ async fn a_conversation_is_archived_from_its_own_page(backend: Backend) {
     );
 }
 
+/// Whether a folder page's organisation filter offers `org`.
+fn offers_organisation(page: &str, org: i64) -> bool {
+    let choices = page
+        .split("id=\"filter-org\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</select>").next())
+        .expect("the organisation filter");
+    choices.contains(&format!("<option value=\"{org}\""))
+}
+
+async fn the_organisation_filter_offers_a_new_sender_at_once(backend: Backend) {
+    let o = office(backend).await;
+    let kerr = o
+        .app
+        .number("SELECT organisation_id FROM users WHERE email = 'bob@kerr.example'")
+        .await;
+    let fiscal_org = o
+        .app
+        .number("SELECT organisation_id FROM users WHERE email = 'fiona@pf.example'")
+        .await;
+    o.fiscal
+        .send_ok(&Outgoing::to("ann@brodie.example", "From the fiscal", "1"))
+        .await;
+    let inbox = o.ann.text("/mail/inbox").await;
+    assert!(offers_organisation(&inbox, fiscal_org));
+    assert!(!offers_organisation(&inbox, kerr), "nothing from Kerr yet");
+
+    // The choices just read are remembered; a letter arriving now is offered all the same.
+    let thread = o
+        .bob
+        .send_ok(&Outgoing::to("ann@brodie.example", "From Kerr", "2"))
+        .await;
+    let inbox = o.ann.text("/mail/inbox").await;
+    assert!(offers_organisation(&inbox, kerr), "offered with its letter");
+    assert!(offers_organisation(&inbox, fiscal_org));
+
+    // Filed away, the letter takes its sender's choice with it.
+    let page = o.ann.text(&thread).await;
+    let entry = page
+        .split("name=\"entry\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the reader's copy");
+    let fields = [("folder", "inbox"), ("action", "delete"), ("entry", entry)];
+    assert_eq!(
+        o.ann.submit(&thread, "/mail/bulk", &fields).await.status(),
+        303
+    );
+    let inbox = o.ann.text("/mail/inbox").await;
+    assert!(!offers_organisation(&inbox, kerr), "no longer in the inbox");
+    assert!(offers_organisation(
+        &o.ann.text("/mail/deleted").await,
+        kerr
+    ));
+}
+
 on_both_backends!(
+    the_organisation_filter_offers_a_new_sender_at_once,
     a_conversation_is_archived_from_its_own_page,
     the_list_refresh_shows_new_mail_without_keeping_the_session_alive,
     a_folder_sorts_and_filters_from_its_address,

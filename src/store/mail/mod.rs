@@ -81,6 +81,7 @@ pub struct MailboxRow {
     pub summary: Vec<u8>,
     pub sender_name: String,
     pub sender_email: String,
+    pub sender_organisation_id: i64,
     pub sender_organisation: String,
     pub case_reference: Option<String>,
     pub reply_by: Option<i64>,
@@ -103,6 +104,7 @@ pub(super) struct StoredMailboxRow {
     summary: Vec<u8>,
     sender_name: String,
     sender_email: String,
+    sender_organisation_id: i64,
     sender_organisation: String,
     case_reference: Option<String>,
     reply_by: Option<i64>,
@@ -125,6 +127,7 @@ impl From<StoredMailboxRow> for MailboxRow {
             summary: row.summary,
             sender_name: row.sender_name,
             sender_email: row.sender_email,
+            sender_organisation_id: row.sender_organisation_id,
             sender_organisation: row.sender_organisation,
             case_reference: row.case_reference,
             reply_by: row.reply_by,
@@ -243,7 +246,8 @@ pub struct Cursor {
 
 pub(super) const MAILBOX_COLUMNS: &str = "e.id AS entry_id, e.message_id, e.thread_id, e.is_read, \
      e.sent_at, e.delivered_at, e.has_attachments, e.summary, u.name AS sender_name, \
-     u.email AS sender_email, o.name AS sender_organisation, c.reference AS case_reference, \
+     u.email AS sender_email, o.id AS sender_organisation_id, o.name AS sender_organisation, \
+     c.reference AS case_reference, \
      e.reply_by, e.reply_state, e.assigned_to, e.duplicate_of";
 
 pub(super) const MAILBOX_FROM: &str = "FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \

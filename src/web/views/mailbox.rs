@@ -63,7 +63,7 @@ pub async fn folder(
     // The page's reads do not depend on each other: asked together, on a database
     // server they run side by side on separate connections, and the page waits for the
     // slowest instead of their sum.
-    let (listing, cases, mut organisations, page) = tokio::try_join!(
+    let (listing, cases, remembered, page) = tokio::try_join!(
         list(&app, &user, &keys, &view, query.after.as_deref()),
         async { Ok::<_, AppError>(app.cases.list(&user.account, &keys).await?) },
         async { Ok::<_, AppError>(app.mail.folder_organisations(&user.account, folder).await?) },
@@ -73,6 +73,7 @@ pub async fn folder(
         .into_iter()
         .map(|c| (c.case.id, c.case.reference, c.title))
         .collect();
+    let mut organisations = organisation_choices(&remembered, &listing);
     if let Some(id) = view.filter.organisation_id
         && !organisations.iter().any(|(o, _)| *o == id)
         && let Some(org) = app.directory.organisation_name(id).await?
@@ -99,6 +100,19 @@ pub async fn folder(
         notice: notice(query.done.as_deref()),
         recovery_secret_path,
     })
+}
+
+/// The filter's organisations: the folder's remembered choices and those of the page's own
+/// letters (which may have arrived since the choices were read), by name.
+fn organisation_choices(remembered: &[(i64, String)], listing: &FolderPage) -> Vec<(i64, String)> {
+    let mut choices = remembered.to_vec();
+    for (id, name) in listing.sender_organisations() {
+        if !choices.iter().any(|(known, _)| known == id) {
+            choices.push((*id, name.clone()));
+        }
+    }
+    choices.sort_by(|a, b| a.1.cmp(&b.1));
+    choices
 }
 
 /// One page of the list the view describes.

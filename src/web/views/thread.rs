@@ -172,6 +172,46 @@ pub async fn show(
         .enumerate()
         .map(|(index, message)| shown(message, &user, index + 1 == count || print, now))
         .collect();
+    // The navigation's counts are read after the thread is marked read (they include it),
+    // beside the notes on letters that reached colleagues too.
+    let (page, ()) = tokio::try_join!(
+        Page::signed_in(&app, &csrf, &user, Section::Mail),
+        note_same_letters(&app, &user, &mut messages),
+    )?;
+    let subject = messages
+        .first()
+        .map(|m| m.subject.clone())
+        .unwrap_or_default();
+    let last_message_id = messages.last().map_or(0, |m| m.message_id);
+    let can_file = messages.iter().any(|m| m.fileable);
+    Ok(ThreadPage {
+        page,
+        subject,
+        messages,
+        last_message_id,
+        sent_notice: query.sent.is_some(),
+        thread_id,
+        case: opened.case.map(|c| (c.id, c.reference)),
+        taggable: opened
+            .taggable
+            .into_iter()
+            .map(|c| (c.id, c.reference))
+            .collect(),
+        tag_error: query.tag_error.filter(|e| e.len() < 300),
+        print,
+        can_file,
+        awaited,
+        no_reply_notice: query.no_reply.is_some(),
+        team,
+    })
+}
+
+/// Notes on the letters that also reached other mailboxes of the reader's office.
+async fn note_same_letters(
+    app: &AppState,
+    user: &CurrentUser,
+    messages: &mut [ShownMessage],
+) -> Result<(), AppError> {
     for message in messages.iter_mut().filter(|m| !m.from_me) {
         let others = app
             .mail
@@ -195,32 +235,7 @@ pub async fn show(
             });
         }
     }
-    let subject = messages
-        .first()
-        .map(|m| m.subject.clone())
-        .unwrap_or_default();
-    let last_message_id = messages.last().map_or(0, |m| m.message_id);
-    let can_file = messages.iter().any(|m| m.fileable);
-    Ok(ThreadPage {
-        page: Page::signed_in(&app, &csrf, &user, Section::Mail).await?,
-        subject,
-        messages,
-        last_message_id,
-        sent_notice: query.sent.is_some(),
-        thread_id,
-        case: opened.case.map(|c| (c.id, c.reference)),
-        taggable: opened
-            .taggable
-            .into_iter()
-            .map(|c| (c.id, c.reference))
-            .collect(),
-        tag_error: query.tag_error.filter(|e| e.len() < 300),
-        print,
-        can_file,
-        awaited,
-        no_reply_notice: query.no_reply.is_some(),
-        team,
-    })
+    Ok(())
 }
 
 /// Where a team's conversation stands: owed an answer, answered or needing none, and
