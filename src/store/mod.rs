@@ -33,7 +33,10 @@ mod users;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
+
+/// How long a pooled connection may sit unused before it is checked on taking it.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 pub use audit::{
     AuditCheckpoint, ChainRow, EventFields, EventFilter, EventRow, GENESIS as AUDIT_GENESIS,
@@ -138,6 +141,19 @@ impl Store {
             .max_connections(match backend {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
+            })
+            // A connection in steady use is not pinged before each statement (a round
+            // trip each, ten on a conversation's page); one that sat idle is, so a
+            // database server restarted in the meantime costs a new connection, not a
+            // failed request.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
             });
         let pool = match backend {
             Backend::Sqlite => {
