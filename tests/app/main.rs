@@ -15,6 +15,7 @@ mod audit;
 mod backup;
 mod browser;
 mod cases;
+mod connections;
 mod crash;
 mod delegates;
 mod directory;
