@@ -265,7 +265,6 @@ impl Mail {
         entry_ids: &[i64],
     ) -> anyhow::Result<()> {
         let id = user.id;
-        self.organisation_choices.forget(id);
         match action {
             FolderAction::Archive => {
                 self.store
@@ -286,13 +285,16 @@ impl Mail {
             FolderAction::MarkRead => self.store.set_read(id, entry_ids, true).await?,
             FolderAction::MarkUnread => self.store.set_read(id, entry_ids, false).await?,
         }
+        // After the move: a page read in between would remember the choices from before it.
+        self.organisation_choices.forget(id);
         Ok(())
     }
 
     /// Removes the user's copies in Deleted for good. Other people's copies are untouched.
     pub async fn empty_deleted(&self, user: &UserAccount) -> anyhow::Result<u64> {
+        let removed = self.store.empty_deleted(user.id).await?;
         self.organisation_choices.forget(user.id);
-        Ok(self.store.empty_deleted(user.id).await?)
+        Ok(removed)
     }
 
     /// Unread messages in the inbox, counted up to a cap.
