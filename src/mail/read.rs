@@ -1,6 +1,8 @@
 //! Reading: a conversation opened with the reader's identity (each opening recorded with
 //! the read marks, in one change), and attachments streamed out through age.
 
+use std::collections::HashMap;
+
 use bytes::Bytes;
 use futures_util::Stream;
 
@@ -10,7 +12,7 @@ use crate::crypto::{UserIdentity, open_item, opening_reader};
 use crate::domain::{
     Addressing, AttachmentInfo, CaseStatus, EnvelopeContent, EventKind, SubjectKind,
 };
-use crate::store::{AddresseeRow, CaseRow, ThreadMessageRow, UserAccount};
+use crate::store::{AddresseeRow, CaseRow, SameLetter, ThreadMessageRow, UserAccount};
 
 /// A message of an opened conversation.
 pub struct ThreadMessage {
@@ -22,6 +24,8 @@ pub struct ThreadMessage {
     pub cc: Vec<AddresseeRow>,
     /// The delivery and read timeline, for messages the reader sent.
     pub timeline: Option<Vec<RecipientTimeline>>,
+    /// The same letter in the office's other mailboxes (received letters only).
+    pub same_letter: Vec<SameLetter>,
 }
 
 pub struct OpenedThread {
@@ -40,7 +44,8 @@ pub struct Download {
 
 impl Mail {
     /// Opens a conversation the user holds copies of, marking it read and recording each
-    /// opening; None when they hold none.
+    /// opening; None when they hold none. What is shown beside the letters (addressees,
+    /// case, timelines, the same letter elsewhere) is read while the opening is recorded.
     pub async fn open_thread(
         &self,
         user: &UserAccount,
@@ -49,29 +54,69 @@ impl Mail {
         client_address: &str,
     ) -> anyhow::Result<Option<OpenedThread>> {
         let rows = self.store.thread_for_user(user.id, thread_id).await?;
-        if rows.is_empty() {
+        let Some(case_id) = rows.first().map(|r| r.case_id) else {
             return Ok(None);
-        }
-        let ids: Vec<i64> = rows.iter().map(|r| r.message_id).collect();
-        let (mut addressees, case_id) = tokio::try_join!(
-            self.store.addressees(&ids),
-            self.store.thread_case(thread_id)
-        )?;
+        };
         let now = self.clock.now();
+        let ids: Vec<i64> = rows.iter().map(|r| r.message_id).collect();
+        let (_, mut addressees, (case, taggable), mut timelines, mut same_letters) = tokio::try_join!(
+            self.record_opening(user, thread_id, &rows, case_id, client_address, now),
+            async { Ok(self.store.addressees(&ids).await?) },
+            self.case_or_taggable(user, case_id),
+            self.timelines(user, &rows, now),
+            self.same_letters(user, &rows),
+        )?;
+        let mut messages = Vec::with_capacity(rows.len());
+        for row in rows {
+            let content = open_item(identity, &row.envelope).ok();
+            let (mine, rest): (Vec<_>, Vec<_>) = addressees
+                .into_iter()
+                .partition(|a| a.message_id == row.message_id);
+            addressees = rest;
+            let (to, cc) = mine.into_iter().partition(|a| a.kind == Addressing::To);
+            messages.push(ThreadMessage {
+                content,
+                to,
+                cc,
+                timeline: timelines.remove(&row.message_id),
+                same_letter: same_letters.remove(&row.message_id).unwrap_or_default(),
+                row,
+            });
+        }
+        Ok(Some(OpenedThread {
+            messages,
+            case,
+            taggable,
+        }))
+    }
+
+    /// Marks the reader's copies read and records each letter shown to someone other than
+    /// its sender, durably, in one change.
+    async fn record_opening(
+        &self,
+        user: &UserAccount,
+        thread_id: i64,
+        rows: &[ThreadMessageRow],
+        case_id: Option<i64>,
+        client_address: &str,
+        now: i64,
+    ) -> anyhow::Result<()> {
         let mut change = self.store.begin(now).await?;
-        let first = change.mark_thread_read(user.id, thread_id, now).await?;
-        // Reading content is recorded: each message shown to someone other than its sender.
+        let set_now = change.mark_thread_read(user.id, thread_id, now).await?;
         let origin = Origin::user(user, client_address);
         let opened: Vec<_> = rows
             .iter()
             .filter(|r| r.sender_id != user.id)
             .map(|r| {
+                // First: never opened before this page was read, and its first opening is
+                // set by this change (not by another opening of the same moment).
+                let first = r.first_read_at.is_none() && set_now.contains(&r.message_id);
                 let mut event = origin.event(
                     now,
                     EventKind::MessageOpened,
                     SubjectKind::Message,
                     Some(r.message_id),
-                    serde_json::json!({ "first": first.contains(&r.message_id) }),
+                    serde_json::json!({ "first": first }),
                 );
                 event.case_id = case_id;
                 event
@@ -79,48 +124,62 @@ impl Mail {
             .collect();
         change.record(&opened).await?;
         change.commit().await?;
-        let mut messages = Vec::with_capacity(rows.len());
-        for row in rows {
-            let content = open_item(identity, &row.envelope).ok();
-            let timeline = if row.sender_id == user.id {
-                self.audit
-                    .delivery_timeline(user.id, row.message_id, now)
-                    .await?
-            } else {
-                None
-            };
-            let (mine, rest): (Vec<_>, Vec<_>) = addressees
-                .into_iter()
-                .partition(|a| a.message_id == row.message_id);
-            addressees = rest;
-            let (to, cc) = mine.into_iter().partition(|a| a.kind == Addressing::To);
-            messages.push(ThreadMessage {
-                row,
-                content,
-                to,
-                cc,
-                timeline,
-            });
-        }
+        Ok(())
+    }
+
+    /// The case a conversation is tagged with, or the reader's open cases to tag it with.
+    async fn case_or_taggable(
+        &self,
+        user: &UserAccount,
+        case_id: Option<i64>,
+    ) -> anyhow::Result<(Option<CaseRow>, Vec<CaseRow>)> {
         let case = match case_id {
             Some(case_id) => self.store.case_for_user(user.id, case_id).await?,
             None => None,
         };
-        let taggable = if case.is_none() {
-            self.store
-                .cases_for_user(user.id)
+        if case.is_some() {
+            return Ok((case, Vec::new()));
+        }
+        let mut open = self.store.cases_for_user(user.id).await?;
+        open.retain(|c| c.status == CaseStatus::Open);
+        Ok((None, open))
+    }
+
+    /// The delivery and read timelines of the letters the reader sent.
+    async fn timelines(
+        &self,
+        user: &UserAccount,
+        rows: &[ThreadMessageRow],
+        now: i64,
+    ) -> anyhow::Result<HashMap<i64, Vec<RecipientTimeline>>> {
+        let mut timelines = HashMap::new();
+        for row in rows.iter().filter(|r| r.sender_id == user.id) {
+            if let Some(timeline) = self
+                .audit
+                .delivery_timeline(user.id, row.message_id, now)
                 .await?
-                .into_iter()
-                .filter(|c| c.status == CaseStatus::Open)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok(Some(OpenedThread {
-            messages,
-            case,
-            taggable,
-        }))
+            {
+                timelines.insert(row.message_id, timeline);
+            }
+        }
+        Ok(timelines)
+    }
+
+    /// For each letter the reader received: the same letter in the office's other
+    /// mailboxes.
+    async fn same_letters(
+        &self,
+        user: &UserAccount,
+        rows: &[ThreadMessageRow],
+    ) -> anyhow::Result<HashMap<i64, Vec<SameLetter>>> {
+        let mut found = HashMap::new();
+        for row in rows.iter().filter(|r| r.sender_id != user.id) {
+            let others = self.same_letter(user, row.message_id).await?;
+            if !others.is_empty() {
+                found.insert(row.message_id, others);
+            }
+        }
+        Ok(found)
     }
 
     /// The names of a message's attachments, for a reader holding a copy.

@@ -1,8 +1,8 @@
 //! Mail: delivery to every recipient with nothing in clear, access only through one's own
 //! copy, folders, replies, forwards, drafts and attachments.
 
-use casemail::domain::{Folder, OrganisationKind, UserStatus};
-use casemail::store::{Delivery, NewEntry};
+use casemail::domain::{EventKind, Folder, OrganisationKind, SubjectKind, UserStatus};
+use casemail::store::{Delivery, EventFilter, NewEntry};
 
 use crate::database_dump::{contains, raw_bytes};
 use crate::helpers::{Backend, Browser, Outgoing, TestApp, location};
@@ -375,6 +375,67 @@ async fn delivery_and_first_opening_are_recorded_per_recipient(backend: Backend)
     );
     assert_eq!(of(o.ids[2]).first_read_at, None, "bob has not opened it");
     assert_eq!(of(o.ids[0]).folder, Folder::Sent);
+
+    // Opened, marked unread and opened again within one second: read again, and only the
+    // first opening is recorded as the first.
+    let opened_at = o.app.clock.now();
+    o.bob.text(&thread).await;
+    let entry = o
+        .app
+        .store
+        .mailbox_page(o.ids[2], Folder::Inbox, None, 10)
+        .await
+        .expect("bob's inbox")[0]
+        .entry_id
+        .to_string();
+    let fields = [
+        ("folder", "inbox"),
+        ("action", "unread"),
+        ("entry", entry.as_str()),
+    ];
+    let marked = o.bob.submit("/mail/inbox", "/mail/bulk", &fields).await;
+    assert_eq!(marked.status(), 303);
+    assert!(
+        o.bob
+            .text("/mail/inbox")
+            .await
+            .contains("app-unread-tag\">1<")
+    );
+    o.bob.text(&thread).await;
+    assert!(!o.bob.text("/mail/inbox").await.contains("app-unread-tag"));
+    let receipts = o
+        .app
+        .store
+        .delivery_receipts(message_id)
+        .await
+        .expect("delivery receipts");
+    let bob = receipts
+        .iter()
+        .find(|r| r.user_id == o.ids[2])
+        .expect("bob");
+    assert_eq!(bob.first_read_at, Some(opened_at));
+    let store = &o.app.store;
+    let openings = |actor| async move {
+        let events = store
+            .audit_events(&EventFilter {
+                subject: Some((SubjectKind::Message, message_id)),
+                kind: Some(EventKind::MessageOpened),
+                actor_id: Some(actor),
+                limit: 10,
+                ..EventFilter::default()
+            })
+            .await
+            .expect("the trail");
+        // Newest first in the trail; oldest first here.
+        events
+            .into_iter()
+            .rev()
+            .map(|e| e.payload)
+            .collect::<Vec<_>>()
+    };
+    let (first, again) = (r#"{"first":true}"#, r#"{"first":false}"#);
+    assert_eq!(openings(o.ids[1]).await, [first, again]);
+    assert_eq!(openings(o.ids[2]).await, [first, again]);
 }
 
 async fn shredding_a_users_keys_leaves_other_recipients_reading(backend: Backend) {

@@ -13,33 +13,33 @@ impl Change {
         insert_delivery(self.tx(), delivery).await
     }
 
-    /// Marks a user's copies in a thread read, recording the first opening of each.
-    /// Returns the messages opened for the first time now.
+    /// Marks a user's copies in a thread read and sets the first opening of each received
+    /// copy never opened, in one statement. Returns the messages whose first opening is now
+    /// `now`: a copy first opened earlier in the same second, then marked unread, is among
+    /// them too, so a caller that must tell them apart checks what it read before.
     pub async fn mark_thread_read(
         &mut self,
         user_id: i64,
         thread_id: i64,
         now: i64,
     ) -> StoreResult<Vec<i64>> {
-        let first: Vec<(i64,)> = sqlx::query_as(
-            "UPDATE mailbox_entries SET first_read_at = $3 \
-             WHERE user_id = $1 AND thread_id = $2 AND first_read_at IS NULL \
-             AND folder <> 'sent' RETURNING message_id",
+        let changed: Vec<(i64, Option<i64>)> = sqlx::query_as(
+            "UPDATE mailbox_entries SET is_read = 1, first_read_at = CASE \
+             WHEN first_read_at IS NULL AND folder <> 'sent' THEN $3 ELSE first_read_at END \
+             WHERE user_id = $1 AND thread_id = $2 \
+             AND (is_read = 0 OR (first_read_at IS NULL AND folder <> 'sent')) \
+             RETURNING message_id, first_read_at",
         )
         .bind(user_id)
         .bind(thread_id)
         .bind(now)
         .fetch_all(self.conn())
         .await?;
-        sqlx::query(
-            "UPDATE mailbox_entries SET is_read = 1 WHERE user_id = $1 AND thread_id = $2 \
-             AND is_read = 0",
-        )
-        .bind(user_id)
-        .bind(thread_id)
-        .execute(self.conn())
-        .await?;
-        Ok(first.into_iter().map(|(id,)| id).collect())
+        Ok(changed
+            .into_iter()
+            .filter(|(_, first_read_at)| *first_read_at == Some(now))
+            .map(|(id, _)| id)
+            .collect())
     }
 }
 

@@ -211,7 +211,7 @@ impl Store {
             "SELECT e.id AS entry_id, e.message_id, e.folder, e.is_read, m.sent_at, m.envelope, \
              m.sender_id, u.name AS sender_name, u.email AS sender_email, \
              o.name AS sender_organisation, e.reply_by, e.reply_state, \
-             d.name AS sent_by_name, m.received_via \
+             d.name AS sent_by_name, m.received_via, e.first_read_at, e.case_id \
              FROM mailbox_entries e JOIN messages m ON m.id = e.message_id \
              JOIN users u ON u.id = m.sender_id LEFT JOIN users d ON d.id = m.sent_by \
              JOIN organisations o ON o.id = u.organisation_id \

@@ -161,6 +161,10 @@ pub struct ThreadMessageRow {
     pub sent_by_name: Option<String>,
     /// For a letter from outside Casemail: how it arrived and what its checks found.
     pub received_via: Option<String>,
+    /// When the reader first opened their copy (None: never, or it is their sent copy).
+    pub first_read_at: Option<i64>,
+    /// The case the conversation is tagged with.
+    pub case_id: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -181,6 +185,8 @@ pub(super) struct StoredThreadMessage {
     reply_state: ReplyState,
     sent_by_name: Option<String>,
     received_via: Option<String>,
+    first_read_at: Option<i64>,
+    case_id: Option<i64>,
 }
 
 impl From<StoredThreadMessage> for ThreadMessageRow {
@@ -200,6 +206,8 @@ impl From<StoredThreadMessage> for ThreadMessageRow {
             reply_state: row.reply_state,
             sent_by_name: row.sent_by_name,
             received_via: row.received_via,
+            first_read_at: row.first_read_at,
+            case_id: row.case_id,
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::domain::{
 };
 use crate::mail::ThreadMessage;
 use crate::state::AppState;
+use crate::store::SameLetter;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::extract::{ClientInfo, CurrentUser};
@@ -153,31 +154,28 @@ pub async fn show(
             by: display_date(by),
             overdue: now > by,
         });
-    let team = match user.account.is_team {
-        true => Some(
-            team_handling(
-                &app,
-                &user,
-                thread_id,
-                &opened.messages,
-                query.assigned.is_some(),
-            )
-            .await?,
-        ),
-        false => None,
-    };
-    let mut messages: Vec<ShownMessage> = opened
+    // The navigation's counts are read after the thread is marked read (they include it).
+    let (page, team) =
+        tokio::try_join!(Page::signed_in(&app, &csrf, &user, Section::Mail), async {
+            match user.account.is_team {
+                true => team_handling(
+                    &app,
+                    &user,
+                    thread_id,
+                    &opened.messages,
+                    query.assigned.is_some(),
+                )
+                .await
+                .map(Some),
+                false => Ok(None),
+            }
+        },)?;
+    let messages: Vec<ShownMessage> = opened
         .messages
         .into_iter()
         .enumerate()
         .map(|(index, message)| shown(message, &user, index + 1 == count || print, now))
         .collect();
-    // The navigation's counts are read after the thread is marked read (they include it),
-    // beside the notes on letters that reached colleagues too.
-    let (page, ()) = tokio::try_join!(
-        Page::signed_in(&app, &csrf, &user, Section::Mail),
-        note_same_letters(&app, &user, &mut messages),
-    )?;
     let subject = messages
         .first()
         .map(|m| m.subject.clone())
@@ -206,36 +204,26 @@ pub async fn show(
     })
 }
 
-/// Notes on the letters that also reached other mailboxes of the reader's office.
-async fn note_same_letters(
-    app: &AppState,
-    user: &CurrentUser,
-    messages: &mut [ShownMessage],
-) -> Result<(), AppError> {
-    for message in messages.iter_mut().filter(|m| !m.from_me) {
-        let others = app
-            .mail
-            .same_letter(&user.account, message.message_id)
-            .await?;
-        if !others.is_empty() {
-            message.same_letter = Some(SameLetterNote {
-                duplicate: others.iter().any(|o| o.message_id < message.message_id),
-                elsewhere: others
-                    .iter()
-                    .map(|o| {
-                        let kind = if o.is_team != 0 {
-                            " (team mailbox)"
-                        } else {
-                            ""
-                        };
-                        format!("{}{kind}, {}", o.name, format::time(o.sent_at))
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            });
-        }
+/// A note on a letter that also reached other mailboxes of the reader's office.
+fn same_letter_note(message_id: i64, others: &[SameLetter]) -> Option<SameLetterNote> {
+    if others.is_empty() {
+        return None;
     }
-    Ok(())
+    Some(SameLetterNote {
+        duplicate: others.iter().any(|o| o.message_id < message_id),
+        elsewhere: others
+            .iter()
+            .map(|o| {
+                let kind = if o.is_team != 0 {
+                    " (team mailbox)"
+                } else {
+                    ""
+                };
+                format!("{}{kind}, {}", o.name, format::time(o.sent_at))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    })
 }
 
 /// Where a team's conversation stands: owed an answer, answered or needing none, and
@@ -334,7 +322,7 @@ fn shown(message: ThreadMessage, user: &CurrentUser, last: bool, now: i64) -> Sh
             .collect(),
         from_me,
         reply,
-        same_letter: None,
+        same_letter: same_letter_note(row.message_id, &message.same_letter),
         deleted: row.folder == Folder::Deleted,
         expanded: !row.is_read || last,
     }
